@@ -1,0 +1,57 @@
+/**
+ * Connect to Amazon ElastiCache (Valkey / Redis OSS) and Amazon MemoryDB with
+ * IAM authentication from AWS Lambda, Deno, Deno Deploy, Bun and Workers.
+ *
+ * This entry point loads no `node:*` or `cloudflare:*` module and no Redis
+ * client library: signing uses WebCrypto through `aws4fetch`.
+ *
+ * - {@linkcode createAuthToken} signs one IAM auth token (valid 15 minutes).
+ * - {@linkcode IamAuth} caches tokens and hands out `{username, password}` for each connection.
+ * - {@linkcode fromEnv}, {@linkcode fromWebIdentity} and {@linkcode defaultCredentials} resolve AWS keys;
+ *   any AWS SDK credential provider works too.
+ *
+ * @example A token for `AUTH iam-user-01 <token>`
+ * ```ts
+ * import { createAuthToken, fromEnv } from "./mod.ts";
+ *
+ * const token = await createAuthToken({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: "us-east-1",
+ *   credentials: fromEnv({ env: { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret" } }),
+ * });
+ * console.log(token.split("?")[0]); // "replication-group-01/"
+ * ```
+ *
+ * @module
+ */
+export {
+  type AuthTokenOptions,
+  type CacheTarget,
+  createAuthToken,
+  MAX_TOKEN_LIFETIME_SECONDS,
+  type TokenTargetOptions,
+} from "./src/token.ts";
+export {
+  IamAuth,
+  type IamAuthOptions,
+  type RedisCredentials,
+  type RetryOptions,
+} from "./src/iam_auth.ts";
+export type {
+  AwsCredentials,
+  AwsCredentialsProvider,
+  CredentialsInput,
+} from "./src/credentials/types.ts";
+export { type Environment, fromEnv, type FromEnvOptions } from "./src/credentials/env.ts";
+export { fromWebIdentity, type FromWebIdentityOptions } from "./src/credentials/web_identity.ts";
+export { defaultCredentials, type DefaultCredentialsOptions } from "./src/credentials/chain.ts";
+export { cacheCredentials, type CacheCredentialsOptions } from "./src/credentials/cache.ts";
+export {
+  AuthenticationError,
+  ConnectionClosedError,
+  CredentialsError,
+  ProtocolError,
+  ReplyError,
+  TimeoutError,
+} from "./src/errors.ts";

@@ -1,0 +1,58 @@
+/**
+ * The default credentials chain: environment keys, then web identity.
+ *
+ * @module
+ */
+import { CredentialsError } from "../errors.ts";
+import { type Environment, fromEnv, readEnv } from "./env.ts";
+import type { AwsCredentialsProvider } from "./types.ts";
+import { fromWebIdentity } from "./web_identity.ts";
+
+/** Options of {@linkcode defaultCredentials}. */
+export interface DefaultCredentialsOptions {
+  /** Where to read variables, instead of the runtime's environment (Workers pass their bindings). */
+  env?: Environment;
+}
+
+/**
+ * A credentials provider that uses, at each call, the first source that is
+ * configured: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (and
+ * `AWS_SESSION_TOKEN`), as in AWS Lambda; then web identity when
+ * `AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE` are set, as in EKS (IRSA).
+ * When neither is, it fails with an error listing what it looked for.
+ *
+ * @param options Where to read the variables.
+ * @returns The provider.
+ *
+ * @example
+ * ```ts
+ * import { defaultCredentials } from "./chain.ts";
+ *
+ * const provider = defaultCredentials({ env: { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret" } });
+ * console.log((await provider()).accessKeyId); // "AKIDEXAMPLE"
+ * ```
+ */
+export function defaultCredentials(
+  options: DefaultCredentialsOptions = {},
+): AwsCredentialsProvider {
+  const env = options.env;
+  const fromEnvironment = fromEnv(env ? { env } : {});
+  let webIdentity: AwsCredentialsProvider | undefined;
+  return () => {
+    if (readEnv("AWS_ACCESS_KEY_ID", env) && readEnv("AWS_SECRET_ACCESS_KEY", env)) {
+      return fromEnvironment();
+    }
+    if (readEnv("AWS_ROLE_ARN", env) && readEnv("AWS_WEB_IDENTITY_TOKEN_FILE", env)) {
+      webIdentity ??= fromWebIdentity(env ? { env } : {});
+      return webIdentity();
+    }
+    return Promise.reject(
+      new CredentialsError(
+        "Cannot find AWS credentials: tried the environment (AWS_ACCESS_KEY_ID and " +
+          "AWS_SECRET_ACCESS_KEY are not both set) and web identity (AWS_ROLE_ARN and " +
+          "AWS_WEB_IDENTITY_TOKEN_FILE are not both set); set one of them, or pass credentials " +
+          "or an AWS SDK credential provider explicitly",
+      ),
+    );
+  };
+}

@@ -1,0 +1,313 @@
+/**
+ * The token manager: hands out `{username, password}` for `AUTH`/`HELLO`,
+ * caching the IAM auth token and minting a new one before it runs out.
+ *
+ * @module
+ */
+import { CredentialsError } from "./errors.ts";
+import { checkCredentials, messageOf, resolveCredentials } from "./credentials/resolve.ts";
+import type { CredentialsInput } from "./credentials/types.ts";
+import {
+  type NormalizedTarget,
+  normalizeExpiresIn,
+  normalizeTarget,
+  signToken,
+  type TokenTargetOptions,
+} from "./token.ts";
+
+/** A user name and password for `AUTH` or `HELLO … AUTH`, as node-redis and this module's client take them. */
+export interface RedisCredentials {
+  /** The user id. */
+  readonly username: string;
+  /** The IAM auth token. Never print it. */
+  readonly password: string;
+}
+
+/** How failed refreshes are retried. */
+export interface RetryOptions {
+  /**
+   * The delay after the first failure, in milliseconds; it doubles after each further failure.
+   *
+   * @default {1000}
+   */
+  initialDelay?: number;
+  /**
+   * The longest delay between attempts, in milliseconds.
+   *
+   * @default {30000}
+   */
+  maxDelay?: number;
+}
+
+/** Options of {@linkcode IamAuth}. */
+export type IamAuthOptions = TokenTargetOptions & {
+  /** The AWS credentials to sign with: keys, or a provider such as `fromEnv()` or `fromWebIdentity()`. Resolved again for every new token. */
+  credentials: CredentialsInput;
+  /**
+   * The token lifetime, in seconds (1 to 900).
+   *
+   * @default {900}
+   */
+  expiresIn?: number;
+  /**
+   * How old a token may get, in milliseconds, before the next caller triggers a
+   * background refresh (the caller still gets the cached, valid token).
+   * Must be shorter than the token lifetime.
+   *
+   * @default {300000}
+   */
+  refreshAfter?: number;
+  /**
+   * No token is handed out with less than this left before it, or the
+   * credentials that signed it, expire, in milliseconds.
+   *
+   * @default {60000}
+   */
+  expiryMargin?: number;
+  /** How failed refreshes are retried. */
+  retry?: RetryOptions;
+  /**
+   * The clock, in milliseconds since the epoch; tests move it instead of sleeping.
+   *
+   * @default {Date.now}
+   */
+  now?: () => number;
+  /**
+   * A source of randomness in [0, 1) for retry jitter.
+   *
+   * @default {Math.random}
+   */
+  random?: () => number;
+};
+
+interface CachedToken {
+  readonly credentials: RedisCredentials;
+  readonly mintedAt: number;
+  readonly expiresAt: number;
+}
+
+interface Failure {
+  readonly error: unknown;
+  readonly attempts: number;
+  readonly retryAt: number;
+}
+
+/**
+ * The IAM token manager. `credentials()` answers at once from its cache
+ * while the cached token has more than `expiryMargin` of life left (bounded by
+ * both the token's lifetime and its credentials' expiration); once the token
+ * is older than `refreshAfter`, the caller still gets it and a new one is minted
+ * in the background. Concurrent callers share one mint: one credentials
+ * resolution and one signature. A failed mint is retried after an exponential
+ * backoff with jitter, on the next call after the delay; meanwhile a still-valid
+ * token keeps being served. The manager owns no timer, so it never keeps a
+ * process alive, and a frozen serverless instance resumes correctly.
+ *
+ * @example
+ * ```ts
+ * import { IamAuth } from "./iam_auth.ts";
+ *
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: "us-east-1",
+ *   credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
+ * });
+ * const { username, password } = await auth.credentials();
+ * console.log(username, password.startsWith("replication-group-01/?Action=connect")); // "iam-user-01" true
+ * ```
+ */
+export class IamAuth implements Disposable {
+  readonly #target: NormalizedTarget;
+  readonly #source: CredentialsInput;
+  readonly #expiresIn: number;
+  readonly #refreshAfter: number;
+  readonly #expiryMargin: number;
+  readonly #initialDelay: number;
+  readonly #maxDelay: number;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  #cached: CachedToken | undefined;
+  #pending: Promise<CachedToken> | undefined;
+  #failure: Failure | undefined;
+  #disposed = false;
+
+  /**
+   * Checks the options; nothing is resolved or signed until the first call.
+   *
+   * @param options The token's target, the credentials and the timing.
+   * @throws {TypeError} When a name, the region or the credentials are malformed.
+   * @throws {RangeError} When a duration is out of range.
+   */
+  constructor(options: IamAuthOptions) {
+    this.#target = normalizeTarget(options);
+    this.#expiresIn = normalizeExpiresIn(options.expiresIn);
+    const credentials = options.credentials;
+    if (typeof credentials !== "function") checkCredentials(credentials);
+    this.#source = credentials;
+    const lifetime = this.#expiresIn * 1000;
+    this.#refreshAfter = duration("refreshAfter", options.refreshAfter, 300_000, lifetime);
+    this.#expiryMargin = duration("expiryMargin", options.expiryMargin, 60_000, lifetime);
+    this.#initialDelay = duration("retry.initialDelay", options.retry?.initialDelay, 1000);
+    this.#maxDelay = duration("retry.maxDelay", options.retry?.maxDelay, 30_000);
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** The user id tokens are signed for (lowercased): the user name for `AUTH`. */
+  get username(): string {
+    return this.#target.userId;
+  }
+
+  /**
+   * A user name and a token valid now, for a new connection or a re-auth.
+   *
+   * @returns The credentials.
+   * @throws {CredentialsError} When no valid token can be had; `cause` is the credential source's or signer's error.
+   */
+  credentials(): Promise<RedisCredentials> {
+    this.#assertOpen();
+    const now = this.#now();
+    const cached = this.#cached;
+    if (cached && now < cached.expiresAt - this.#expiryMargin) {
+      if (now >= cached.mintedAt + this.#refreshAfter) this.#refreshInBackground(now);
+      return Promise.resolve(cached.credentials);
+    }
+    return this.#mintShared(now).then((token) => token.credentials);
+  }
+
+  /**
+   * Mints a new token now, whatever the cache holds, as after a `WRONGPASS`.
+   * Joins a mint already under way instead of starting a second one.
+   *
+   * @returns The new credentials.
+   * @throws {CredentialsError} When no token can be minted.
+   */
+  refresh(): Promise<RedisCredentials> {
+    this.#assertOpen();
+    return this.#mintShared(this.#now()).then((token) => token.credentials);
+  }
+
+  /** Stops the manager: later calls throw. It owns no timer or socket to release. */
+  [Symbol.dispose](): void {
+    this.#disposed = true;
+    this.#cached = undefined;
+  }
+
+  #refreshInBackground(now: number): void {
+    if (this.#pending || (this.#failure && now < this.#failure.retryAt)) return;
+    // The failure is recorded by #mintShared; the cached token keeps serving.
+    this.#mintShared(now).catch(() => {});
+  }
+
+  #mintShared(now: number): Promise<CachedToken> {
+    if (this.#pending) return this.#pending;
+    const failure = this.#failure;
+    if (failure && now < failure.retryAt) {
+      return Promise.reject(this.#unavailable(failure.error, failure.retryAt - now));
+    }
+    const pending = this.#mint().then(
+      (token) => {
+        if (this.#pending === pending) this.#pending = undefined;
+        if (!this.#disposed) this.#cached = token;
+        this.#failure = undefined;
+        return token;
+      },
+      (error: unknown) => {
+        if (this.#pending === pending) this.#pending = undefined;
+        const attempts = (this.#failure?.attempts ?? 0) + 1;
+        const delay = Math.min(this.#maxDelay, this.#initialDelay * 2 ** (attempts - 1));
+        this.#failure = {
+          error,
+          attempts,
+          retryAt: this.#now() + delay * (0.5 + this.#random() / 2),
+        };
+        throw this.#unavailable(error);
+      },
+    );
+    this.#pending = pending;
+    return pending;
+  }
+
+  async #mint(): Promise<CachedToken> {
+    const credentials = await resolveCredentials(this.#source);
+    const signedAt = this.#now();
+    const password = await signToken(
+      this.#target,
+      credentials,
+      this.#expiresIn,
+      new Date(signedAt),
+    );
+    const credentialsExpireAt = credentials.expiration?.getTime() ?? Infinity;
+    const expiresAt = Math.min(signedAt + this.#expiresIn * 1000, credentialsExpireAt);
+    if (expiresAt - this.#expiryMargin <= this.#now()) {
+      throw new CredentialsError(
+        `the AWS credentials expire at ${
+          new Date(credentialsExpireAt).toISOString()
+        }, within the ${this.#expiryMargin} ms safety margin; the credential source ` +
+          `handed out credentials that are about to expire`,
+      );
+    }
+    return {
+      credentials: { username: this.#target.userId, password },
+      mintedAt: signedAt,
+      expiresAt,
+    };
+  }
+
+  #unavailable(error: unknown, retryIn?: number): CredentialsError {
+    const { userId, cacheName } = this.#target;
+    const retry = retryIn === undefined ? "" : `; next attempt in ${Math.ceil(retryIn)} ms`;
+    return new CredentialsError(
+      `Cannot get an IAM auth token for user '${userId}' on '${cacheName}': ${
+        messageOf(error)
+      }${retry}`,
+      { cause: error },
+    );
+  }
+
+  #assertOpen(): void {
+    if (this.#disposed) {
+      throw new TypeError("Cannot get an IAM auth token: this IamAuth has been disposed");
+    }
+  }
+
+  /** Shows the target, never the token. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.#describe();
+  }
+
+  /** Shows the target, never the token. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.#describe();
+  }
+
+  /**
+   * What `JSON.stringify` shows: the target, never the token.
+   *
+   * @returns The target.
+   */
+  toJSON(): { userId: string; cacheName: string; region: string; service: string } {
+    const { userId, cacheName, region, service } = this.#target;
+    return { userId, cacheName, region, service };
+  }
+
+  #describe(): string {
+    const { userId, cacheName, region, service } = this.#target;
+    return `IamAuth { userId: "${userId}", cacheName: "${cacheName}", region: "${region}", service: "${service}" }`;
+  }
+}
+
+function duration(name: string, value: number | undefined, fallback: number, below?: number) {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "number" || !Number.isFinite(value) || value <= 0 ||
+    (below !== undefined && value >= below)
+  ) {
+    const range = below === undefined ? "a positive number" : `above 0 and below ${below}`;
+    throw new RangeError(
+      `Cannot create IamAuth: '${name}' must be ${range} (milliseconds), got ${value}`,
+    );
+  }
+  return value;
+}
