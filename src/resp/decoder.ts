@@ -1,0 +1,914 @@
+/**
+ * An incremental RESP2/RESP3 decoder: bytes go in as they arrive from a
+ * socket, complete frames come out. It does no I/O.
+ *
+ * @module
+ */
+
+import { ProtocolError, ReplyError } from "../errors.ts";
+import { Push, type RespValue } from "./types.ts";
+
+/**
+ * Bounds that turn a hostile or broken byte stream into a
+ * {@linkcode ProtocolError} rather than a hang or unbounded memory.
+ */
+export interface DecoderLimits {
+  /**
+   * The largest bulk string, verbatim string or blob error payload, in bytes.
+   *
+   * @default {536870912} 512 MiB, Redis' own `proto-max-bulk-len`
+   */
+  maxBulkLength?: number;
+  /**
+   * How deeply aggregates (arrays, maps, sets, pushes, attributes) may nest.
+   * A top-level array is at depth 1.
+   *
+   * @default {64}
+   */
+  maxDepth?: number;
+  /**
+   * The most bytes the decoder holds that it has not yet decoded. It must
+   * leave room for one whole bulk string and its header:
+   * at least `maxBulkLength + 1024`.
+   *
+   * @default {537001984} `maxBulkLength` + 128 KiB
+   */
+  maxBufferedBytes?: number;
+  /**
+   * The longest line: a simple string, an error, a number, a length header or
+   * an inline command, in bytes, without its CRLF.
+   *
+   * @default {65536} 64 KiB, as Redis' `PROTO_INLINE_MAX_SIZE`
+   */
+  maxInlineLength?: number;
+  /**
+   * The most elements an array, set or push may announce (a map or an
+   * attribute may announce this many pairs). Elements are never preallocated:
+   * memory grows with what actually arrives, so this only caps how long a
+   * peer may keep one aggregate open.
+   *
+   * @default {4294967295} 2³² − 1
+   */
+  maxAggregateLength?: number;
+}
+
+/** How {@linkcode RespDecoder.read} returns the frame it decodes. */
+export interface ReadOptions {
+  /**
+   * Return bulk strings and verbatim strings as `Uint8Array` (binary-safe
+   * copies) instead of UTF-8 decoded strings. Simple strings, errors and map
+   * keys that are simple strings stay strings.
+   *
+   * Like Node's `Buffer` pool, values up to 1 KiB are views into a shared
+   * 16 KiB `ArrayBuffer` (the decoder never writes into a view it returned):
+   * use a value's own `byteOffset` and `length`, and copy it (`slice()`)
+   * before transferring its `buffer` to a worker.
+   *
+   * @default {false}
+   */
+  bytes?: boolean;
+  /**
+   * Accept Redis "inline commands" at the top level: a line that does not
+   * start with a RESP type byte is split on spaces and tabs into its words
+   * (`Uint8Array[]` with `bytes`, else `string[]`), as `redis-server` does for
+   * telnet clients. Quotes are not interpreted. Empty lines are skipped.
+   * Meant for servers decoding what clients send.
+   *
+   * @default {false}
+   */
+  inline?: boolean;
+}
+
+const DEFAULT_MAX_BULK_LENGTH = 512 * 1024 * 1024;
+const DEFAULT_MAX_DEPTH = 64;
+const DEFAULT_MAX_INLINE_LENGTH = 64 * 1024;
+const DEFAULT_MAX_AGGREGATE_LENGTH = 2 ** 32 - 1;
+const BUFFER_HEADROOM = 128 * 1024;
+const MIN_BUFFER_HEADROOM = 1024;
+
+const INITIAL_CAPACITY = 16 * 1024;
+/** An emptied buffer larger than this is released rather than kept. */
+const RETAINED_CAPACITY = 1024 * 1024;
+/** Strings up to this many bytes are decoded in JavaScript when they are ASCII. */
+const SHORT_STRING = 24;
+/** Byte values up to this size are copied into a shared slab rather than their own buffer. */
+const SLAB_MAX = 1024;
+const SLAB_SIZE = 16 * 1024;
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SPACE = 0x20;
+const TAB = 0x09;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const QUESTION = 0x3f;
+const COLON_CHAR = 0x3a;
+
+const SIMPLE = 0x2b; // +
+const ERROR = 0x2d; // -
+const INTEGER = 0x3a; // :
+const BULK = 0x24; // $
+const ARRAY = 0x2a; // *
+const MAP = 0x25; // %
+const SET = 0x7e; // ~
+const DOUBLE = 0x2c; // ,
+const BOOLEAN = 0x23; // #
+const BIG_NUMBER = 0x28; // (
+const VERBATIM = 0x3d; // =
+const BLOB_ERROR = 0x21; // !
+const PUSH = 0x3e; // >
+const ATTRIBUTE = 0x7c; // |
+const NULL = 0x5f; // _
+const STREAMED_PART = 0x3b; // ;
+const STREAMED_END = 0x2e; // .
+
+/** Outcomes of parsing one token. */
+const INCOMPLETE = 0;
+const VALUE = 1;
+const AGGREGATE = 2;
+const NOTHING = 3;
+
+const EMPTY = new Uint8Array(0);
+/** The slab small byte values are copied into: allocating one buffer per value costs 10x more. */
+let slab = EMPTY;
+let slabOffset = 0;
+const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** An aggregate whose elements are still arriving. */
+class Frame {
+  readonly items: RespValue[] = [];
+  constructor(readonly type: number, public remaining: number) {}
+}
+
+/**
+ * Decodes a stream of RESP2 and RESP3 frames. Feed it bytes with
+ * {@linkcode RespDecoder.push} and take complete top-level frames with
+ * {@linkcode RespDecoder.read}; a frame may be split at any byte.
+ *
+ * Error replies (`-` and `!`) are returned as {@linkcode ReplyError} values,
+ * not thrown, so a pipeline keeps one result per command. A broken stream or
+ * an exceeded limit throws a {@linkcode ProtocolError}; the decoder is then
+ * unusable and every later call throws the same error.
+ *
+ * Call `read()` until it returns `undefined` after each `push()`: bytes that
+ * are pushed but not read count against `maxBufferedBytes`.
+ *
+ * @example Decoding a reply that arrives in two pieces
+ * ```ts
+ * import { RespDecoder } from "./decoder.ts";
+ *
+ * const decoder = new RespDecoder();
+ * const bytes = new TextEncoder().encode("*2\r\n$5\r\nhello\r\n:42\r\n");
+ * decoder.push(bytes.subarray(0, 9));
+ * console.log(decoder.read()); // undefined
+ * decoder.push(bytes.subarray(9));
+ * console.log(decoder.read()); // ["hello", 42]
+ * ```
+ */
+export class RespDecoder {
+  readonly #maxBulkLength: number;
+  readonly #maxDepth: number;
+  readonly #maxBufferedBytes: number;
+  readonly #maxInlineLength: number;
+  readonly #maxAggregateLength: number;
+
+  #buffer: Uint8Array = EMPTY;
+  /** Where the undecoded bytes start in `#buffer`. */
+  #start = 0;
+  /** Where the undecoded bytes end in `#buffer`. */
+  #end = 0;
+  /** How many undecoded bytes the pending token needs before it is worth parsing again. */
+  #needed = 0;
+  /** Where, from `#start`, the search for the pending line's end resumes. */
+  #scan = 0;
+
+  /** The aggregates of the frame being decoded, outermost first. */
+  readonly #stack: Frame[] = [];
+  /** Whether part of a frame has been decoded, which fixes the read options. */
+  #inFrame = false;
+  #bytes = false;
+  #inline = false;
+  #frameAttributes: Map<RespValue, RespValue> | undefined;
+  #lastAttributes: Map<RespValue, RespValue> | undefined;
+  /** The token's value, when `#parseToken` returns `VALUE`. */
+  #value: RespValue = null;
+  #error: ProtocolError | undefined;
+
+  /**
+   * Creates a decoder.
+   *
+   * @param limits Bounds on what the peer may send; see {@linkcode DecoderLimits}.
+   * @throws {RangeError} If a limit is not a positive integer, or
+   * `maxBufferedBytes` leaves no room for a bulk string of `maxBulkLength`.
+   */
+  constructor(limits: DecoderLimits = {}) {
+    this.#maxBulkLength = readLimit(limits, "maxBulkLength", DEFAULT_MAX_BULK_LENGTH);
+    this.#maxDepth = readLimit(limits, "maxDepth", DEFAULT_MAX_DEPTH);
+    this.#maxInlineLength = readLimit(limits, "maxInlineLength", DEFAULT_MAX_INLINE_LENGTH);
+    this.#maxAggregateLength = readLimit(
+      limits,
+      "maxAggregateLength",
+      DEFAULT_MAX_AGGREGATE_LENGTH,
+    );
+    this.#maxBufferedBytes = readLimit(
+      limits,
+      "maxBufferedBytes",
+      this.#maxBulkLength + BUFFER_HEADROOM,
+    );
+    if (this.#maxBufferedBytes < this.#maxBulkLength + MIN_BUFFER_HEADROOM) {
+      throw new RangeError(
+        `Cannot create RESP decoder: 'maxBufferedBytes' must be at least 'maxBulkLength' + ${MIN_BUFFER_HEADROOM} (${
+          this.#maxBulkLength + MIN_BUFFER_HEADROOM
+        }), got ${this.#maxBufferedBytes}`,
+      );
+    }
+  }
+
+  /**
+   * How many bytes were pushed and not yet decoded. Parts of a frame that are
+   * already decoded (the first elements of an unfinished array) no longer
+   * count.
+   *
+   * @returns The number of undecoded bytes held.
+   */
+  get bufferedBytes(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * The attributes (`|` frames) that came with the frame last returned by
+   * {@linkcode RespDecoder.read}, merged into one map; `undefined` if it had
+   * none. Attributes are otherwise dropped.
+   *
+   * @returns The attribute map, or `undefined`.
+   */
+  get lastAttributes(): Map<RespValue, RespValue> | undefined {
+    return this.#lastAttributes;
+  }
+
+  /**
+   * Appends bytes received from the peer. The bytes are copied, so the caller
+   * may reuse `chunk`.
+   *
+   * @param chunk The bytes, in the order they arrived.
+   * @throws {ProtocolError} If the undecoded bytes would exceed
+   * `maxBufferedBytes`, or the decoder already failed.
+   *
+   * @example
+   * ```ts
+   * import { RespDecoder } from "./decoder.ts";
+   *
+   * const decoder = new RespDecoder();
+   * decoder.push(new TextEncoder().encode("+PONG\r\n"));
+   * console.log(decoder.bufferedBytes); // 7
+   * ```
+   */
+  push(chunk: Uint8Array): void {
+    if (this.#error !== undefined) throw this.#error;
+    const length = chunk.length;
+    if (length === 0) return;
+    if (this.#end + length > this.#buffer.length) {
+      const total = this.#end - this.#start + length;
+      if (total > this.#maxBufferedBytes) {
+        throw this.#fail(
+          `Cannot buffer RESP data: ${total} undecoded bytes would exceed maxBufferedBytes ${this.#maxBufferedBytes}`,
+        );
+      }
+      this.#reserve(total);
+    }
+    this.#buffer.set(chunk, this.#end);
+    this.#end += length;
+  }
+
+  /**
+   * Decodes the next complete top-level frame.
+   *
+   * The options apply to the whole frame: when a frame arrives over several
+   * calls, the options of the call that started decoding it are kept.
+   *
+   * @param options How to return the frame; see {@linkcode ReadOptions}.
+   * @returns The frame's value, or `undefined` if more bytes are needed.
+   * @throws {ProtocolError} If the bytes break the protocol or a limit, or the
+   * decoder already failed.
+   *
+   * @example Binary-safe values and error replies
+   * ```ts
+   * import { RespDecoder } from "./decoder.ts";
+   *
+   * const decoder = new RespDecoder();
+   * decoder.push(Uint8Array.of(0x24, 0x32, 0x0d, 0x0a, 0xff, 0x00, 0x0d, 0x0a)); // $2 ff 00
+   * decoder.push(new TextEncoder().encode("-ERR no such key\r\n"));
+   * console.log(decoder.read({ bytes: true })); // Uint8Array(2) [ 255, 0 ]
+   * const error = decoder.read();
+   * console.log(error instanceof Error); // true: returned, not thrown
+   * ```
+   */
+  read(options?: ReadOptions): RespValue | undefined {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#end - this.#start < this.#needed) return undefined;
+    if (!this.#inFrame) {
+      this.#bytes = options?.bytes === true;
+      this.#inline = options?.inline === true;
+    }
+    try {
+      return this.#decode();
+    } catch (error) {
+      if (error instanceof ProtocolError && this.#error === undefined) this.#poison(error);
+      throw error;
+    }
+  }
+
+  /** Decodes tokens until a top-level frame completes or bytes run out. */
+  #decode(): RespValue | undefined {
+    const stack = this.#stack;
+    tokens: for (;;) {
+      const outcome = this.#parseToken();
+      if (outcome === INCOMPLETE) return undefined;
+      this.#needed = 0;
+      this.#scan = 0;
+      if (outcome === NOTHING) continue;
+      this.#inFrame = true;
+      if (outcome === AGGREGATE) continue;
+      let value = this.#value;
+      this.#value = null; // Do not keep a large value alive.
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (top === undefined) return this.#finishFrame(value);
+        top.items.push(value);
+        if (--top.remaining > 0) continue tokens;
+        stack.pop();
+        if (top.type === ATTRIBUTE) {
+          this.#addAttributes(top.items);
+          continue tokens;
+        }
+        value = this.#build(top);
+      }
+    }
+  }
+
+  /**
+   * Parses the token at `#start`. On success it consumes the token and
+   * either sets `#value` (`VALUE`) or opens an aggregate (`AGGREGATE`); an
+   * attribute with no pairs or an empty inline line yields `NOTHING`.
+   */
+  #parseToken(): number {
+    const buffer = this.#buffer;
+    const start = this.#start;
+    const end = this.#end;
+    if (start >= end) {
+      this.#needed = 1;
+      return INCOMPLETE;
+    }
+    const type = buffer[start]!;
+    switch (type) {
+      case BULK:
+      case VERBATIM:
+      case BLOB_ERROR:
+        return this.#parseBlob(type);
+      case ARRAY:
+      case MAP:
+      case SET:
+      case PUSH:
+      case ATTRIBUTE:
+        return this.#parseAggregate(type);
+      case SIMPLE:
+      case ERROR:
+      case INTEGER:
+      case DOUBLE:
+      case BOOLEAN:
+      case BIG_NUMBER:
+      case NULL:
+        return this.#parseLine(type);
+      case STREAMED_PART:
+      case STREAMED_END:
+        throw new ProtocolError(
+          `Cannot decode RESP frame: streamed string parts (type byte ${
+            hex(type)
+          }) are not supported`,
+        );
+      default:
+        if (this.#inline && this.#stack.length === 0 && !this.#inFrame) {
+          return this.#parseInline();
+        }
+        throw new ProtocolError(`Cannot decode RESP frame: unknown type byte ${hex(type)}`);
+    }
+  }
+
+  /** Parses a one-line token: simple string, error, integer, double, boolean, big number, null. */
+  #parseLine(type: number): number {
+    const lineEnd = this.#findLineEnd();
+    if (lineEnd === -1) return INCOMPLETE;
+    const buffer = this.#buffer;
+    const from = this.#start + 1;
+    let value: RespValue;
+    switch (type) {
+      case SIMPLE:
+        value = this.#text(from, lineEnd);
+        break;
+      case ERROR:
+        value = new ReplyError(this.#text(from, lineEnd));
+        break;
+      case INTEGER:
+        value = this.#integer(from, lineEnd);
+        break;
+      case DOUBLE:
+        value = parseDouble(latin1(buffer, from, lineEnd));
+        break;
+      case BOOLEAN: {
+        const c = lineEnd - from === 1 ? buffer[from] : undefined;
+        if (c === 0x74 /* t */) value = true;
+        else if (c === 0x66 /* f */) value = false;
+        else {
+          throw new ProtocolError(
+            `Cannot decode RESP frame: invalid boolean ${quote(buffer, from, lineEnd)}`,
+          );
+        }
+        break;
+      }
+      case BIG_NUMBER: {
+        const text = latin1(buffer, from, lineEnd);
+        if (!/^[+-]?[0-9]+$/.test(text)) {
+          throw new ProtocolError(
+            `Cannot decode RESP frame: invalid big number ${quote(buffer, from, lineEnd)}`,
+          );
+        }
+        value = BigInt(text);
+        break;
+      }
+      default: // NULL
+        if (lineEnd !== from) {
+          throw new ProtocolError(
+            `Cannot decode RESP frame: null must be empty, got ${quote(buffer, from, lineEnd)}`,
+          );
+        }
+        value = null;
+    }
+    this.#value = value;
+    this.#start = lineEnd + 2;
+    return VALUE;
+  }
+
+  /** Parses a length-prefixed token: bulk string, verbatim string, blob error. */
+  #parseBlob(type: number): number {
+    const buffer = this.#buffer;
+    const start = this.#start;
+    if (start + 1 < this.#end && buffer[start + 1] === QUESTION) {
+      throw new ProtocolError(
+        `Cannot decode RESP frame: streamed strings ('${
+          String.fromCharCode(type)
+        }?') are not supported`,
+      );
+    }
+    const lineEnd = this.#findLineEnd();
+    if (lineEnd === -1) return INCOMPLETE;
+    const what = type === BULK
+      ? "bulk string"
+      : type === VERBATIM
+      ? "verbatim string"
+      : "blob error";
+    const length = this.#length(start + 1, lineEnd, what, this.#maxBulkLength, "maxBulkLength");
+    if (length === -1) {
+      if (type !== BULK) {
+        throw new ProtocolError(`Cannot decode RESP frame: ${what} length -1 is not allowed`);
+      }
+      this.#value = null;
+      this.#start = lineEnd + 2;
+      return VALUE;
+    }
+    const from = lineEnd + 2;
+    const to = from + length;
+    if (to + 2 > this.#end) {
+      // Not parsed again until the whole payload is here; the buffer grows
+      // towards this size as bytes arrive (not all at once: the header alone
+      // may be hostile).
+      this.#needed = to + 2 - start;
+      this.#scan = 0;
+      return INCOMPLETE;
+    }
+    if (buffer[to] !== CR || buffer[to + 1] !== LF) {
+      throw new ProtocolError(
+        `Cannot decode RESP frame: missing CRLF after the ${length}-byte ${what} payload`,
+      );
+    }
+    if (type === BULK) {
+      this.#value = this.#bytes ? this.#copy(from, to) : this.#text(from, to);
+    } else if (type === VERBATIM) {
+      if (length < 4 || buffer[from + 3] !== COLON_CHAR) {
+        throw new ProtocolError(
+          `Cannot decode RESP frame: verbatim string of ${length} bytes lacks its 'fmt:' prefix`,
+        );
+      }
+      this.#value = this.#bytes ? this.#copy(from + 4, to) : this.#text(from + 4, to);
+    } else {
+      this.#value = new ReplyError(this.#text(from, to));
+    }
+    this.#start = to + 2;
+    return VALUE;
+  }
+
+  /** Parses an aggregate header and opens it, or yields its value when it is empty. */
+  #parseAggregate(type: number): number {
+    const buffer = this.#buffer;
+    const start = this.#start;
+    if (start + 1 < this.#end && buffer[start + 1] === QUESTION) {
+      throw new ProtocolError(
+        `Cannot decode RESP frame: streamed aggregates ('${
+          String.fromCharCode(type)
+        }?') are not supported`,
+      );
+    }
+    const lineEnd = this.#findLineEnd();
+    if (lineEnd === -1) return INCOMPLETE;
+    const what = aggregateName(type);
+    const count = this.#length(
+      start + 1,
+      lineEnd,
+      what,
+      this.#maxAggregateLength,
+      "maxAggregateLength",
+    );
+    this.#start = lineEnd + 2;
+    if (count === -1) {
+      if (type !== ARRAY) {
+        throw new ProtocolError(`Cannot decode RESP frame: ${what} length -1 is not allowed`);
+      }
+      this.#value = null;
+      return VALUE;
+    }
+    if (count === 0) {
+      switch (type) {
+        case ARRAY:
+          this.#value = [];
+          return VALUE;
+        case MAP:
+          this.#value = new Map();
+          return VALUE;
+        case SET:
+          this.#value = new Set();
+          return VALUE;
+        case PUSH:
+          throw new ProtocolError("Cannot decode RESP frame: push frame has no elements");
+        default: // ATTRIBUTE
+          this.#addAttributes([]);
+          return NOTHING;
+      }
+    }
+    if (this.#stack.length >= this.#maxDepth) {
+      throw new ProtocolError(
+        `Cannot decode RESP frame: ${what} nests deeper than maxDepth ${this.#maxDepth}`,
+      );
+    }
+    this.#stack.push(new Frame(type, type === MAP || type === ATTRIBUTE ? count * 2 : count));
+    return AGGREGATE;
+  }
+
+  /** Parses an inline command: one line split into words. */
+  #parseInline(): number {
+    const buffer = this.#buffer;
+    const start = this.#start;
+    const end = this.#end;
+    const limit = Math.min(end, start + this.#maxInlineLength + 2);
+    let at = start + this.#scan;
+    while (at < limit && buffer[at] !== LF) at++;
+    if (at === limit) {
+      if (limit - start > this.#maxInlineLength + 1) {
+        throw new ProtocolError(
+          `Cannot decode RESP frame: inline command exceeds maxInlineLength ${this.#maxInlineLength} without a line end`,
+        );
+      }
+      this.#scan = at - start;
+      this.#needed = at - start + 1;
+      return INCOMPLETE;
+    }
+    const lineEnd = at > start && buffer[at - 1] === CR ? at - 1 : at;
+    if (lineEnd - start > this.#maxInlineLength) {
+      throw new ProtocolError(
+        `Cannot decode RESP frame: inline command of ${
+          lineEnd - start
+        } bytes exceeds maxInlineLength ${this.#maxInlineLength}`,
+      );
+    }
+    const words: RespValue[] = [];
+    let wordStart = -1;
+    for (let i = start; i <= lineEnd; i++) {
+      const c = i < lineEnd ? buffer[i] : SPACE;
+      if (c === SPACE || c === TAB) {
+        if (wordStart !== -1) {
+          words.push(this.#bytes ? this.#copy(wordStart, i) : this.#text(wordStart, i));
+          wordStart = -1;
+        }
+      } else if (wordStart === -1) {
+        wordStart = i;
+      }
+    }
+    this.#start = at + 1;
+    if (words.length === 0) return NOTHING;
+    this.#value = words;
+    return VALUE;
+  }
+
+  /**
+   * Finds the CR of the line that starts after the type byte at `#start`,
+   * checking the LF after it. Returns -1 (and records what is needed) when the
+   * line is incomplete.
+   */
+  #findLineEnd(): number {
+    const buffer = this.#buffer;
+    const start = this.#start;
+    const end = this.#end;
+    const max = this.#maxInlineLength;
+    // The CR may sit at most at start + 1 + max.
+    const limit = Math.min(end, start + max + 2);
+    let at = start + (this.#scan > 0 ? this.#scan : 1);
+    for (; at < limit; at++) {
+      const c = buffer[at]!;
+      if (c === CR) {
+        if (at + 1 >= end) {
+          this.#scan = at - start;
+          this.#needed = at + 2 - start;
+          return -1;
+        }
+        if (buffer[at + 1] !== LF) {
+          throw new ProtocolError(
+            `Cannot decode RESP frame: expected LF after CR, got ${hex(buffer[at + 1]!)}`,
+          );
+        }
+        return at;
+      }
+      if (c === LF) {
+        throw new ProtocolError(
+          `Cannot decode RESP frame: LF without CR in a '${
+            String.fromCharCode(buffer[start]!)
+          }' line`,
+        );
+      }
+    }
+    if (limit - start > max + 1) {
+      throw new ProtocolError(
+        `Cannot decode RESP frame: '${
+          String.fromCharCode(buffer[start]!)
+        }' line exceeds maxInlineLength ${max} without a CRLF`,
+      );
+    }
+    this.#scan = at - start;
+    this.#needed = at + 1 - start;
+    return -1;
+  }
+
+  /**
+   * Parses a length or count: non-negative decimal digits, or exactly `-1`.
+   */
+  #length(from: number, to: number, what: string, max: number, maxName: string): number {
+    const buffer = this.#buffer;
+    if (from === to) {
+      throw new ProtocolError(`Cannot decode RESP frame: ${what} length is empty`);
+    }
+    if (buffer[from] === MINUS) {
+      if (to - from === 2 && buffer[from + 1] === 0x31) return -1;
+      throw new ProtocolError(
+        `Cannot decode RESP frame: invalid ${what} length ${quote(buffer, from, to)}`,
+      );
+    }
+    let value = 0;
+    for (let i = from; i < to; i++) {
+      const digit = buffer[i]! - 0x30;
+      if (digit < 0 || digit > 9) {
+        throw new ProtocolError(
+          `Cannot decode RESP frame: invalid ${what} length ${quote(buffer, from, to)}`,
+        );
+      }
+      value = value * 10 + digit;
+      if (value > max) {
+        // Report the whole number if it is all digits, else the bad text.
+        const text = latin1(buffer, from, Math.min(to, from + 40));
+        throw new ProtocolError(
+          /^[0-9]+$/.test(text)
+            ? `Cannot decode RESP frame: ${what} length ${text} exceeds ${maxName} ${max}`
+            : `Cannot decode RESP frame: invalid ${what} length ${quote(buffer, from, to)}`,
+        );
+      }
+    }
+    return value;
+  }
+
+  /** Parses a RESP integer: a number when exact, else a bigint. */
+  #integer(from: number, to: number): number | bigint {
+    const buffer = this.#buffer;
+    let at = from;
+    const sign = buffer[at];
+    const negative = sign === MINUS;
+    if (negative || sign === PLUS) at++;
+    const digits = to - at;
+    if (digits <= 0) {
+      throw new ProtocolError(
+        `Cannot decode RESP frame: invalid integer ${quote(buffer, from, to)}`,
+      );
+    }
+    if (digits <= 15) {
+      let value = 0;
+      for (let i = at; i < to; i++) {
+        const digit = buffer[i]! - 0x30;
+        if (digit < 0 || digit > 9) {
+          throw new ProtocolError(
+            `Cannot decode RESP frame: invalid integer ${quote(buffer, from, to)}`,
+          );
+        }
+        value = value * 10 + digit;
+      }
+      return negative ? 0 - value : value;
+    }
+    const text = latin1(buffer, from, to);
+    if (!/^[+-]?[0-9]+$/.test(text)) {
+      throw new ProtocolError(
+        `Cannot decode RESP frame: invalid integer ${quote(buffer, from, to)}`,
+      );
+    }
+    const big = BigInt(text);
+    return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big;
+  }
+
+  /** Decodes bytes as UTF-8; short ASCII runs are decoded without a call into the platform. */
+  #text(from: number, to: number): string {
+    const buffer = this.#buffer;
+    if (to - from <= SHORT_STRING) {
+      let text = "";
+      let i = from;
+      for (; i + 4 <= to; i += 4) {
+        const a = buffer[i]!, b = buffer[i + 1]!, c = buffer[i + 2]!, d = buffer[i + 3]!;
+        if ((a | b | c | d) & 0x80) return textDecoder.decode(buffer.subarray(from, to));
+        text += String.fromCharCode(a, b, c, d);
+      }
+      for (; i < to; i++) {
+        const c = buffer[i]!;
+        if (c & 0x80) return textDecoder.decode(buffer.subarray(from, to));
+        text += String.fromCharCode(c);
+      }
+      return text;
+    }
+    return textDecoder.decode(buffer.subarray(from, to));
+  }
+
+  /**
+   * Copies bytes out of the receive buffer, which is reused. Small values are
+   * views into a shared slab that is never written at their place again.
+   */
+  #copy(from: number, to: number): Uint8Array {
+    const buffer = this.#buffer;
+    const length = to - from;
+    if (length > SLAB_MAX) return buffer.slice(from, to);
+    if (slabOffset + length > slab.length) {
+      slab = new Uint8Array(SLAB_SIZE);
+      slabOffset = 0;
+    }
+    const at = slabOffset;
+    slabOffset += length;
+    if (length <= 32) {
+      for (let i = 0; i < length; i++) slab[at + i] = buffer[from + i]!;
+    } else {
+      slab.set(buffer.subarray(from, to), at);
+    }
+    return slab.subarray(at, at + length);
+  }
+
+  /** Turns a completed aggregate into its value. */
+  #build(frame: Frame): RespValue {
+    const items = frame.items;
+    switch (frame.type) {
+      case ARRAY:
+        return items;
+      case MAP: {
+        const map = new Map<RespValue, RespValue>();
+        for (let i = 0; i < items.length; i += 2) map.set(items[i]!, items[i + 1]!);
+        return map;
+      }
+      case SET:
+        return new Set(items);
+      default: { // PUSH
+        const kind = items[0];
+        if (typeof kind === "string") return new Push(kind, items.slice(1));
+        if (kind instanceof Uint8Array) return new Push(textDecoder.decode(kind), items.slice(1));
+        throw new ProtocolError(
+          "Cannot decode RESP frame: push frame's first element is not a string",
+        );
+      }
+    }
+  }
+
+  #addAttributes(items: RespValue[]): void {
+    const attributes = this.#frameAttributes ?? new Map<RespValue, RespValue>();
+    for (let i = 0; i < items.length; i += 2) attributes.set(items[i]!, items[i + 1]!);
+    this.#frameAttributes = attributes;
+  }
+
+  /** Ends the top-level frame and returns its value. */
+  #finishFrame(value: RespValue): RespValue {
+    this.#inFrame = false;
+    this.#lastAttributes = this.#frameAttributes;
+    this.#frameAttributes = undefined;
+    if (this.#start === this.#end) {
+      this.#start = 0;
+      this.#end = 0;
+      if (this.#buffer.length > RETAINED_CAPACITY) this.#buffer = EMPTY;
+    }
+    return value;
+  }
+
+  /** Makes room for `total` undecoded bytes, compacting or growing the buffer. */
+  #reserve(total: number): void {
+    const buffer = this.#buffer;
+    const start = this.#start;
+    const live = this.#end - start;
+    if (total <= buffer.length - start) return;
+    if (total <= buffer.length && start >= live) {
+      // Enough room once the decoded bytes are dropped, and cheap to move.
+      buffer.copyWithin(0, start, this.#end);
+    } else {
+      let capacity = Math.max(total, buffer.length * 2, INITIAL_CAPACITY);
+      // Do not overshoot the size of a pending bulk string, nor the limit.
+      if (this.#needed > total) capacity = Math.min(capacity, this.#needed);
+      capacity = Math.min(capacity, Math.max(total, this.#maxBufferedBytes));
+      const grown = new Uint8Array(capacity);
+      grown.set(buffer.subarray(start, this.#end));
+      this.#buffer = grown;
+    }
+    this.#start = 0;
+    this.#end = live;
+  }
+
+  #fail(message: string): ProtocolError {
+    const error = new ProtocolError(message);
+    this.#poison(error);
+    return error;
+  }
+
+  #poison(error: ProtocolError): void {
+    this.#error = error;
+    this.#buffer = EMPTY;
+    this.#start = 0;
+    this.#end = 0;
+    this.#stack.length = 0;
+  }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
+function readLimit(limits: DecoderLimits, name: keyof DecoderLimits, fallback: number): number {
+  const value = limits[name];
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot create RESP decoder: '${name}' must be a positive integer, got ${value}`,
+    );
+  }
+  return value;
+}
+
+function parseDouble(text: string): number {
+  switch (text.toLowerCase()) {
+    case "inf":
+    case "+inf":
+      return Infinity;
+    case "-inf":
+      return -Infinity;
+    case "nan":
+    case "-nan":
+    case "+nan":
+      return NaN;
+  }
+  if (!/^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(text)) {
+    throw new ProtocolError(`Cannot decode RESP frame: invalid double ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+function aggregateName(type: number): string {
+  switch (type) {
+    case ARRAY:
+      return "array";
+    case MAP:
+      return "map";
+    case SET:
+      return "set";
+    case PUSH:
+      return "push";
+    default:
+      return "attribute";
+  }
+}
+
+function latin1(buffer: Uint8Array, from: number, to: number): string {
+  let text = "";
+  for (let i = from; i < to; i++) text += String.fromCharCode(buffer[i]!);
+  return text;
+}
+
+/** Quotes at most 40 bytes of a line for an error message. */
+function quote(buffer: Uint8Array, from: number, to: number): string {
+  const shown = JSON.stringify(latin1(buffer, from, Math.min(to, from + 40)));
+  return to - from > 40 ? `${shown}…` : shown;
+}
+
+function hex(byte: number): string {
+  return `0x${byte.toString(16).padStart(2, "0")}`;
+}
