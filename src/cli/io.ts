@@ -13,8 +13,9 @@ Commands:
                token (--replication-group-id ID | --serverless-cache-name NAME |
                       --memorydb-cluster-name NAME) --user-id USER --region REGION
                      [--expires-in SECONDS]
-  emulator   Run the local ElastiCache IAM emulator: emulator [--config FILE] [--tls]
-  demo       Run the whole IAM flow against the emulator, step by step
+  emulator   Run the local ElastiCache IAM emulator, printing its addresses as one JSON line:
+               emulator [--config FILE] [--tls] [--quiet]
+  demo       Run the whole IAM flow against the emulator, step by step: demo [--tls]
 `;
 
 /**

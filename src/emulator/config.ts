@@ -1,0 +1,726 @@
+/**
+ * The emulator's configuration: what the seed's setup steps create in AWS
+ * (caches, IAM-enabled ElastiCache users, roles with trust and permission
+ * policies, IAM users with keys, OIDC providers), its defaults, and its
+ * checked, resolved form.
+ *
+ * @module
+ */
+
+import { parsePolicyDocument, type PolicyDocument } from "./iam_policy.ts";
+
+/**
+ * A cache the gateway fronts: exactly one of `replicationGroupId`,
+ * `serverlessCacheName` (ElastiCache Serverless) or `clusterName` (MemoryDB).
+ */
+export type CacheConfig =
+  & (
+    | { replicationGroupId: string; serverlessCacheName?: never; clusterName?: never }
+    | { serverlessCacheName: string; replicationGroupId?: never; clusterName?: never }
+    | { clusterName: string; replicationGroupId?: never; serverlessCacheName?: never }
+  )
+  & {
+    /** The cache's region. @default the configuration's `region` */
+    region?: string;
+    /**
+     * The user group: ids of the users that may connect (`default` is
+     * ignored: the backend's default user is always disabled).
+     *
+     * @default every configured user
+     */
+    userIds?: string[];
+  };
+
+/** An IAM-enabled ElastiCache / MemoryDB user, as `aws elasticache create-user` makes it. */
+export interface CacheUserConfig {
+  /** The user id; for IAM-enabled users it must equal the user name. */
+  userId: string;
+  /** The user name. @default the user id */
+  userName?: string;
+  /** The access string, such as `on ~* +@all`; Redis enforces it as an ACL rule. */
+  accessString: string;
+}
+
+/** Fixed temporary credentials, for tests that need to know them in advance. */
+export interface TemporaryCredentialsConfig {
+  /** The access key id (`ASIA…` by convention). */
+  accessKeyId: string;
+  /** The secret access key. */
+  secretAccessKey: string;
+  /** The session token a request must carry with them. */
+  sessionToken: string;
+  /** When they stop being valid (emulator clock). @default never */
+  expiration?: string | Date;
+}
+
+/** An IAM role, as `aws iam create-role` and `attach-role-policy` make it. */
+export interface RoleConfig {
+  /** The role name; its ARN is `arn:aws:iam::<accountId>:role/<roleName>`. */
+  roleName: string;
+  /**
+   * The trust policy (the seed's `trust-policy.json`), as an object or JSON
+   * text. `${emulator:oidc-provider}` anywhere in it stands for the
+   * emulator's own OIDC provider name (`127.0.0.1:<port>`).
+   */
+  trustPolicy: PolicyDocument | string;
+  /** The attached permission policies (the seed's `policy.json`). @default none */
+  policies?: (PolicyDocument | string)[];
+  /** The longest session `DurationSeconds` may ask for. @default {3600} */
+  maxSessionDuration?: number;
+  /** Fixed sessions of this role, as if assumed in advance. @default none */
+  temporaryCredentials?: TemporaryCredentialsConfig[];
+}
+
+/** A long-term IAM user. */
+export interface IamUserConfig {
+  /** The user name; its ARN is `arn:aws:iam::<accountId>:user/<userName>`. */
+  userName: string;
+  /** Its access keys. @default none */
+  accessKeys?: { accessKeyId: string; secretAccessKey: string }[];
+  /** Its attached policies. @default none */
+  policies?: (PolicyDocument | string)[];
+  /** Fixed temporary credentials of this user (as from `GetSessionToken`). @default none */
+  temporaryCredentials?: TemporaryCredentialsConfig[];
+}
+
+/** A JSON Web Key of a key set (JWKS): WebCrypto's `JsonWebKey` with its key id. */
+export type Jwk = JsonWebKey & { kid?: string; x5c?: string[] };
+
+/** An OIDC identity provider the STS trusts, as `aws iam create-open-id-connect-provider` makes it. */
+export interface OidcProviderConfig {
+  /** The issuer URL, equal to the tokens' `iss` claim. */
+  url: string;
+  /** The accepted audiences (`aud`). */
+  clientIds: string[];
+  /** The provider's public keys. @default fetched from `jwksUri` */
+  jwks?: { keys: Jwk[] };
+  /** Where the keys are published. @default found through the issuer's discovery document */
+  jwksUri?: string;
+}
+
+/** The Redis server behind the gateway. */
+export type BackendConfig =
+  | {
+    /** The `redis-server` program the emulator starts. @default {"redis-server"} */
+    redisServer?: string;
+    hostname?: never;
+    port?: never;
+  }
+  | {
+    /** An existing Redis 7+ server's host. @default {"127.0.0.1"} */
+    hostname?: string;
+    /** Its port. */
+    port: number;
+    /** A user allowed to run `ACL SETUSER` there. */
+    username?: string;
+    /** That user's password. */
+    password?: string;
+    redisServer?: never;
+  };
+
+/** The emulator's configuration. Every field is optional; see {@linkcode DEFAULT_CONFIG}. */
+export interface EmulatorConfig {
+  /** The region of caches that do not set their own. @default {"us-east-1"} */
+  region?: string;
+  /** The AWS account id in every ARN. @default {"123456789012"} */
+  accountId?: string;
+  /** The caches. @default one replication group, `replication-group-01` */
+  caches?: CacheConfig[];
+  /** The IAM-enabled users. @default `iam-user-01` with `on ~* +@all` */
+  users?: CacheUserConfig[];
+  /** The roles. @default `elasticache-iam-auth-app`: see {@linkcode DEFAULT_CONFIG} */
+  roles?: RoleConfig[];
+  /** Long-term IAM users. @default none */
+  iamUsers?: IamUserConfig[];
+  /** Other OIDC providers the STS trusts, besides the emulator's own issuer. @default none */
+  oidcProviders?: OidcProviderConfig[];
+  /** The emulator's own OIDC issuer. */
+  oidc?: {
+    /** Its port. @default a free port */
+    port?: number;
+    /** The audiences STS accepts from it. @default {["sts.amazonaws.com"]} */
+    clientIds?: string[];
+  };
+  /** The STS endpoint. */
+  sts?: { /** Its port. @default a free port */ port?: number };
+  /** The RESP gateway. */
+  gateway?: { /** Its port. @default a free port */ port?: number };
+  /** Whether the gateway speaks TLS with a certificate made at start-up. @default {false} */
+  tls?: boolean;
+  /** The Redis server behind the gateway. @default a `redis-server` the emulator starts */
+  backend?: BackendConfig;
+  /** How long an authenticated connection lives without re-auth, in ms. @default {43200000} (12 h) */
+  connectionMaxAgeMs?: number;
+  /** How far in the future a token's signing time may be, in seconds. @default {300} */
+  maxClockSkewSeconds?: number;
+  /** Receives one line per event (refusals with their reason, connections). @default silent */
+  log?: (line: string) => void;
+}
+
+/** The placeholder for the emulator's own OIDC provider name in trust policies. */
+export const OWN_PROVIDER_PLACEHOLDER = "${emulator:oidc-provider}";
+
+/** The seed's `policy.json`: `elasticache:Connect` on `replication-group-01` and `iam-user-01`. */
+export const SEED_POLICY: PolicyDocument = {
+  Version: "2012-10-17",
+  Statement: [{
+    Effect: "Allow",
+    Action: ["elasticache:Connect"],
+    Resource: [
+      "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:replication-group-01",
+      "arn:aws:elasticache:us-east-1:123456789012:user:iam-user-01",
+    ],
+  }],
+};
+
+/** The default role's name. */
+export const DEFAULT_ROLE_NAME = "elasticache-iam-auth-app";
+
+/**
+ * The default role's trust policy: the emulator's own issuer, audience
+ * `sts.amazonaws.com`, any subject.
+ *
+ * @param accountId The account id.
+ * @param partition The IAM partition.
+ * @returns The trust policy.
+ */
+export function defaultTrustPolicy(accountId: string, partition = "aws"): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [{
+      Effect: "Allow",
+      Principal: {
+        Federated: `arn:${partition}:iam::${accountId}:oidc-provider/${OWN_PROVIDER_PLACEHOLDER}`,
+      },
+      Action: "sts:AssumeRoleWithWebIdentity",
+      Condition: {
+        StringEquals: { [`${OWN_PROVIDER_PLACEHOLDER}:aud`]: "sts.amazonaws.com" },
+        StringLike: { [`${OWN_PROVIDER_PLACEHOLDER}:sub`]: "*" },
+      },
+    }],
+  };
+}
+
+/**
+ * What `startEmulator()` uses for every field the configuration leaves out.
+ * Without `roles`, one role `elasticache-iam-auth-app` is made: trusting
+ * {@linkcode defaultTrustPolicy} and allowed to connect to every configured
+ * cache as every configured user (with the defaults, exactly the seed's
+ * `policy.json`).
+ */
+export const DEFAULT_CONFIG = {
+  region: "us-east-1",
+  accountId: "123456789012",
+  caches: [{ replicationGroupId: "replication-group-01" }],
+  users: [{ userId: "iam-user-01", userName: "iam-user-01", accessString: "on ~* +@all" }],
+  oidcClientIds: ["sts.amazonaws.com"],
+  connectionMaxAgeMs: 12 * 60 * 60 * 1000,
+  maxClockSkewSeconds: 300,
+} as const;
+
+/** A cache, resolved. */
+export interface ResolvedCache {
+  /** The cache name: the host of its tokens. */
+  name: string;
+  /** What kind of cache it is. */
+  kind: "replication-group" | "serverless" | "memorydb";
+  /** Its region. */
+  region: string;
+  /** The signing service of its tokens. */
+  service: "elasticache" | "memorydb";
+  /** The IAM action that connects to it. */
+  action: "elasticache:Connect" | "memorydb:Connect";
+  /** Its ARN. */
+  arn: string;
+  /** The ids of the users that may connect. */
+  userIds: ReadonlySet<string>;
+}
+
+/** An IAM-enabled user, resolved. */
+export interface ResolvedUser {
+  /** The user id (= user name). */
+  userId: string;
+  /** The access string. */
+  accessString: string;
+  /** Whether the access string enables the user (`on`). */
+  enabled: boolean;
+}
+
+/** Who holds a set of AWS keys. */
+export interface Principal {
+  /** `user` for an IAM user, `assumed-role` for a role session. */
+  kind: "user" | "assumed-role";
+  /** The caller's ARN (`…:user/NAME` or `…:assumed-role/ROLE/SESSION`). */
+  arn: string;
+  /** The IAM user's or the role's ARN. */
+  baseArn: string;
+  /** The account id. */
+  accountId: string;
+  /** The permission policies that apply to the caller. */
+  policies: readonly PolicyDocument[];
+}
+
+/** A role, resolved. */
+export interface ResolvedRole {
+  /** The role name. */
+  roleName: string;
+  /** The role ARN. */
+  arn: string;
+  /** The unique role id (`AROA…`). */
+  roleId: string;
+  /** The trust policy, with the emulator's provider name filled in. */
+  trustPolicy: PolicyDocument;
+  /** The permission policies. */
+  policies: readonly PolicyDocument[];
+  /** The longest session, in seconds. */
+  maxSessionDuration: number;
+  /** Fixed sessions. */
+  temporaryCredentials: readonly TemporaryCredentialsConfig[];
+}
+
+/** An IAM user, resolved. */
+export interface ResolvedIamUser {
+  /** The user name. */
+  userName: string;
+  /** The user ARN. */
+  arn: string;
+  /** Its access keys. */
+  accessKeys: readonly { accessKeyId: string; secretAccessKey: string }[];
+  /** Its policies. */
+  policies: readonly PolicyDocument[];
+  /** Its fixed temporary credentials. */
+  temporaryCredentials: readonly TemporaryCredentialsConfig[];
+}
+
+/** An OIDC provider, resolved. */
+export interface ResolvedOidcProvider {
+  /** The issuer URL (`iss`). */
+  url: string;
+  /** The provider name: the URL without its scheme (and trailing slash); the condition key prefix. */
+  name: string;
+  /** The provider ARN, for `Federated` principals. */
+  arn: string;
+  /** The accepted audiences. */
+  clientIds: readonly string[];
+  /** Inline keys. */
+  jwks?: { keys: Jwk[] };
+  /** The keys' URL. */
+  jwksUri?: string;
+  /** Whether it is the emulator's own issuer. */
+  own: boolean;
+}
+
+/** The configuration after defaults, checks and resolution. */
+export interface ResolvedConfig {
+  /** The default region. */
+  region: string;
+  /** The account id. */
+  accountId: string;
+  /** The IAM partition of the default region. */
+  partition: string;
+  /** The caches. */
+  caches: readonly ResolvedCache[];
+  /** The users by id. */
+  users: ReadonlyMap<string, ResolvedUser>;
+  /** The roles by ARN. */
+  roles: ReadonlyMap<string, ResolvedRole>;
+  /** The IAM users. */
+  iamUsers: readonly ResolvedIamUser[];
+  /** The OIDC providers by issuer URL. */
+  oidcProviders: ReadonlyMap<string, ResolvedOidcProvider>;
+  /** The connection age cap, in ms. */
+  connectionMaxAgeMs: number;
+  /** The tolerated forward skew of a token's signing time, in ms. */
+  maxClockSkewMs: number;
+}
+
+const CACHE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const USER_ID = /^(default\.)?[a-z][a-z0-9-]*$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/**
+ * The IAM partition of a region: `aws-cn` for China, `aws-us-gov` for
+ * GovCloud, else `aws`.
+ *
+ * @param region The region.
+ * @returns The partition.
+ */
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
+/**
+ * Applies defaults to a configuration, checks it and resolves names to ARNs.
+ *
+ * @param config The configuration.
+ * @param ownIssuer The emulator's own issuer URL, such as `http://127.0.0.1:4567`.
+ * @returns The resolved configuration.
+ * @throws {TypeError} If a field is missing or malformed.
+ * @throws {RangeError} If a number is out of range.
+ */
+export function resolveConfig(config: EmulatorConfig, ownIssuer: string): ResolvedConfig {
+  if (config === null || typeof config !== "object") {
+    throw new TypeError(`Cannot start the emulator: the configuration must be an object`);
+  }
+  const region = config.region ?? DEFAULT_CONFIG.region;
+  checkRegion(region, "'region'");
+  const accountId = config.accountId ?? DEFAULT_CONFIG.accountId;
+  if (typeof accountId !== "string" || !ACCOUNT_ID.test(accountId)) {
+    throw new TypeError(
+      `Cannot start the emulator: 'accountId' must be 12 digits, got ${JSON.stringify(accountId)}`,
+    );
+  }
+  const partition = partitionOf(region);
+
+  const users = new Map<string, ResolvedUser>();
+  for (const user of config.users ?? DEFAULT_CONFIG.users) {
+    const resolved = resolveUser(user);
+    if (users.has(resolved.userId)) {
+      throw new TypeError(
+        `Cannot start the emulator: user id '${resolved.userId}' is configured twice`,
+      );
+    }
+    users.set(resolved.userId, resolved);
+  }
+
+  const caches: ResolvedCache[] = [];
+  for (const cache of config.caches ?? DEFAULT_CONFIG.caches) {
+    const resolved = resolveCache(cache, region, accountId, users);
+    if (
+      caches.some((c) =>
+        c.name === resolved.name && c.region === resolved.region && c.service === resolved.service
+      )
+    ) {
+      throw new TypeError(
+        `Cannot start the emulator: cache '${resolved.name}' is configured twice in ${resolved.region}`,
+      );
+    }
+    caches.push(resolved);
+  }
+
+  const ownName = providerName(ownIssuer);
+  const substitute = (doc: PolicyDocument | string): unknown => {
+    const text = typeof doc === "string" ? doc : JSON.stringify(doc);
+    const filled = text.split(OWN_PROVIDER_PLACEHOLDER).join(ownName);
+    try {
+      return JSON.parse(filled);
+    } catch {
+      return filled; // parsePolicyDocument reports it
+    }
+  };
+
+  const roles = new Map<string, ResolvedRole>();
+  for (const role of config.roles ?? [defaultRole(caches, users, accountId, partition)]) {
+    if (role === null || typeof role !== "object" || typeof role.roleName !== "string") {
+      throw new TypeError(`Cannot start the emulator: every role needs a 'roleName'`);
+    }
+    if (!ROLE_NAME.test(role.roleName)) {
+      throw new TypeError(
+        `Cannot start the emulator: role name ${JSON.stringify(role.roleName)} is malformed`,
+      );
+    }
+    const what = `role '${role.roleName}'`;
+    const arn = `arn:${partition}:iam::${accountId}:role/${role.roleName}`;
+    if (roles.has(arn)) {
+      throw new TypeError(`Cannot start the emulator: ${what} is configured twice`);
+    }
+    if (role.trustPolicy === undefined) {
+      throw new TypeError(`Cannot start the emulator: ${what} has no 'trustPolicy'`);
+    }
+    const maxSessionDuration = role.maxSessionDuration ?? 3600;
+    if (
+      !Number.isInteger(maxSessionDuration) || maxSessionDuration < 900 ||
+      maxSessionDuration > 43200
+    ) {
+      throw new RangeError(
+        `Cannot start the emulator: ${what} 'maxSessionDuration' must be 900 to 43200 seconds, got ${maxSessionDuration}`,
+      );
+    }
+    roles.set(arn, {
+      roleName: role.roleName,
+      arn,
+      roleId: `AROA${stableId(arn)}`,
+      trustPolicy: parsePolicyDocument(substitute(role.trustPolicy), `${what} trust policy`),
+      policies: (role.policies ?? []).map((p, i) =>
+        parsePolicyDocument(substitute(p), `${what} policy ${i + 1}`)
+      ),
+      maxSessionDuration,
+      temporaryCredentials: checkTemporary(role.temporaryCredentials, what),
+    });
+  }
+
+  const iamUsers: ResolvedIamUser[] = [];
+  for (const user of config.iamUsers ?? []) {
+    if (user === null || typeof user !== "object" || typeof user.userName !== "string") {
+      throw new TypeError(`Cannot start the emulator: every IAM user needs a 'userName'`);
+    }
+    const what = `IAM user '${user.userName}'`;
+    for (const key of user.accessKeys ?? []) {
+      if (typeof key?.accessKeyId !== "string" || typeof key.secretAccessKey !== "string") {
+        throw new TypeError(
+          `Cannot start the emulator: ${what} has an access key without 'accessKeyId' and 'secretAccessKey'`,
+        );
+      }
+    }
+    iamUsers.push({
+      userName: user.userName,
+      arn: `arn:${partition}:iam::${accountId}:user/${user.userName}`,
+      accessKeys: user.accessKeys ?? [],
+      policies: (user.policies ?? []).map((p, i) =>
+        parsePolicyDocument(substitute(p), `${what} policy ${i + 1}`)
+      ),
+      temporaryCredentials: checkTemporary(user.temporaryCredentials, what),
+    });
+  }
+
+  const oidcProviders = new Map<string, ResolvedOidcProvider>();
+  const ownClientIds = config.oidc?.clientIds ?? [...DEFAULT_CONFIG.oidcClientIds];
+  oidcProviders.set(ownIssuer, {
+    url: ownIssuer,
+    name: ownName,
+    arn: `arn:${partition}:iam::${accountId}:oidc-provider/${ownName}`,
+    clientIds: ownClientIds,
+    own: true,
+  });
+  for (const provider of config.oidcProviders ?? []) {
+    if (typeof provider?.url !== "string" || !/^https?:\/\/[^/]/.test(provider.url)) {
+      throw new TypeError(
+        `Cannot start the emulator: an OIDC provider's 'url' must be an http(s) URL, got ${
+          JSON.stringify(provider?.url)
+        }`,
+      );
+    }
+    if (!Array.isArray(provider.clientIds) || provider.clientIds.length === 0) {
+      throw new TypeError(
+        `Cannot start the emulator: OIDC provider '${provider.url}' needs 'clientIds'`,
+      );
+    }
+    const name = providerName(provider.url);
+    oidcProviders.set(provider.url, {
+      url: provider.url,
+      name,
+      arn: `arn:${partition}:iam::${accountId}:oidc-provider/${name}`,
+      clientIds: provider.clientIds,
+      ...(provider.jwks ? { jwks: provider.jwks } : {}),
+      ...(provider.jwksUri ? { jwksUri: provider.jwksUri } : {}),
+      own: false,
+    });
+  }
+
+  const connectionMaxAgeMs = config.connectionMaxAgeMs ?? DEFAULT_CONFIG.connectionMaxAgeMs;
+  if (!Number.isFinite(connectionMaxAgeMs) || connectionMaxAgeMs < 1) {
+    throw new RangeError(
+      `Cannot start the emulator: 'connectionMaxAgeMs' must be at least 1, got ${connectionMaxAgeMs}`,
+    );
+  }
+  const skew = config.maxClockSkewSeconds ?? DEFAULT_CONFIG.maxClockSkewSeconds;
+  if (!Number.isFinite(skew) || skew < 0) {
+    throw new RangeError(
+      `Cannot start the emulator: 'maxClockSkewSeconds' must be 0 or more, got ${skew}`,
+    );
+  }
+  return {
+    region,
+    accountId,
+    partition,
+    caches,
+    users,
+    roles,
+    iamUsers,
+    oidcProviders,
+    connectionMaxAgeMs,
+    maxClockSkewMs: skew * 1000,
+  };
+}
+
+function defaultRole(
+  caches: readonly ResolvedCache[],
+  users: ReadonlyMap<string, ResolvedUser>,
+  accountId: string,
+  partition: string,
+): RoleConfig {
+  const elasticache = caches.filter((c) => c.service === "elasticache");
+  const memorydb = caches.filter((c) => c.service === "memorydb");
+  const statement = (action: string, list: ResolvedCache[]) => ({
+    Effect: "Allow" as const,
+    Action: [action],
+    Resource: [
+      ...list.map((c) => c.arn),
+      ...list.flatMap((c) => [...users.keys()].map((id) => cacheUserArn(c, id, accountId))),
+    ].filter((arn, i, all) => all.indexOf(arn) === i),
+  });
+  const statements = [
+    ...(elasticache.length ? [statement("elasticache:Connect", elasticache)] : []),
+    ...(memorydb.length ? [statement("memorydb:Connect", memorydb)] : []),
+  ];
+  return {
+    roleName: DEFAULT_ROLE_NAME,
+    trustPolicy: defaultTrustPolicy(accountId, partition),
+    policies: statements.length ? [{ Version: "2012-10-17", Statement: statements }] : [],
+  };
+}
+
+/**
+ * The provider name AWS derives from an issuer URL: scheme and trailing slash removed.
+ *
+ * @param issuer The issuer URL.
+ * @returns The provider name, such as `token.actions.githubusercontent.com`.
+ */
+export function providerName(issuer: string): string {
+  return issuer.replace(/^https?:\/\//, "").replace(/\/+$/, "");
+}
+
+function resolveUser(user: CacheUserConfig): ResolvedUser {
+  if (user === null || typeof user !== "object" || typeof user.userId !== "string") {
+    throw new TypeError(`Cannot start the emulator: every user needs a 'userId'`);
+  }
+  if (!USER_ID.test(user.userId)) {
+    throw new TypeError(
+      `Cannot start the emulator: user id ${
+        JSON.stringify(user.userId)
+      } is not a lowercase ElastiCache user id`,
+    );
+  }
+  const userName = user.userName ?? user.userId;
+  if (userName !== user.userId) {
+    throw new TypeError(
+      `Cannot start the emulator: IAM-enabled user '${user.userId}' must have an identical user name, got '${userName}'`,
+    );
+  }
+  if (typeof user.accessString !== "string") {
+    throw new TypeError(
+      `Cannot start the emulator: user '${user.userId}' needs an 'accessString' such as "on ~* +@all"`,
+    );
+  }
+  const words = user.accessString.trim().split(/\s+/);
+  const enabled = words.lastIndexOf("on") > words.lastIndexOf("off");
+  return { userId: user.userId, accessString: user.accessString, enabled };
+}
+
+function resolveCache(
+  cache: CacheConfig,
+  defaultRegion: string,
+  accountId: string,
+  users: ReadonlyMap<string, ResolvedUser>,
+): ResolvedCache {
+  if (cache === null || typeof cache !== "object") {
+    throw new TypeError(`Cannot start the emulator: every cache must be an object`);
+  }
+  const keys = (["replicationGroupId", "serverlessCacheName", "clusterName"] as const).filter(
+    (key) => cache[key] !== undefined,
+  );
+  if (keys.length !== 1) {
+    throw new TypeError(
+      `Cannot start the emulator: a cache needs exactly one of 'replicationGroupId', 'serverlessCacheName' or 'clusterName', got ${
+        keys.length === 0 ? "none" : keys.join(" and ")
+      }`,
+    );
+  }
+  const key = keys[0]!;
+  const name = cache[key]!;
+  if (typeof name !== "string" || !CACHE_NAME.test(name)) {
+    throw new TypeError(
+      `Cannot start the emulator: cache '${key}' must be a lowercase cache name, got ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  const region = cache.region ?? defaultRegion;
+  checkRegion(region, `cache '${name}' 'region'`);
+  const partition = partitionOf(region);
+  const userIds = new Set<string>();
+  for (const id of cache.userIds ?? [...users.keys()]) {
+    if (id === "default") continue;
+    if (!users.has(id)) {
+      throw new TypeError(
+        `Cannot start the emulator: cache '${name}' lists user '${id}', which is not configured`,
+      );
+    }
+    userIds.add(id);
+  }
+  if (key === "clusterName") {
+    return {
+      name,
+      kind: "memorydb",
+      region,
+      service: "memorydb",
+      action: "memorydb:Connect",
+      arn: `arn:${partition}:memorydb:${region}:${accountId}:cluster/${name}`,
+      userIds,
+    };
+  }
+  const serverless = key === "serverlessCacheName";
+  return {
+    name,
+    kind: serverless ? "serverless" : "replication-group",
+    region,
+    service: "elasticache",
+    action: "elasticache:Connect",
+    arn: `arn:${partition}:elasticache:${region}:${accountId}:${
+      serverless ? "serverlesscache" : "replicationgroup"
+    }:${name}`,
+    userIds,
+  };
+}
+
+/**
+ * The ARN of a cache user as IAM policies name it.
+ *
+ * @param cache The cache the user connects to (its service, region and partition).
+ * @param userId The user id.
+ * @param accountId The account id.
+ * @returns The user ARN.
+ */
+export function cacheUserArn(cache: ResolvedCache, userId: string, accountId: string): string {
+  const partition = partitionOf(cache.region);
+  return cache.service === "memorydb"
+    ? `arn:${partition}:memorydb:${cache.region}:${accountId}:user/${userId}`
+    : `arn:${partition}:elasticache:${cache.region}:${accountId}:user:${userId}`;
+}
+
+function checkRegion(region: unknown, what: string): void {
+  if (typeof region !== "string" || !REGION.test(region)) {
+    throw new TypeError(
+      `Cannot start the emulator: ${what} must be an AWS region such as 'us-east-1', got ${
+        JSON.stringify(region)
+      }`,
+    );
+  }
+}
+
+function checkTemporary(
+  list: TemporaryCredentialsConfig[] | undefined,
+  what: string,
+): TemporaryCredentialsConfig[] {
+  for (const item of list ?? []) {
+    if (
+      typeof item?.accessKeyId !== "string" || typeof item.secretAccessKey !== "string" ||
+      typeof item.sessionToken !== "string" || item.sessionToken === ""
+    ) {
+      throw new TypeError(
+        `Cannot start the emulator: ${what} has temporary credentials without 'accessKeyId', 'secretAccessKey' and 'sessionToken'`,
+      );
+    }
+    if (item.expiration !== undefined && !Number.isFinite(new Date(item.expiration).getTime())) {
+      throw new TypeError(
+        `Cannot start the emulator: ${what} has temporary credentials with an invalid 'expiration'`,
+      );
+    }
+  }
+  return list ?? [];
+}
+
+/** A deterministic 17-character uppercase id derived from a string (for `AROA…` role ids). */
+function stableId(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    h1 = Math.imul(h1 ^ text.charCodeAt(i), 16777619) >>> 0;
+    h2 = Math.imul(h2 + text.charCodeAt(i), 2246822519) >>> 0;
+  }
+  return (h1.toString(36) + h2.toString(36)).toUpperCase().padEnd(17, "X").slice(0, 17);
+}

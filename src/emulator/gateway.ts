@@ -1,0 +1,506 @@
+/**
+ * The IAM-authenticating RESP gateway: clients connect here as they would to
+ * ElastiCache; `AUTH` / `HELLO … AUTH` tokens are verified, and a verified
+ * connection is relayed to the backend Redis as the matching ACL user.
+ *
+ * Replies stay in order without the gateway counting them: before the first
+ * successful authentication there is no backend connection and the gateway
+ * answers everything itself; from then on the backend answers everything.
+ * A verified `AUTH` is forwarded with the user's backend password, a refused
+ * one as an `AUTH` the backend itself refuses with the same `WRONGPASS`
+ * text, and an `AUTH` inside `MULTI` as a command the backend refuses at
+ * queue time, which also aborts the transaction (`EXECABORT`).
+ *
+ * @module
+ */
+
+import { encodeCommand, encodeCommands } from "../resp/encoder.ts";
+import { RespDecoder } from "../resp/decoder.ts";
+import type { EmulatorClock } from "./clock.ts";
+import type { ResolvedConfig } from "./config.ts";
+import type { CredentialStore } from "./credential_store.ts";
+import { verifyAuthToken } from "./auth_token_verifier.ts";
+import type { RedisBackend } from "./redis_backend.ts";
+
+/** Where clients connect. */
+export interface GatewayAddress {
+  /** The host, `127.0.0.1`. */
+  readonly hostname: string;
+  /** The port. */
+  readonly port: number;
+  /** Whether the gateway speaks TLS. */
+  readonly tls: boolean;
+  /** With TLS: the PEM certificate of the CA that signed the gateway's certificate. */
+  readonly caCertPem?: string;
+}
+
+/** What the gateway needs from the emulator. */
+export interface GatewayOptions {
+  /** The resolved configuration. */
+  config: ResolvedConfig;
+  /** The known keys. */
+  credentials: CredentialStore;
+  /** The emulator clock. */
+  clock: EmulatorClock;
+  /** The backend. */
+  backend: RedisBackend;
+  /** The log. */
+  log: (line: string) => void;
+  /** The port, or 0 for a free one. */
+  port?: number;
+  /** The TLS certificate chain and key (PEM), and the CA certificate handed to clients. */
+  tls?: { cert: string; key: string; caCertPem: string };
+}
+
+/** ElastiCache's answer to any refused token (Redis 7's exact text). */
+export const WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
+/** Redis' answer to a command before authentication. */
+export const NOAUTH = "NOAUTH Authentication required.";
+/** Redis' answer to `HELLO` without `AUTH` before authentication. */
+export const NOAUTH_HELLO =
+  "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
+/**
+ * The command forwarded in place of an IAM `AUTH` inside `MULTI`: Redis
+ * refuses it as unknown when it is queued and then aborts the transaction.
+ */
+export const AUTH_IN_MULTI_COMMAND = "IAM-AUTH-NOT-SUPPORTED-IN-MULTI";
+/** A backend user that does not exist: authenticating as it draws Redis' own WRONGPASS. */
+const REFUSED_USER = "emulator-refused-auth";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const READ_BUFFER_SIZE = 64 * 1024;
+
+/**
+ * The gateway's listener and its connections.
+ */
+export class Gateway {
+  readonly #options: GatewayOptions;
+  readonly #listener: Deno.Listener;
+  readonly #sessions = new Set<Session>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #acceptLoop: Promise<void>;
+  readonly #unsubscribe: () => void;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #nextId = 1;
+  #closed = false;
+  /** Where clients connect. */
+  readonly address: GatewayAddress;
+
+  /**
+   * Starts listening on `127.0.0.1`.
+   *
+   * @param options The configuration, keys, clock, backend, log, port and TLS material.
+   */
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    const port = options.port ?? 0;
+    try {
+      this.#listener = options.tls
+        ? Deno.listenTls({
+          hostname: "127.0.0.1",
+          port,
+          cert: options.tls.cert,
+          key: options.tls.key,
+        })
+        : Deno.listen({ hostname: "127.0.0.1", port });
+    } catch (error) {
+      throw new Error(`Cannot start the emulator's gateway on 127.0.0.1:${port}`, { cause: error });
+    }
+    const addr = this.#listener.addr as Deno.NetAddr;
+    this.address = {
+      hostname: "127.0.0.1",
+      port: addr.port,
+      tls: options.tls !== undefined,
+      ...(options.tls ? { caCertPem: options.tls.caCertPem } : {}),
+    };
+    this.#unsubscribe = options.clock.onChange(() => this.#enforceCap());
+    this.#acceptLoop = this.#accept();
+  }
+
+  /** Closes the listener and every connection, and waits for them. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe();
+    clearTimeout(this.#timer);
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    await this.#acceptLoop;
+    for (const session of this.#sessions) session.close();
+    await Promise.all(this.#tasks);
+  }
+
+  /** Checks every connection's deadline, closes the late ones, and sets the timer for the next. */
+  #enforceCap(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#closed) return;
+    const now = this.#options.clock.now();
+    let next = Infinity;
+    for (const session of this.#sessions) {
+      const deadline = session.deadline;
+      if (deadline === undefined) continue;
+      if (now >= deadline) {
+        this.#options.log(
+          `gateway: #${session.id} closed: connection age cap of ${this.#options.config.connectionMaxAgeMs} ms reached`,
+        );
+        session.close();
+      } else {
+        next = Math.min(next, deadline);
+      }
+    }
+    if (next !== Infinity) {
+      this.#timer = setTimeout(() => this.#enforceCap(), Math.min(next - now, 2 ** 31 - 1));
+    }
+  }
+
+  async #accept(): Promise<void> {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch {
+        return; // The listener was closed.
+      }
+      if (this.#closed) {
+        conn.close();
+        return;
+      }
+      const session = new Session(this.#nextId++, conn, this.#options, () => this.#enforceCap());
+      this.#sessions.add(session);
+      const task = session.run().finally(() => {
+        this.#sessions.delete(session);
+        this.#tasks.delete(task);
+      });
+      this.#tasks.add(task);
+    }
+  }
+}
+
+/** One client connection. */
+class Session {
+  readonly id: number;
+  readonly #client: Deno.Conn;
+  readonly #options: GatewayOptions;
+  readonly #onDeadlineChange: () => void;
+  readonly #decoder = new RespDecoder({ maxInlineLength: 64 * 1024 });
+  #backend: Deno.TcpConn | undefined;
+  #relay: Promise<void> | undefined;
+  #inMulti = false;
+  #closed = false;
+  /** When the connection must be closed unless re-authenticated (emulator ms). */
+  deadline: number | undefined;
+
+  constructor(id: number, client: Deno.Conn, options: GatewayOptions, onDeadline: () => void) {
+    this.id = id;
+    this.#client = client;
+    this.#options = options;
+    this.#onDeadlineChange = onDeadline;
+  }
+
+  async run(): Promise<void> {
+    const remote = this.#client.remoteAddr as Deno.NetAddr;
+    this.#log(`connected from ${remote.hostname}:${remote.port}`);
+    const buffer = new Uint8Array(READ_BUFFER_SIZE);
+    try {
+      while (!this.#closed) {
+        const n = await this.#client.read(buffer);
+        if (n === null) break;
+        this.#decoder.push(buffer.subarray(0, n));
+        const commands: Uint8Array[][] = [];
+        for (;;) {
+          let value;
+          try {
+            value = this.#decoder.read({ bytes: true, inline: true });
+          } catch (error) {
+            await this.#protocolError((error as Error).message);
+            return;
+          }
+          if (value === undefined) break;
+          if (
+            !Array.isArray(value) || value.length === 0 ||
+            !value.every((arg) => arg instanceof Uint8Array)
+          ) {
+            await this.#protocolError("expected an array of bulk strings");
+            return;
+          }
+          commands.push(value as Uint8Array[]);
+        }
+        if (commands.length > 0 && !await this.#handle(commands)) break;
+      }
+    } catch (error) {
+      if (!this.#closed) this.#log(`connection error: ${(error as Error).name}`);
+    } finally {
+      this.close();
+      await this.#relay;
+      this.#log("disconnected");
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.deadline = undefined;
+    for (const conn of [this.#client, this.#backend]) {
+      try {
+        conn?.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+
+  /** Handles commands in order; returns false when the connection must end. */
+  async #handle(commands: Uint8Array[][]): Promise<boolean> {
+    const forward: Uint8Array[][] = [];
+    const flush = async () => {
+      if (forward.length === 0) return;
+      await writeAll(this.#backend!, encodeCommands(forward));
+      forward.length = 0;
+    };
+    for (const args of commands) {
+      if (this.#closed) return false;
+      const name = decoder.decode(args[0]!).toUpperCase();
+      if (this.#backend === undefined) {
+        if (!await this.#beforeAuth(name, args)) return false;
+        continue;
+      }
+      const auth = authArguments(name, args);
+      if (auth === undefined) {
+        if (name === "MULTI") this.#inMulti = true;
+        else if (name === "EXEC" || name === "DISCARD" || name === "RESET") this.#inMulti = false;
+        forward.push(name === "HELLO" ? withoutPasswords(args) : args);
+        continue;
+      }
+      await flush();
+      if (this.#inMulti) {
+        this.#log(`${name} inside MULTI refused: IAM authentication is not supported in MULTI`);
+        forward.push([encoder.encode(AUTH_IN_MULTI_COMMAND)]);
+        continue;
+      }
+      const password = auth.kind === "auth" ? await this.#verify(auth.user, auth.token) : undefined;
+      if (auth.kind === "refuse" || password === undefined) {
+        if (auth.kind === "refuse") {
+          this.#log("AUTH with a password only refused: IAM needs a user name");
+        }
+        forward.push([encoder.encode("AUTH"), encoder.encode(REFUSED_USER), randomBytes()]);
+      } else {
+        const rewritten = args.slice();
+        rewritten[auth.tokenIndex] = encoder.encode(password);
+        forward.push(rewritten);
+      }
+    }
+    await flush();
+    return true;
+  }
+
+  /** Answers a command before authentication; returns false when the connection must end. */
+  async #beforeAuth(name: string, args: Uint8Array[]): Promise<boolean> {
+    if (name === "QUIT") {
+      await this.#reply("+OK");
+      return false;
+    }
+    if (name === "HELLO") {
+      const hello = parseHello(args);
+      if ("error" in hello) return await this.#reply(`-${hello.error}`);
+      if (hello.auth === undefined) return await this.#reply(`-${NOAUTH_HELLO}`);
+      return await this.#firstAuth(args, hello.auth.user, hello.auth.token, hello.auth.tokenIndex);
+    }
+    if (name === "AUTH") {
+      if (args.length === 1) {
+        return await this.#reply("-ERR wrong number of arguments for 'auth' command");
+      }
+      if (args.length > 3) return await this.#reply("-ERR syntax error");
+      if (args.length === 2) {
+        this.#log("AUTH with a password only refused: IAM needs a user name");
+        return await this.#reply(`-${WRONGPASS}`);
+      }
+      return await this.#firstAuth(args, text(args[1]!), text(args[2]!), 2);
+    }
+    return await this.#reply(`-${NOAUTH}`);
+  }
+
+  /** The first successful authentication opens the backend connection. */
+  async #firstAuth(
+    args: Uint8Array[],
+    user: string,
+    token: string,
+    tokenIndex: number,
+  ): Promise<boolean> {
+    const password = await this.#verify(user, token);
+    if (password === undefined) return await this.#reply(`-${WRONGPASS}`);
+    const { hostname, port } = this.#options.backend;
+    let backend: Deno.TcpConn;
+    try {
+      backend = await Deno.connect({ hostname, port });
+    } catch {
+      this.#log(`cannot reach the backend at ${hostname}:${port}`);
+      await this.#reply("-ERR the emulator's backend is unavailable");
+      return false;
+    }
+    if (this.#closed) {
+      backend.close();
+      return false;
+    }
+    this.#backend = backend;
+    this.#relay = this.#relayReplies(backend);
+    const rewritten = args.slice();
+    rewritten[tokenIndex] = encoder.encode(password);
+    await writeAll(backend, encodeCommand(rewritten));
+    return true;
+  }
+
+  /** Verifies a token; on success moves the deadline and returns the backend password. */
+  async #verify(user: string, token: string): Promise<string | undefined> {
+    const { config, credentials, clock, backend } = this.#options;
+    const verdict = await verifyAuthToken(user, token, { config, credentials, now: clock.now() });
+    if (!verdict.ok) {
+      this.#log(`AUTH as '${printable(user)}' refused: ${verdict.reason}`);
+      return undefined;
+    }
+    const password = backend.passwordOf(verdict.user.userId);
+    if (password === undefined) {
+      this.#log(`AUTH as '${printable(user)}' refused: the user has no backend ACL user`);
+      return undefined;
+    }
+    this.deadline = clock.now() + config.connectionMaxAgeMs;
+    this.#log(
+      `AUTH as '${
+        printable(user)
+      }' to ${verdict.cache.name} accepted for ${verdict.principal.arn}; open until ${
+        new Date(this.deadline).toISOString()
+      }`,
+    );
+    this.#onDeadlineChange();
+    return password;
+  }
+
+  async #relayReplies(backend: Deno.TcpConn): Promise<void> {
+    const buffer = new Uint8Array(READ_BUFFER_SIZE);
+    try {
+      for (;;) {
+        const n = await backend.read(buffer);
+        if (n === null) break;
+        await writeAll(this.#client, buffer.subarray(0, n));
+      }
+    } catch {
+      // Either side closed.
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Writes a reply line; returns true so callers can `return await this.#reply(…)`. */
+  async #reply(line: string): Promise<boolean> {
+    await writeAll(this.#client, encoder.encode(`${line}\r\n`));
+    return true;
+  }
+
+  async #protocolError(message: string): Promise<void> {
+    this.#log(`protocol error: ${message}`);
+    try {
+      if (this.#backend === undefined) await this.#reply(`-ERR Protocol error: ${message}`);
+    } catch {
+      // The client is gone.
+    }
+    this.close();
+  }
+
+  #log(line: string): void {
+    // Reasons quote values from the client's token: keep them on one bounded line.
+    const safe = line.replace(
+      // deno-lint-ignore no-control-regex
+      /[\x00-\x1f\x7f]/g,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    );
+    this.#options.log(
+      `gateway: #${this.id} ${safe.length > 600 ? `${safe.slice(0, 600)}…` : safe}`,
+    );
+  }
+}
+
+/** The user and token of an `AUTH user token` or `HELLO … AUTH user token`, if the command is one. */
+function authArguments(
+  name: string,
+  args: Uint8Array[],
+):
+  | { kind: "auth"; user: string; token: string; tokenIndex: number }
+  | { kind: "refuse" }
+  | undefined {
+  if (name === "AUTH") {
+    if (args.length === 3) {
+      return { kind: "auth", user: text(args[1]!), token: text(args[2]!), tokenIndex: 2 };
+    }
+    return args.length === 2 ? { kind: "refuse" } : undefined;
+  }
+  if (name === "HELLO") {
+    const hello = parseHello(args);
+    if (!("error" in hello) && hello.auth !== undefined) return { kind: "auth", ...hello.auth };
+  }
+  return undefined;
+}
+
+/**
+ * A malformed `HELLO` is forwarded for Redis to refuse in its own words, but
+ * never with the client's token in it.
+ */
+function withoutPasswords(args: Uint8Array[]): Uint8Array[] {
+  const copy = args.slice();
+  for (let i = 2; i + 2 < copy.length; i++) {
+    if (text(copy[i]!).toUpperCase() === "AUTH") copy[i + 2] = randomBytes();
+  }
+  return copy;
+}
+
+/** Parses `HELLO [protover [AUTH user pass] [SETNAME name]]` as Redis 7 does. */
+function parseHello(
+  args: Uint8Array[],
+): { error: string } | { auth?: { user: string; token: string; tokenIndex: number } } {
+  if (args.length >= 2) {
+    const version = text(args[1]!);
+    if (!/^-?\d+$/.test(version)) {
+      return { error: "ERR Protocol version is not an integer or out of range" };
+    }
+    if (version !== "2" && version !== "3") {
+      return { error: "NOPROTO unsupported protocol version" };
+    }
+  }
+  let auth: { user: string; token: string; tokenIndex: number } | undefined;
+  for (let i = 2; i < args.length; i++) {
+    const option = text(args[i]!);
+    const more = args.length - i - 1;
+    if (option.toUpperCase() === "AUTH" && more >= 2) {
+      auth = { user: text(args[i + 1]!), token: text(args[i + 2]!), tokenIndex: i + 2 };
+      i += 2;
+    } else if (option.toUpperCase() === "SETNAME" && more >= 1) {
+      i += 1;
+    } else {
+      return { error: `ERR Syntax error in HELLO option '${option}'` };
+    }
+  }
+  return auth === undefined ? {} : { auth };
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}
+
+function text(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+/** A user name as it may be logged: control characters escaped, length bounded. */
+function printable(value: string): string {
+  const cleaned = JSON.stringify(value).slice(1, -1);
+  return cleaned.length > 64 ? `${cleaned.slice(0, 64)}…` : cleaned;
+}
+
+function randomBytes(): Uint8Array {
+  return encoder.encode(crypto.randomUUID());
+}

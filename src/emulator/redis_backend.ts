@@ -1,0 +1,362 @@
+/**
+ * The Redis server behind the gateway: a `redis-server` the emulator starts
+ * on a free loopback port (or an existing one), with every configured user
+ * created as an ACL user under a random per-start password, so that Redis
+ * itself enforces their access strings, and with the default user disabled.
+ *
+ * @module
+ */
+
+import { ReplyError } from "../errors.ts";
+import { encodeCommands } from "../resp/encoder.ts";
+import { RespDecoder } from "../resp/decoder.ts";
+import type { RespValue } from "../resp/types.ts";
+import type { BackendConfig, ResolvedUser } from "./config.ts";
+
+/** The backend as the gateway uses it. */
+export interface RedisBackend {
+  /** Its host. */
+  readonly hostname: string;
+  /** Its port. */
+  readonly port: number;
+  /**
+   * The backend password of a user.
+   *
+   * @param userId The user id.
+   * @returns The password, or `undefined` for an unknown user.
+   */
+  passwordOf(userId: string): string | undefined;
+  /** Stops the server the emulator started, or removes its users from a given one. */
+  close(): Promise<void>;
+}
+
+/** The ACL user the emulator itself uses to set the backend up. */
+const ADMIN_USER = "emulator-admin";
+const READY_LINE = "Ready to accept connections";
+const START_TIMEOUT_MS = 10_000;
+/** How long a stopping server gets after SIGTERM before SIGKILL. */
+const STOP_TIMEOUT_MS = 5_000;
+/** Rules of an access string that set passwords: the emulator sets its own. */
+const PASSWORD_RULE = /^(nopass|resetpass|reset|[><#!].*)$/i;
+
+/**
+ * Starts (or connects to) the backend and creates the users.
+ *
+ * @param config Where the backend is, or which `redis-server` to start.
+ * @param users The IAM-enabled users to create.
+ * @param log The emulator's log.
+ * @returns The backend.
+ * @throws {Error} If `redis-server` is missing or fails to start, or a user cannot be created.
+ */
+export async function startRedisBackend(
+  config: BackendConfig | undefined,
+  users: readonly ResolvedUser[],
+  log: (line: string) => void,
+): Promise<RedisBackend> {
+  const passwords = new Map(users.map((user) => [user.userId, randomPassword()]));
+  const adminPassword = randomPassword();
+  if (config?.port !== undefined) {
+    const hostname = config.hostname ?? "127.0.0.1";
+    const admin = await AdminConnection.open(hostname, config.port);
+    let defaultWasOn: boolean;
+    try {
+      if (config.username !== undefined || config.password !== undefined) {
+        await admin.run([[
+          "AUTH",
+          ...(config.username ? [config.username] : []),
+          config.password ?? "",
+        ]]);
+      }
+      defaultWasOn = flagsOf(await admin.run([["ACL", "GETUSER", "default"]]).then((r) => r[0]))
+        .includes("on");
+      await setUpUsers(admin, users, passwords, adminPassword);
+    } catch (error) {
+      admin.close();
+      throw error;
+    }
+    log(`backend: using redis at ${hostname}:${config.port} with ${users.length} ACL user(s)`);
+    return {
+      hostname,
+      port: config.port,
+      passwordOf: (userId) => passwords.get(userId),
+      async close() {
+        try {
+          await admin.run([
+            ["ACL", "DELUSER", ...passwords.keys()],
+            ...(defaultWasOn ? [["ACL", "SETUSER", "default", "on"]] : []),
+          ]);
+          await admin.run([["ACL", "DELUSER", ADMIN_USER]]).catch(() => {});
+        } catch {
+          // The backend may be gone already.
+        } finally {
+          admin.close();
+        }
+      },
+    };
+  }
+  const server = await RedisServerProcess.start(config?.redisServer ?? "redis-server");
+  try {
+    const admin = await AdminConnection.open("127.0.0.1", server.port);
+    try {
+      await setUpUsers(admin, users, passwords, adminPassword);
+    } finally {
+      admin.close();
+    }
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  log(
+    `backend: started redis-server (pid ${server.pid}) on 127.0.0.1:${server.port} with ${users.length} ACL user(s)`,
+  );
+  return {
+    hostname: "127.0.0.1",
+    port: server.port,
+    passwordOf: (userId) => passwords.get(userId),
+    close: () => server.stop(),
+  };
+}
+
+/**
+ * Turns an ElastiCache access string into Redis `ACL SETUSER` rules: its
+ * password rules are dropped, and channels default to all channels unless
+ * the access string sets them.
+ *
+ * @param accessString The access string, such as `on ~* +@all`.
+ * @returns The rules, without the password.
+ */
+export function aclRules(accessString: string): string[] {
+  const rules = accessString.trim().split(/\s+/).filter((rule) =>
+    rule !== "" && !PASSWORD_RULE.test(rule)
+  );
+  const setsChannels = rules.some((rule) =>
+    rule.startsWith("&") || /^(allchannels|resetchannels)$/i.test(rule)
+  );
+  return ["reset", ...(setsChannels ? [] : ["allchannels"]), ...rules];
+}
+
+async function setUpUsers(
+  admin: AdminConnection,
+  users: readonly ResolvedUser[],
+  passwords: ReadonlyMap<string, string>,
+  adminPassword: string,
+): Promise<void> {
+  await admin.run([
+    ["ACL", "SETUSER", ADMIN_USER, "reset", "on", `>${adminPassword}`, "~*", "&*", "+@all"],
+    ["AUTH", ADMIN_USER, adminPassword],
+  ]);
+  for (const user of users) {
+    try {
+      await admin.run([[
+        "ACL",
+        "SETUSER",
+        user.userId,
+        ...aclRules(user.accessString),
+        `>${passwords.get(user.userId)}`,
+      ]]);
+    } catch (error) {
+      throw new Error(
+        `Cannot create ACL user '${user.userId}' on the backend from access string ${
+          JSON.stringify(user.accessString)
+        }: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+  await admin.run([["ACL", "SETUSER", "default", "off"]]);
+}
+
+/** The flags of an `ACL GETUSER` reply (RESP2: a flat list of names and values). */
+function flagsOf(reply: RespValue | undefined): string[] {
+  if (!Array.isArray(reply)) return [];
+  const at = reply.indexOf("flags");
+  const flags = at === -1 ? undefined : reply[at + 1];
+  return Array.isArray(flags) ? flags.filter((f): f is string => typeof f === "string") : [];
+}
+
+/** A one-request-at-a-time RESP connection for setting the backend up. */
+class AdminConnection {
+  readonly #conn: Deno.TcpConn;
+  readonly #decoder = new RespDecoder();
+  readonly #buffer = new Uint8Array(16 * 1024);
+
+  private constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+  }
+
+  static async open(hostname: string, port: number): Promise<AdminConnection> {
+    try {
+      return new AdminConnection(await Deno.connect({ hostname, port }));
+    } catch (error) {
+      throw new Error(`Cannot connect to the emulator's backend at ${hostname}:${port}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Sends commands and reads one reply each; throws on the first error reply. */
+  async run(commands: string[][]): Promise<RespValue[]> {
+    const bytes = encodeCommands(commands);
+    for (let written = 0; written < bytes.length;) {
+      written += await this.#conn.write(bytes.subarray(written));
+    }
+    const replies: RespValue[] = [];
+    while (replies.length < commands.length) {
+      const reply = this.#decoder.read();
+      if (reply !== undefined) {
+        if (reply instanceof ReplyError) throw reply;
+        replies.push(reply);
+        continue;
+      }
+      const n = await this.#conn.read(this.#buffer);
+      if (n === null) throw new Error("The emulator's backend closed the connection");
+      this.#decoder.push(this.#buffer.subarray(0, n));
+    }
+    return replies;
+  }
+
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** A `redis-server` child process on a free loopback port. */
+class RedisServerProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #drained: Promise<void>;
+  #stopped: Promise<void> | undefined;
+
+  private constructor(
+    child: Deno.ChildProcess,
+    drained: Promise<void>,
+    readonly port: number,
+  ) {
+    this.#child = child;
+    this.#drained = drained;
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  static async start(program: string): Promise<RedisServerProcess> {
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = freePort();
+      let child: Deno.ChildProcess;
+      try {
+        child = new Deno.Command(program, {
+          args: [
+            "--port",
+            String(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            "",
+            "--loglevel",
+            "notice",
+          ],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "null",
+        }).spawn();
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) {
+          throw new Error(
+            `Cannot start the emulator's backend: '${program}' was not found; install Redis 7 ` +
+              `(Debian/Ubuntu: apt-get install redis-server, macOS: brew install redis) or set ` +
+              `'backend: { hostname, port }' to an existing server`,
+            { cause: error },
+          );
+        }
+        throw new Error(`Cannot start the emulator's backend '${program}'`, { cause: error });
+      }
+      const output: string[] = [];
+      let onReady!: (ready: boolean) => void;
+      const ready = new Promise<boolean>((resolve) => onReady = resolve);
+      const drained = (async () => {
+        let pending = "";
+        const decoder = new TextDecoder();
+        for await (const chunk of child.stdout) {
+          pending += decoder.decode(chunk, { stream: true });
+          const lines = pending.split("\n");
+          pending = lines.pop() ?? "";
+          for (const line of lines) {
+            output.push(line);
+            if (output.length > 20) output.shift();
+            if (line.includes(READY_LINE)) onReady(true);
+          }
+        }
+        onReady(false);
+      })();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
+      });
+      const started = await Promise.race([ready, timeout]);
+      clearTimeout(timer);
+      const server = new RedisServerProcess(child, drained, port);
+      if (started) return server;
+      await server.stop();
+      const tail = output.filter((line) => /#|error|fatal/i.test(line)).slice(-3).join(" / ");
+      lastError = new Error(
+        `Cannot start the emulator's backend: '${program}' did not become ready on port ${port}` +
+          (tail ? `: ${tail}` : ""),
+      );
+      if (!/in use/i.test(tail)) break;
+    }
+    throw lastError!;
+  }
+
+  /** Stops the process by its id and waits for it and its output to end. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      try {
+        this.#child.kill("SIGTERM");
+      } catch {
+        // It has exited already.
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const killed = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          try {
+            this.#child.kill("SIGKILL");
+          } catch {
+            // It has exited meanwhile.
+          }
+          resolve();
+        }, STOP_TIMEOUT_MS);
+      });
+      await Promise.race([this.#child.status, killed]);
+      clearTimeout(timer);
+      await this.#child.status;
+      await this.#drained;
+    })();
+    return this.#stopped;
+  }
+}
+
+/** A free loopback TCP port (the listener is closed right away). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+function randomPassword(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(24)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}
