@@ -1,0 +1,424 @@
+/**
+ * node-redis clients preconfigured for ElastiCache / MemoryDB IAM
+ * authentication: TLS on, the IAM credentials provider, RESP3 and a
+ * reconnect strategy that mints a fresh token after a refusal. Every other
+ * option passes through to node-redis unchanged.
+ *
+ * @module
+ */
+
+import {
+  createClient as createRedisClient,
+  createCluster as createRedisCluster,
+  type RedisClientOptions,
+  type RedisClientType,
+  type RedisClusterOptions,
+  type RedisClusterType,
+  type RedisFunctions,
+  type RedisModules,
+  type RedisScripts,
+  type RespVersions,
+  type TypeMapping,
+} from "redis";
+import type { AuthProvider } from "../client/handshake.ts";
+import { backoffDelay, type Timers } from "../client/timers.ts";
+import { nodeRedisCredentials, type NodeRedisCredentialsOptions } from "./credentials_provider.ts";
+
+/** The IAM options {@linkcode createClient} and {@linkcode createCluster} add to node-redis's. */
+export interface IamConnectionOptions {
+  /** The token manager (`IamAuth`), or any source of `{username, password}` valid now. */
+  auth: AuthProvider;
+  /**
+   * How long a connection stays authenticated before it is re-authenticated, in
+   * milliseconds, counted per connection. `Infinity` turns re-authentication off.
+   *
+   * @default {39600000} (11 hours)
+   */
+  reauthAfter?: number;
+  /**
+   * How long to wait before trying a failed re-authentication again, in milliseconds.
+   *
+   * @default {10000}
+   */
+  retryDelay?: number;
+  /**
+   * PEM certificates of the certificate authorities to trust, for a private CA
+   * or the local emulator. Without it, the runtime's trusted roots are used
+   * (ElastiCache's certificates chain to Amazon's public roots).
+   */
+  caCerts?: string | readonly string[];
+  /**
+   * Receives re-authentication failures (the message explains them; `cause`
+   * holds the underlying error).
+   *
+   * @default {emitted as an `error` event on the client}
+   */
+  onReAuthenticationError?: (error: Error) => void;
+  /**
+   * Allows a plaintext connection to a host other than loopback. IAM
+   * authentication needs in-transit encryption: only for a test server
+   * behind your own TLS terminator.
+   *
+   * @default {false}
+   */
+  allowPlaintext?: boolean;
+  /**
+   * The timers re-authentication is scheduled with; tests pass their own.
+   *
+   * @default {the runtime's timers, unref'd}
+   */
+  timers?: Timers;
+}
+
+/** Options of {@linkcode createClient}: node-redis's client options, without static credentials, plus the IAM options. */
+export type CreateClientOptions<
+  // deno-lint-ignore ban-types
+  M extends RedisModules = {},
+  // deno-lint-ignore ban-types
+  F extends RedisFunctions = {},
+  // deno-lint-ignore ban-types
+  S extends RedisScripts = {},
+  RESP extends RespVersions = 3,
+  // deno-lint-ignore ban-types
+  TYPE_MAPPING extends TypeMapping = {},
+> =
+  & Omit<
+    RedisClientOptions<M, F, S, RESP, TYPE_MAPPING>,
+    "credentialsProvider" | "username" | "password"
+  >
+  & IamConnectionOptions;
+
+/** node-redis's cluster `defaults`: what it applies to every connection of a cluster. */
+export type ClusterClientDefaults = NonNullable<RedisClusterOptions["defaults"]>;
+
+/** Options of {@linkcode createCluster}: node-redis's cluster options, without static credentials, plus the IAM options. */
+export type CreateClusterOptions<
+  // deno-lint-ignore ban-types
+  M extends RedisModules = {},
+  // deno-lint-ignore ban-types
+  F extends RedisFunctions = {},
+  // deno-lint-ignore ban-types
+  S extends RedisScripts = {},
+  RESP extends RespVersions = 3,
+  // deno-lint-ignore ban-types
+  TYPE_MAPPING extends TypeMapping = {},
+> =
+  & Omit<RedisClusterOptions<M, F, S, RESP, TYPE_MAPPING>, "defaults">
+  & IamConnectionOptions
+  & {
+    /** Options for every node, discovery and pub/sub connection, as node-redis's `defaults`. */
+    defaults?: Omit<ClusterClientDefaults, "credentialsProvider" | "username" | "password">;
+  };
+
+/** A loose view of node-redis socket options, for the fields this module sets or reads. */
+interface SocketFields {
+  host?: string | undefined;
+  port?: number | undefined;
+  path?: string | undefined;
+  tls?: boolean | undefined;
+  ca?: unknown;
+  reconnectStrategy?: unknown;
+}
+
+/**
+ * Creates a node-redis client (not yet connected) for ElastiCache / MemoryDB
+ * with IAM authentication: TLS on (`rediss`), a fresh token on every connect
+ * and reconnect, re-authentication before the 12-hour cut, RESP3, and a
+ * reconnect strategy that backs off and mints a fresh token after a
+ * `WRONGPASS`. Every other option passes through to node-redis's
+ * `createClient` unchanged.
+ *
+ * Add an `error` listener, as node-redis requires; re-authentication failures
+ * arrive there too unless `onReAuthenticationError` is given. For a second
+ * connection use this function again, or `client.duplicate({ credentialsProvider: nodeRedisCredentials(auth) })`.
+ *
+ * @param options node-redis's options (`url` or `socket`, …) plus `auth` and the IAM options.
+ * @returns The node-redis client.
+ * @throws {TypeError} When `url` carries a user or password, or asks for plaintext to a host other than loopback without `allowPlaintext`.
+ * @throws {RangeError} When `reauthAfter` or `retryDelay` is out of range.
+ *
+ * @example
+ * ```ts ignore
+ * import { IamAuth, fromEnv } from "@elasticache-iam/connector";
+ * import { createClient } from "@elasticache-iam/connector/node-redis";
+ *
+ * const auth = new IamAuth({
+ *   replicationGroupId: "my-cache",
+ *   userId: "my-user",
+ *   region: "us-east-1",
+ *   credentials: fromEnv(),
+ * });
+ * const client = createClient({
+ *   url: "rediss://master.my-cache.xxxxxx.use1.cache.amazonaws.com:6379",
+ *   auth,
+ * });
+ * client.on("error", (error) => console.error(error));
+ * await client.connect();
+ * await client.set("greeting", "hello");
+ * ```
+ */
+export function createClient<
+  // deno-lint-ignore ban-types
+  M extends RedisModules = {},
+  // deno-lint-ignore ban-types
+  F extends RedisFunctions = {},
+  // deno-lint-ignore ban-types
+  S extends RedisScripts = {},
+  RESP extends RespVersions = 3,
+  // deno-lint-ignore ban-types
+  TYPE_MAPPING extends TypeMapping = {},
+>(
+  options: CreateClientOptions<M, F, S, RESP, TYPE_MAPPING>,
+): RedisClientType<M, F, S, RESP, TYPE_MAPPING> {
+  const { iam, rest } = splitOptions("createClient", options);
+  const { socket, label } = secureSocket(
+    "createClient",
+    rest.url,
+    rest.socket as SocketFields | undefined,
+    iam,
+  );
+  const credentialsProvider = nodeRedisCredentials(iam.auth, {
+    ...providerOptions(iam, (error) => client.emit("error", error)),
+    label,
+  });
+  const client = createRedisClient({
+    RESP: 3,
+    ...rest,
+    socket,
+    credentialsProvider,
+  } as RedisClientOptions<M, F, S, RESP, TYPE_MAPPING>);
+  return client;
+}
+
+/**
+ * Creates a node-redis cluster client (not yet connected) for ElastiCache /
+ * MemoryDB in cluster mode with IAM authentication. Every connection it
+ * opens, to each node, for topology discovery and for pub/sub, gets its own
+ * credentials provider (sharing `auth`'s token cache), so each is
+ * re-authenticated on its own schedule. TLS, RESP3 and the reconnect
+ * strategy are set as in {@linkcode createClient}; everything else passes
+ * through to node-redis's `createCluster`.
+ *
+ * @param options node-redis's cluster options (`rootNodes`, `defaults`, …) plus `auth` and the IAM options.
+ * @returns The node-redis cluster client.
+ * @throws {TypeError} When a root node's `url` carries a user or password, or asks for plaintext to a host other than loopback without `allowPlaintext`.
+ * @throws {RangeError} When `reauthAfter` or `retryDelay` is out of range.
+ *
+ * @example
+ * ```ts ignore
+ * import { IamAuth, fromEnv } from "@elasticache-iam/connector";
+ * import { createCluster } from "@elasticache-iam/connector/node-redis";
+ *
+ * const auth = new IamAuth({
+ *   replicationGroupId: "my-cluster",
+ *   userId: "my-user",
+ *   region: "us-east-1",
+ *   credentials: fromEnv(),
+ * });
+ * const cluster = createCluster({
+ *   rootNodes: [{ url: "rediss://clustercfg.my-cluster.xxxxxx.use1.cache.amazonaws.com:6379" }],
+ *   auth,
+ * });
+ * cluster.on("error", (error) => console.error(error));
+ * await cluster.connect();
+ * ```
+ */
+export function createCluster<
+  // deno-lint-ignore ban-types
+  M extends RedisModules = {},
+  // deno-lint-ignore ban-types
+  F extends RedisFunctions = {},
+  // deno-lint-ignore ban-types
+  S extends RedisScripts = {},
+  RESP extends RespVersions = 3,
+  // deno-lint-ignore ban-types
+  TYPE_MAPPING extends TypeMapping = {},
+>(
+  options: CreateClusterOptions<M, F, S, RESP, TYPE_MAPPING>,
+): RedisClusterType<M, F, S, RESP, TYPE_MAPPING> {
+  const { iam, rest } = splitOptions("createCluster", options);
+  const { defaults = {}, ...clusterOptions } = rest;
+  rejectStaticCredentials("createCluster", defaults, "defaults");
+  const rootNodes = clusterOptions.rootNodes;
+  if (!Array.isArray(rootNodes) || rootNodes.length === 0) {
+    throw new TypeError(
+      "Cannot create the cluster client: 'rootNodes' must list at least one node",
+    );
+  }
+  const defaultSocket = defaults.socket as SocketFields | undefined;
+  for (const node of rootNodes) {
+    rejectStaticCredentials("createCluster", node, "a root node");
+    const nodeSocket = { ...defaultSocket, ...(node.socket as SocketFields | undefined) };
+    secureSocket("createCluster", node.url, nodeSocket, iam);
+  }
+  const { socket } = secureSocket("createCluster", undefined, defaultSocket, iam);
+  const perConnection = {
+    ...providerOptions(iam, (error) => cluster.emit("error", error)),
+    label: "a cluster node",
+  };
+  const clientDefaults = { ...defaults, socket };
+  // node-redis spreads `defaults` into the options of every connection it
+  // opens (node, discovery and pub/sub clients alike): the getter runs once
+  // per connection and hands each its own provider.
+  Object.defineProperty(clientDefaults, "credentialsProvider", {
+    enumerable: true,
+    get: () => nodeRedisCredentials(iam.auth, perConnection),
+  });
+  const cluster = createRedisCluster({
+    RESP: 3,
+    ...clusterOptions,
+    defaults: clientDefaults,
+  } as RedisClusterOptions<M, F, S, RESP, TYPE_MAPPING>);
+  return cluster;
+}
+
+/**
+ * A node-redis `reconnectStrategy` for IAM connections: exponential backoff
+ * with jitter; after the server refused a token (`WRONGPASS`), a fresh token
+ * is minted and the backoff is slower; like node-redis's default, it gives up
+ * only on a socket timeout.
+ *
+ * @param auth The token manager to refresh after a refusal.
+ * @returns The strategy, for `socket.reconnectStrategy`.
+ *
+ * @example
+ * ```ts
+ * import { iamReconnectStrategy } from "./client.ts";
+ *
+ * const strategy = iamReconnectStrategy({ credentials: () => Promise.resolve({ password: "token" }) });
+ * const delay = strategy(0, new Error("ECONNRESET"));
+ * console.log(typeof delay === "number" && delay <= 100); // true
+ * ```
+ */
+export function iamReconnectStrategy(
+  auth: AuthProvider,
+): (retries: number, cause: Error) => number | false {
+  return (retries, cause) => {
+    if (cause?.name === "SocketTimeoutError") return false;
+    if (/\b(WRONGPASS|NOAUTH)\b/.test(cause?.message ?? "")) {
+      try {
+        auth.refresh?.().catch(() => {}); // The next attempt's subscribe() gets the new token.
+      } catch {
+        // A disposed token manager: the next attempt reports it.
+      }
+      return backoffDelay(retries, 1000, 30_000);
+    }
+    return backoffDelay(retries, 100, 5000);
+  };
+}
+
+function splitOptions<T extends IamConnectionOptions>(
+  caller: string,
+  options: T,
+): { iam: IamConnectionOptions; rest: Omit<T, keyof IamConnectionOptions> } {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Cannot ${caller}: 'options' must be an object with 'auth'`);
+  }
+  const {
+    auth,
+    reauthAfter,
+    retryDelay,
+    caCerts,
+    onReAuthenticationError,
+    allowPlaintext,
+    timers,
+    ...rest
+  } = options;
+  if (auth === null || typeof auth !== "object" || typeof auth.credentials !== "function") {
+    throw new TypeError(
+      `Cannot ${caller}: 'auth' must be an IamAuth (or an object with a credentials() method)`,
+    );
+  }
+  rejectStaticCredentials(caller, rest as Record<string, unknown>, "the options");
+  const iam: IamConnectionOptions = { auth };
+  if (reauthAfter !== undefined) iam.reauthAfter = reauthAfter;
+  if (retryDelay !== undefined) iam.retryDelay = retryDelay;
+  if (caCerts !== undefined) iam.caCerts = caCerts;
+  if (onReAuthenticationError !== undefined) iam.onReAuthenticationError = onReAuthenticationError;
+  if (allowPlaintext !== undefined) iam.allowPlaintext = allowPlaintext;
+  if (timers !== undefined) iam.timers = timers;
+  return { iam, rest };
+}
+
+function providerOptions(
+  iam: IamConnectionOptions,
+  emitError: (error: Error) => void,
+): NodeRedisCredentialsOptions {
+  const options: NodeRedisCredentialsOptions = {
+    onReAuthenticationError: iam.onReAuthenticationError ?? emitError,
+  };
+  if (iam.reauthAfter !== undefined) options.reauthAfter = iam.reauthAfter;
+  if (iam.retryDelay !== undefined) options.retryDelay = iam.retryDelay;
+  if (iam.timers !== undefined) options.timers = iam.timers;
+  return options;
+}
+
+function rejectStaticCredentials(caller: string, options: object, where: string): void {
+  for (const key of ["username", "password", "credentialsProvider"]) {
+    if ((options as Record<string, unknown>)[key] !== undefined) {
+      throw new TypeError(
+        `Cannot ${caller}: ${where} set '${key}', but the IAM credentials provider supplies ` +
+          `the user and token; pass 'auth' only`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks that the connection will use TLS (or is plaintext to loopback, or
+ * allowed), and returns the socket options with TLS, the CA certificates and
+ * the reconnect strategy set.
+ */
+function secureSocket(
+  caller: string,
+  url: string | undefined,
+  socket: SocketFields | undefined,
+  iam: IamConnectionOptions,
+): { socket: SocketFields; label: string } {
+  const result: SocketFields = { ...socket };
+  let host: string;
+  let tls: boolean;
+  let port: number | undefined = socket?.port;
+  if (url !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new TypeError(`Cannot ${caller}: 'url' is not a URL (expected rediss://host:port)`);
+    }
+    if (parsed.protocol !== "rediss:" && parsed.protocol !== "redis:") {
+      throw new TypeError(
+        `Cannot ${caller}: 'url' must start with rediss:// (or redis:// for a loopback test server), got ${parsed.protocol}//`,
+      );
+    }
+    if (parsed.username !== "" || parsed.password !== "") {
+      throw new TypeError(
+        `Cannot ${caller}: 'url' carries a user or password, but the IAM credentials provider ` +
+          `supplies them; remove them from the URL`,
+      );
+    }
+    host = parsed.hostname;
+    tls = parsed.protocol === "rediss:";
+    if (parsed.port !== "") port = Number(parsed.port);
+  } else {
+    host = socket?.path !== undefined ? "localhost" : socket?.host ?? "localhost";
+    tls = socket?.path !== undefined ? socket?.tls ?? false : socket?.tls ?? true;
+    if (socket?.path === undefined) result.tls = tls;
+  }
+  if (!tls && !iam.allowPlaintext && !isLoopback(host)) {
+    throw new TypeError(
+      `Cannot ${caller}: the connection to ${host} would be plaintext, but IAM authentication ` +
+        `needs TLS: use rediss:// (or socket.tls: true), or set 'allowPlaintext' for a test server`,
+    );
+  }
+  if (tls && iam.caCerts !== undefined) {
+    result.ca = typeof iam.caCerts === "string" ? iam.caCerts : [...iam.caCerts];
+  }
+  result.reconnectStrategy ??= iamReconnectStrategy(iam.auth);
+  return { socket: result, label: `${host}:${port ?? 6379}` };
+}
+
+function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare);
+}

@@ -1,0 +1,310 @@
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { Redis as Ioredis } from "ioredis";
+import { Redis as Iovalkey } from "iovalkey";
+import { connectIoredis, type Timers } from "../src/ioredis.ts";
+import type { AuthProvider } from "../src/client/handshake.ts";
+import { AuthenticationError } from "../src/errors.ts";
+import { FakeTimers } from "./_helpers/client_fake_timers.ts";
+import { exampleEnvironment, once, run, sleep, startIamEmulator } from "./_helpers/iam_emulator.ts";
+
+const MINUTE = 60_000;
+/** The emulator's connection age cap, shortened from 12 hours. */
+const CAP = 800;
+/** Re-authenticate a third of the way to the cap. */
+const REAUTH_AFTER = 200;
+
+/** What the tests need of either client. */
+interface TestClient {
+  readonly status: string;
+  call(...args: string[]): Promise<unknown>;
+  set(key: string, value: string): Promise<unknown>;
+  get(key: string): Promise<string | null>;
+  incr(key: string): Promise<number>;
+  quit(): Promise<unknown>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  once(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+}
+
+const libraries = [
+  {
+    name: "ioredis",
+    create: (host: string, port: number, ca: string) =>
+      new Ioredis({ host, port, tls: { ca }, lazyConnect: true }),
+  },
+  {
+    name: "iovalkey",
+    create: (host: string, port: number, ca: string) =>
+      new Iovalkey({ host, port, tls: { ca }, lazyConnect: true }),
+  },
+];
+
+/** The runtime's timers, counting the live ones. */
+class RealTimers implements Timers {
+  readonly live = new Set<number>();
+  setTimeout(callback: () => void, ms: number): number {
+    const handle: number = setTimeout(() => {
+      this.live.delete(handle);
+      callback();
+    }, ms) as unknown as number;
+    this.live.add(handle);
+    return handle;
+  }
+  clearTimeout(handle: unknown): void {
+    this.live.delete(handle as number);
+    clearTimeout(handle as number);
+  }
+  unref(handle: unknown): void {
+    Deno.unrefTimer(handle as number);
+  }
+}
+
+/** An auth source that records the tokens it hands out. */
+function recording(auth: AuthProvider): AuthProvider & { passwords: string[] } {
+  const passwords: string[] = [];
+  const record = async (pending: Promise<{ username?: string | undefined; password: string }>) => {
+    const credentials = await pending;
+    if (passwords.at(-1) !== credentials.password) passwords.push(credentials.password);
+    return credentials;
+  };
+  return {
+    passwords,
+    credentials: () => record(auth.credentials()),
+    refresh: () => record(auth.refresh!()),
+  };
+}
+
+for (const library of libraries) {
+  Deno.test(`${library.name}: connects through web identity and runs commands; quit() leaves no timer`, async () => {
+    await using env = await startIamEmulator();
+    const client: TestClient = library.create(
+      env.emu.gateway.hostname,
+      env.emu.gateway.port,
+      env.caCertPem,
+    );
+    const timers = new RealTimers();
+    await connectIoredis(client as never, env.auth, { timers });
+    assert.equal(client.status, "ready");
+    assert.equal(await client.call("ACL", "WHOAMI"), "iam-user-01");
+    assert.equal(await client.set("greeting", "hello"), "OK");
+    assert.equal(await client.get("greeting"), "hello");
+    assert.equal(timers.live.size, 2, "one re-auth timer and one password refresh timer");
+    await client.quit();
+    await sleep(10);
+    assert.equal(timers.live.size, 0);
+  });
+
+  Deno.test(`${library.name}: a reconnect after the clock passed the first token's expiry uses a fresh token`, async () => {
+    await using env = await startIamEmulator();
+    const client: TestClient = library.create(
+      env.emu.gateway.hostname,
+      env.emu.gateway.port,
+      env.caCertPem,
+    );
+    client.on("error", () => {});
+    const auth = recording(env.auth);
+    using _iam = await connectIoredis(client as never, auth);
+    try {
+      await client.set("before", "1");
+      env.emu.clock.advance(20 * MINUTE); // The first token (15 minutes) has expired.
+      const id = String(await client.call("CLIENT", "ID"));
+      const ready = once(client, "ready");
+      await client.call("CLIENT", "KILL", "ID", id, "SKIPME", "no").catch(() => {});
+      await ready;
+      assert.equal(await client.get("before"), "1");
+      assert.notEqual(String(await client.call("CLIENT", "ID")), id);
+      assert.equal(auth.passwords.length, 2, "a second token was minted for the reconnect");
+      assert.equal(env.accepted(), 2);
+      assert.ok(!env.log.some((line) => line.includes("refused")), "no stale token was tried");
+    } finally {
+      await client.quit();
+    }
+  });
+
+  Deno.test(`${library.name}: a busy connection kept across several caps never drops`, async () => {
+    await using env = await startIamEmulator({ connectionMaxAgeMs: CAP });
+    const client: TestClient = library.create(
+      env.emu.gateway.hostname,
+      env.emu.gateway.port,
+      env.caCertPem,
+    );
+    const errors: unknown[] = [];
+    let closes = 0;
+    client.on("error", (error) => errors.push(error));
+    client.on("close", () => closes++);
+    using _iam = await connectIoredis(client as never, env.auth, { reauthAfter: REAUTH_AFTER });
+    try {
+      const id = String(await client.call("CLIENT", "ID"));
+      const until = Date.now() + 3 * CAP + 100;
+      let commands = 0;
+      while (Date.now() < until) {
+        await client.incr("busy");
+        commands++;
+        await sleep(15);
+      }
+      assert.equal(closes, 0);
+      assert.deepEqual(errors, []);
+      assert.equal(String(await client.call("CLIENT", "ID")), id, "still the first connection");
+      assert.equal(await client.get("busy"), String(commands));
+      assert.ok(!env.log.some((line) => line.includes("age cap")), "the gateway never cut it");
+    } finally {
+      await client.quit();
+    }
+  });
+
+  Deno.test(`${library.name}: with re-auth off, the connection is cut at the cap, then reconnects`, async () => {
+    await using env = await startIamEmulator({ connectionMaxAgeMs: CAP });
+    const client: TestClient = library.create(
+      env.emu.gateway.hostname,
+      env.emu.gateway.port,
+      env.caCertPem,
+    );
+    client.on("error", () => {});
+    using _iam = await connectIoredis(client as never, env.auth, { reauthAfter: Infinity });
+    try {
+      const id = String(await client.call("CLIENT", "ID"));
+      await client.set("kept", "yes");
+      const closed = once(client, "close", 3 * CAP);
+      const reconnected = (async () => {
+        await closed;
+        await once(client, "ready", 5 * CAP);
+      })();
+      await reconnected;
+      assert.ok(env.log.some((line) => line.includes("age cap")), "the gateway cut it");
+      assert.notEqual(String(await client.call("CLIENT", "ID")), id, "a new connection");
+      assert.equal(await client.get("kept"), "yes");
+    } finally {
+      await client.quit();
+    }
+  });
+}
+
+Deno.test("connectIoredis wants a lazy client and a token source", async () => {
+  const auth = { credentials: () => Promise.resolve({ username: "u", password: "p" }) };
+  const client = new Ioredis({ lazyConnect: true });
+  await assert.rejects(connectIoredis(client, {} as never), TypeError);
+  await assert.rejects(connectIoredis(client, auth, { reauthAfter: 12 * 60 * MINUTE }), RangeError);
+  const eager = Object.create(client, { status: { value: "connecting" } });
+  await assert.rejects(connectIoredis(eager, auth), /lazyConnect: true/);
+  client.disconnect();
+});
+
+Deno.test("examples/ioredis.ts runs against the emulator", async () => {
+  await using env = await startIamEmulator();
+  await using example = await exampleEnvironment(env);
+  const result = await run(Deno.execPath(), ["run", "-A", "examples/ioredis.ts"], example.vars);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /GET example:ioredis -> hello from ioredis/);
+  assert.match(result.stdout, /MULTI SET\/INCR -> 2/);
+});
+
+/** An ioredis-like client that records AUTH calls, driven by the test. */
+class FakeIoredis extends EventEmitter {
+  status = "wait";
+  options: { username?: string | undefined; password?: string | null | undefined } = {};
+  auths: [string, string][] = [];
+  refuse = 0;
+  connect(): Promise<void> {
+    this.status = "ready";
+    this.emit("ready");
+    return Promise.resolve();
+  }
+  auth(username: string, password: string): Promise<unknown> {
+    this.auths.push([username, password]);
+    if (this.refuse > 0) {
+      this.refuse--;
+      return Promise.reject(
+        new Error("WRONGPASS invalid username-password pair or user is disabled."),
+      );
+    }
+    return Promise.resolve("OK");
+  }
+  drop(): void {
+    this.status = "reconnecting";
+    this.emit("close");
+  }
+}
+
+/** Mints `token-1`, `token-2`, … on refresh. */
+function counterAuth() {
+  let minted = 1;
+  return {
+    refreshes: 0,
+    credentials() {
+      return Promise.resolve({ username: "iam-user-01", password: `token-${minted}` });
+    },
+    refresh() {
+      this.refreshes++;
+      minted++;
+      return this.credentials();
+    },
+  };
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+Deno.test("connectIoredis re-authenticates after reauthAfter and retries a refused token once, fresh", async () => {
+  const client = new FakeIoredis();
+  const auth = counterAuth();
+  const timers = new FakeTimers();
+  const reported: Error[] = [];
+  using _iam = await connectIoredis(client, auth, {
+    timers,
+    reauthAfter: 1000,
+    retryDelay: 100,
+    onReAuthenticationError: (error) => reported.push(error),
+  });
+  assert.equal(client.options.password, "token-1");
+  assert.equal(client.options.username, "iam-user-01");
+  timers.advance(1000);
+  await settle();
+  assert.deepEqual(client.auths, [["iam-user-01", "token-1"]]);
+  client.refuse = 1;
+  timers.advance(1000);
+  await settle();
+  assert.equal(auth.refreshes, 1);
+  assert.deepEqual(client.auths.slice(1), [["iam-user-01", "token-1"], ["iam-user-01", "token-2"]]);
+  assert.equal(client.options.password, "token-2");
+  assert.equal(reported.length, 0);
+  client.refuse = 2;
+  timers.advance(1000);
+  await settle();
+  assert.equal(reported.length, 1);
+  assert.ok(reported[0] instanceof AuthenticationError);
+  assert.match(reported[0]!.message, /Likely causes/);
+  timers.advance(100);
+  await settle();
+  assert.equal(client.auths.length, 6, "tried again after retryDelay");
+});
+
+Deno.test("connectIoredis refreshes the stored password on close, minting anew if the connection never got ready", async () => {
+  const client = new FakeIoredis();
+  const auth = counterAuth();
+  const timers = new FakeTimers();
+  using _iam = await connectIoredis(client, auth, { timers, reauthAfter: 1000 });
+  assert.equal(timers.pending, 2);
+  client.drop(); // A ready connection closed: the current token is fine.
+  await settle();
+  assert.equal(auth.refreshes, 0);
+  assert.equal(timers.pending, 1, "no re-auth while disconnected");
+  client.drop(); // Closed again before it was ready (a refused token, say): mint anew.
+  await settle();
+  assert.equal(auth.refreshes, 1);
+  assert.equal(client.options.password, "token-2");
+  await client.connect();
+  assert.equal(timers.pending, 2);
+});
+
+Deno.test("connectIoredis stops when the client ends", async () => {
+  const client = new FakeIoredis();
+  const timers = new FakeTimers();
+  await connectIoredis(client, counterAuth(), { timers });
+  assert.equal(timers.pending, 2);
+  client.status = "end";
+  client.emit("end");
+  assert.equal(timers.pending, 0);
+  assert.equal(client.listenerCount("ready") + client.listenerCount("close"), 0);
+});

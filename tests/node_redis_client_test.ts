@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import { createClient, type Timers } from "../src/node_redis.ts";
+import { createClient as createRedisClient } from "redis";
+import { nodeRedisCredentials } from "../src/node_redis/credentials_provider.ts";
+import { FakeTimers } from "./_helpers/client_fake_timers.ts";
+import { once, startIamEmulator } from "./_helpers/iam_emulator.ts";
+
+const MINUTE = 60_000;
+
+/** The runtime's timers, counting the live ones. */
+class RealTimers implements Timers {
+  readonly live = new Set<number>();
+  setTimeout(callback: () => void, ms: number): number {
+    const handle: number = setTimeout(() => {
+      this.live.delete(handle);
+      callback();
+    }, ms) as unknown as number;
+    this.live.add(handle);
+    return handle;
+  }
+  clearTimeout(handle: unknown): void {
+    this.live.delete(handle as number);
+    clearTimeout(handle as number);
+  }
+  unref(handle: unknown): void {
+    Deno.unrefTimer(handle as number);
+  }
+}
+
+/** Kills the client's own connection server-side, as a network failure would. */
+async function killOwnConnection(client: {
+  sendCommand(args: string[]): Promise<unknown>;
+}): Promise<void> {
+  const id = String(await client.sendCommand(["CLIENT", "ID"]));
+  await client.sendCommand(["CLIENT", "KILL", "ID", id, "SKIPME", "no"]).catch(() => {});
+}
+
+/** Lets the provider's awaits and node-redis's queued writes run. */
+async function settle(ms = 20): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+Deno.test("createClient connects through web identity (OIDC → STS → token) and runs commands", async () => {
+  await using env = await startIamEmulator();
+  const client = createClient({ url: env.url, auth: env.auth, caCerts: env.caCertPem });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    assert.equal(await client.sendCommand(["ACL", "WHOAMI"]), "iam-user-01");
+    assert.equal(await client.set("greeting", "hello"), "OK");
+    assert.equal(await client.get("greeting"), "hello");
+    assert.equal(await client.incrBy("counter", 2), 2);
+    const hello = await client.hello() as unknown as { proto: number };
+    assert.equal(hello.proto, 3, "RESP3 by default");
+    assert.equal(env.accepted(), 1);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("a reconnect after the emulator's clock passed the first token's expiry uses a fresh token", async () => {
+  await using env = await startIamEmulator();
+  const passwords: string[] = [];
+  const auth = {
+    credentials: async () => {
+      const credentials = await env.auth.credentials();
+      passwords.push(credentials.password);
+      return credentials;
+    },
+    refresh: () => env.auth.refresh(),
+  };
+  const client = createClient({ url: env.url, auth, caCerts: env.caCertPem });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    await client.set("before", "1");
+    env.emu.clock.advance(20 * MINUTE); // The first token (15 minutes) has expired.
+    const ready = once(client, "ready");
+    await killOwnConnection(client);
+    await ready;
+    assert.equal(await client.get("before"), "1");
+    assert.equal(passwords.length, 2);
+    assert.notEqual(passwords[1], passwords[0], "the reconnect minted a new token");
+    assert.equal(env.accepted(), 2);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("50 reconnects leave exactly one live subscription, and close() leaves none", async () => {
+  await using env = await startIamEmulator();
+  const timers = new FakeTimers();
+  const client = createClient({
+    url: env.url,
+    auth: env.auth,
+    caCerts: env.caCertPem,
+    reauthAfter: 1000,
+    timers,
+  });
+  let reconnects = 0;
+  client.on("error", () => {});
+  client.on("reconnecting", () => reconnects++);
+  await client.connect();
+  for (let i = 0; i < 50; i++) {
+    const ready = once(client, "ready");
+    await killOwnConnection(client);
+    await ready;
+  }
+  assert.equal(reconnects, 50);
+  assert.equal(timers.pending, 1, "one re-auth timer: the live connection's");
+  assert.equal(env.accepted(), 51);
+  timers.advance(1000);
+  await settle();
+  assert.equal(await client.ping(), "PONG");
+  assert.equal(env.accepted(), 52, "exactly one AUTH for the re-auth, not one per reconnect");
+  assert.equal(client.listenerCount("error"), 1);
+  await client.close();
+  assert.equal(timers.pending, 0);
+});
+
+Deno.test("close() and destroy() leave no timer behind", async () => {
+  await using env = await startIamEmulator();
+  for (const end of ["close", "destroy"] as const) {
+    const timers = new RealTimers();
+    const client = createClient({ url: env.url, auth: env.auth, caCerts: env.caCertPem, timers });
+    client.on("error", () => {});
+    await client.connect();
+    await client.ping();
+    assert.equal(timers.live.size, 1, "the re-auth timer, 11 hours ahead");
+    if (end === "close") await client.close();
+    else client.destroy();
+    assert.equal(timers.live.size, 0, `${end}() cleared it`);
+  }
+});
+
+Deno.test("multi() across a re-auth keeps the transaction intact", async () => {
+  await using env = await startIamEmulator();
+  const timers = new FakeTimers();
+  const client = createClient({
+    url: env.url,
+    auth: env.auth,
+    caCerts: env.caCertPem,
+    reauthAfter: 1000,
+    timers,
+  });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    for (let round = 0; round < 5; round++) {
+      const transaction = client.multi();
+      for (let i = 0; i < 50; i++) transaction.incr(`tx:${round}`);
+      const pending = transaction.exec();
+      timers.advance(1000); // The re-auth fires while the transaction is queued.
+      const results = await pending;
+      assert.equal(results.length, 50);
+      assert.equal(results.at(-1), 50);
+      await settle(); // The AUTH goes out after EXEC.
+    }
+    assert.equal(env.accepted(), 6, "five re-auths, none refused inside MULTI");
+    assert.ok(!env.log.some((line) => line.includes("inside MULTI refused")));
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("a hand-built MULTI is not protected: a re-auth inside it aborts the transaction (README note)", async () => {
+  await using env = await startIamEmulator();
+  const timers = new FakeTimers();
+  const client = createRedisClient({
+    url: env.url,
+    socket: { tls: true, ca: env.caCertPem },
+    credentialsProvider: nodeRedisCredentials(env.auth, { reauthAfter: 1000, timers }),
+  });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    await client.sendCommand(["MULTI"]);
+    timers.advance(1000);
+    await settle();
+    await client.sendCommand(["SET", "k", "v"]);
+    await assert.rejects(client.sendCommand(["EXEC"]), /EXECABORT/);
+    assert.ok(env.log.some((line) => line.includes("inside MULTI refused")));
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("createClient refuses static credentials and plaintext to a remote host", () => {
+  const auth = { credentials: () => Promise.resolve({ username: "u", password: "p" }) };
+  assert.throws(
+    () => createClient({ url: "rediss://user:secret@cache.example.com:6379", auth }),
+    /carries a user or password/,
+  );
+  assert.throws(
+    () => createClient({ url: "redis://cache.example.com:6379", auth }),
+    /needs TLS/,
+  );
+  assert.throws(
+    () => createClient({ socket: { host: "cache.example.com", tls: false }, auth }),
+    /needs TLS/,
+  );
+  assert.throws(
+    () => createClient({ url: "rediss://cache.example.com", auth, password: "x" } as never),
+    /'password'/,
+  );
+  assert.throws(() => createClient({ url: "rediss://cache.example.com" } as never), /'auth'/);
+  // Loopback plaintext (a local test server) and explicit opt-outs are allowed; nothing connects yet.
+  createClient({ url: "redis://127.0.0.1:6379", auth }).destroy();
+  createClient({ url: "redis://cache.example.com", auth, allowPlaintext: true }).destroy();
+});
