@@ -3,16 +3,19 @@
  * printed step by step with timings and never a secret. It makes sure
  * `redis-server` is installed, starts the emulator, mints a web-identity
  * JWT, and runs an example handler that goes JWT → STS → temporary
- * credentials → IAM auth token → `AUTH` → `SET`/`GET` through the gateway
- * with node-redis, then shows a token for the wrong cache being refused, and
+ * credentials → IAM auth token → `HELLO 3 AUTH` → `SET`/`GET` through the
+ * gateway with the module's thin client, then shows a token for the wrong cache being refused, and
  * stops everything it started.
  *
  * @module
  */
 
-import type { RedisClientType } from "redis";
+import { connect } from "../client.ts";
+import { fromWebIdentity } from "../credentials/web_identity.ts";
 import { ensureRedisServer } from "../emulator/ensure_redis_server.ts";
 import { type Emulator, startEmulator } from "../emulator/mod.ts";
+import { AuthenticationError, ReplyError } from "../errors.ts";
+import { IamAuth } from "../iam_auth.ts";
 import { createAuthToken } from "../token.ts";
 import { USAGE, writeStderr, writeStdout } from "./io.ts";
 
@@ -25,8 +28,8 @@ const AUDIENCE = "sts.amazonaws.com";
 export interface DemoHandlerInput {
   /** The role to assume. */
   roleArn: string;
-  /** The web-identity token (an OIDC JWT). */
-  webIdentityToken: string;
+  /** Returns the web-identity token (an OIDC JWT), as GitHub Actions or Deno Deploy would. */
+  webIdentityToken: () => Promise<string>;
   /** The STS endpoint. */
   stsEndpoint: string;
   /** The region. */
@@ -46,71 +49,57 @@ export interface DemoHandlerInput {
 }
 
 /**
- * The example handler: web identity → STS → credentials → token → `AUTH` →
- * `SET`/`GET`, one connection, closed at the end.
+ * The example handler: web identity → STS → credentials → token →
+ * `HELLO 3 AUTH` → `SET`/`GET` with the thin client, one connection, closed
+ * at the end.
  *
  * @param input The handler's environment and a step reporter.
  * @returns The value read back.
  * @throws {Error} If any step fails.
  */
 export async function demoHandler(input: DemoHandlerInput): Promise<string> {
-  const { fromWebToken } = await import("@aws-sdk/credential-provider-web-identity");
-  const credentials = await fromWebToken({
+  const credentials = fromWebIdentity({
     roleArn: input.roleArn,
     webIdentityToken: input.webIdentityToken,
     roleSessionName: "iam-demo",
-    clientConfig: { endpoint: input.stsEndpoint, region: input.region },
-  })();
+    stsEndpoint: input.stsEndpoint,
+    region: input.region,
+  });
+  const keys = await credentials();
   input.step(
-    `STS AssumeRoleWithWebIdentity gave temporary credentials ${
-      mask(credentials.accessKeyId)
-    } for ${input.roleArn.split("/").pop()}, valid until ${
-      credentials.expiration?.toISOString() ?? "(no expiry)"
-    }`,
+    `STS AssumeRoleWithWebIdentity gave temporary credentials ${mask(keys.accessKeyId)} for ${
+      input.roleArn.split("/").pop()
+    }, valid until ${keys.expiration?.toISOString() ?? "(no expiry)"}`,
   );
 
-  const token = await createAuthToken({
+  using auth = new IamAuth({
     replicationGroupId: input.replicationGroupId,
     userId: input.userId,
     region: input.region,
     credentials,
   });
+  const { password } = await auth.credentials();
   input.step(
-    `Signed an IAM auth token (SigV4 presigned URL, ${token.length} characters) for '${input.replicationGroupId}' as '${input.userId}', valid 15 minutes`,
+    `Signed an IAM auth token (SigV4 presigned URL, ${password.length} characters) for '${input.replicationGroupId}' as '${input.userId}', valid 15 minutes`,
   );
 
-  const { createClient } = await import("redis");
-  input.step("Loaded node-redis (npm:redis)");
-  const client = createClient({
-    socket: input.caCertPem === undefined
-      ? { host: input.host, port: input.port, reconnectStrategy: false }
-      : {
-        host: "localhost",
-        port: input.port,
-        tls: true,
-        ca: input.caCertPem,
-        reconnectStrategy: false,
-      },
-    username: input.userId,
-    password: token,
-  }) as unknown as RedisClientType;
-  client.on("error", () => {}); // Failures surface as rejected commands.
-  await client.connect();
-  try {
-    input.step(
-      `Connected to the gateway ${
-        input.caCertPem ? "over TLS " : ""
-      }with node-redis and authenticated as '${input.userId}' (AUTH with the token as password)`,
-    );
-    const value = `hello from the IAM demo at ${new Date().toISOString()}`;
-    const set = await client.set("demo:greeting", value);
-    const got = await client.get("demo:greeting");
-    input.step(`SET demo:greeting → ${set}; GET demo:greeting → "${got}"`);
-    if (got !== value) throw new Error("Demo failed: GET did not return what SET stored");
-    return got;
-  } finally {
-    client.destroy();
-  }
+  await using client = await connect({
+    host: input.host,
+    port: input.port,
+    ...(input.caCertPem === undefined ? {} : { tls: true, caCerts: input.caCertPem }),
+    auth,
+  });
+  input.step(
+    `Connected to the gateway ${
+      input.caCertPem ? "over TLS " : ""
+    }with the thin client and authenticated as '${input.userId}' (HELLO 3 AUTH with the token, before any command)`,
+  );
+  const value = `hello from the IAM demo at ${new Date().toISOString()}`;
+  const set = await client.set("demo:greeting", value);
+  const got = await client.get("demo:greeting");
+  input.step(`SET demo:greeting → ${set}; GET demo:greeting → "${got}"`);
+  if (got !== value) throw new Error("Demo failed: GET did not return what SET stored");
+  return got;
 }
 
 /**
@@ -156,14 +145,14 @@ export async function run(args: string[]): Promise<number> {
       }://${emu.gateway.hostname}:${emu.gateway.port} in front of its own redis-server, STS ${emu.sts.endpoint}, OIDC issuer ${emu.oidc.issuer}`,
     );
 
-    const webIdentityToken = await emu.oidc.mintToken({ sub: SUBJECT, aud: AUDIENCE });
+    const jwt = await emu.oidc.mintToken({ sub: SUBJECT, aud: AUDIENCE });
     step(
       `Minted a web-identity JWT (RS256) for subject '${SUBJECT}', audience '${AUDIENCE}', valid 1 hour`,
     );
 
     await demoHandler({
       roleArn: emu.roleArn(),
-      webIdentityToken,
+      webIdentityToken: () => Promise.resolve(jwt),
       stsEndpoint: emu.sts.endpoint,
       region: emu.region,
       replicationGroupId: CACHE,
@@ -189,43 +178,37 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Sends `AUTH` with a token for the wrong cache name and returns the gateway's reply. */
+/** Connects with a token for the wrong cache name and returns the gateway's refusal. */
 async function refusedToken(emu: Emulator): Promise<string> {
-  const jwt = await emu.oidc.mintToken({ sub: SUBJECT, aud: AUDIENCE });
-  const { fromWebToken } = await import("@aws-sdk/credential-provider-web-identity");
-  const credentials = await fromWebToken({
+  const credentials = fromWebIdentity({
     roleArn: emu.roleArn(),
-    webIdentityToken: jwt,
+    webIdentityToken: () => emu.oidc.mintToken({ sub: SUBJECT, aud: AUDIENCE }),
     roleSessionName: "iam-demo",
-    clientConfig: { endpoint: emu.sts.endpoint, region: emu.region },
-  })();
+    stsEndpoint: emu.sts.endpoint,
+    region: emu.region,
+  });
   const token = await createAuthToken({
     replicationGroupId: "some-other-cache",
     userId: USER,
     region: emu.region,
     credentials,
   });
-  const conn = emu.gateway.tls
-    ? await Deno.connectTls({
-      hostname: "localhost",
-      port: emu.gateway.port,
-      caCerts: [emu.gateway.caCertPem!],
-    })
-    : await Deno.connect({ hostname: emu.gateway.hostname, port: emu.gateway.port });
   try {
-    const encoder = new TextEncoder();
-    const args = ["AUTH", USER, token];
-    await conn.write(
-      encoder.encode(
-        `*3\r\n${args.map((a) => `$${encoder.encode(a).length}\r\n${a}\r\n`).join("")}`,
-      ),
-    );
-    const buffer = new Uint8Array(512);
-    const n = await conn.read(buffer);
-    return new TextDecoder().decode(buffer.subarray(0, n ?? 0)).trim().replace(/^-/, "");
-  } finally {
-    conn.close();
+    const client = await connect({
+      host: emu.gateway.hostname,
+      port: emu.gateway.port,
+      ...(emu.gateway.caCertPem ? { tls: true, caCerts: emu.gateway.caCertPem } : {}),
+      auth: { username: USER, password: token },
+      reconnect: false,
+    });
+    await client.close();
+  } catch (error) {
+    if (error instanceof AuthenticationError && error.cause instanceof ReplyError) {
+      return error.cause.message;
+    }
+    throw error;
   }
+  throw new Error("Demo failed: the gateway accepted a token signed for another cache");
 }
 
 /** An access key id with its middle hidden: `ASIA…WXYZ`. */

@@ -1,0 +1,538 @@
+/**
+ * One connection's I/O: writes commands coalesced into one socket write per
+ * tick, matches replies to commands in order, routes RESP3 push frames, and
+ * fails every command still waiting when the socket dies. It knows nothing of
+ * authentication or reconnection (see `session.ts`).
+ *
+ * @module
+ */
+
+import { ConnectionClosedError, ProtocolError, ReplyError, TimeoutError } from "../errors.ts";
+import { encodeCommand, encodeCommands } from "../resp/encoder.ts";
+import { RespDecoder } from "../resp/decoder.ts";
+import { type CommandArg, Push, type RespValue } from "../resp/types.ts";
+import type { Transport } from "../transport/types.ts";
+import type { Timers } from "./timers.ts";
+
+/** Turns a successful reply into the value a command method returns. */
+export type Parser<T = unknown> = (value: RespValue) => T;
+
+/** Callbacks and limits of a {@linkcode Connection}. */
+export interface ConnectionOptions {
+  /** `host:port`, for error messages. */
+  label: string;
+  /** Fail a command (and close the connection) when its reply takes longer, in ms. */
+  commandTimeout?: number | undefined;
+  /** The clock for `commandTimeout`. */
+  now: () => number;
+  /** Timers for `commandTimeout`. */
+  timers: Timers;
+  /** Receives push frames that answer no command (pub/sub messages, invalidations). */
+  onPush?: ((push: Push) => void) | undefined;
+  /** Called once, when the connection has closed, with the reason. */
+  onClose?: ((error: Error) => void) | undefined;
+}
+
+const SINGLE = 0;
+const BATCH = 1;
+const SUBSCRIBE = 2;
+
+const BYTES = { bytes: true } as const;
+/** The read buffer of the fast path; the decoder copies what it keeps. */
+const READ_BUFFER_SIZE = 64 * 1024;
+/** Compact the reply queue once this many settled slots sit before its head. */
+const COMPACT_AT = 4096;
+const SUBSCRIBE_KINDS = new Set([
+  "subscribe",
+  "psubscribe",
+  "ssubscribe",
+  "unsubscribe",
+  "punsubscribe",
+  "sunsubscribe",
+]);
+
+/** A command (or a batch of them) waiting for its replies. */
+class Slot {
+  values: RespValue[] | undefined = undefined;
+  constructor(
+    readonly kind: number,
+    public remaining: number,
+    readonly bytes: boolean | readonly boolean[],
+    readonly parse: Parser | undefined,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: Error) => void,
+    readonly sentAt: number,
+  ) {}
+}
+
+/**
+ * A live connection over a {@linkcode Transport}. Commands are encoded at once
+ * and written together at the end of the tick; replies settle their commands
+ * in order.
+ */
+export class Connection {
+  readonly #transport: Transport;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  readonly #decoder = new RespDecoder();
+  readonly #options: ConnectionOptions;
+  readonly #readDone: Promise<void>;
+
+  #slots: (Slot | undefined)[] = [];
+  #head = 0;
+  #outbox: Uint8Array[] = [];
+  #outBytes = 0;
+  #flushQueued = false;
+  /** Whether a write is on its way to the socket; the next one waits and takes everything queued. */
+  #writing = false;
+  #closed: Error | undefined;
+  #idle: (() => void) | undefined;
+
+  #inTransaction = false;
+  #deferred: {
+    args: CommandArg[];
+    resolve: (value: RespValue) => void;
+    reject: (error: Error) => void;
+  }[] = [];
+  #timer: unknown;
+
+  /**
+   * Starts reading from the transport.
+   *
+   * @param transport A connected transport; the connection owns it from now on.
+   * @param options Callbacks and limits.
+   */
+  constructor(transport: Transport, options: ConnectionOptions) {
+    this.#transport = transport;
+    this.#options = options;
+    if (transport.write === undefined) {
+      this.#writer = transport.writable.getWriter();
+      this.#writer.closed.catch(() => {});
+    }
+    this.#readDone = this.#readLoop();
+  }
+
+  /** Whether the connection has closed (or failed). */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  /** How many commands (or batches) wait for replies. */
+  get pending(): number {
+    return this.#slots.length - this.#head;
+  }
+
+  /** Whether a `MULTI` was written and its `EXEC`/`DISCARD` not yet. */
+  get inTransaction(): boolean {
+    return this.#inTransaction;
+  }
+
+  /**
+   * Sends one command.
+   *
+   * @param args The command and its arguments.
+   * @param parse Applied to a successful reply before the promise resolves.
+   * @param bytes Decode bulk strings of the reply as `Uint8Array`.
+   * @returns The parsed reply; an error reply rejects as a `ReplyError`.
+   */
+  send<T = RespValue>(
+    args: readonly CommandArg[],
+    parse?: Parser<T>,
+    bytes = false,
+  ): Promise<T> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    let data: Uint8Array;
+    try {
+      data = encodeCommand(args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#track(args);
+    return new Promise<T>((resolve, reject) => {
+      this.#push(
+        new Slot(SINGLE, 1, bytes, parse, resolve as (v: unknown) => void, reject, this.#sentAt()),
+      );
+      this.#write(data);
+    });
+  }
+
+  /**
+   * Sends several commands in one write and collects their replies. Error
+   * replies stay in the array as `ReplyError` values.
+   *
+   * @param commands The commands, in order.
+   * @param bytes Per command: decode its reply's bulk strings as `Uint8Array`.
+   * @returns One reply per command.
+   */
+  sendBatch(
+    commands: readonly (readonly CommandArg[])[],
+    bytes: boolean | readonly boolean[] = false,
+  ): Promise<RespValue[]> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (commands.length === 0) return Promise.resolve([]);
+    let data: Uint8Array;
+    try {
+      data = encodeCommands(commands);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    for (const args of commands) this.#track(args);
+    return new Promise<RespValue[]>((resolve, reject) => {
+      const slot = new Slot(
+        BATCH,
+        commands.length,
+        bytes,
+        undefined,
+        resolve as (v: unknown) => void,
+        reject,
+        this.#sentAt(),
+      );
+      slot.values = [];
+      this.#push(slot);
+      this.#write(data);
+    });
+  }
+
+  /**
+   * Sends a RESP3 `SUBSCRIBE`-family command, which the server confirms with
+   * one push frame per channel instead of a reply.
+   *
+   * @param args The command, such as `["SUBSCRIBE", "a", "b"]`.
+   * @param confirmations How many confirmation frames to wait for.
+   * @returns Resolves once every confirmation arrived.
+   */
+  subscribe(args: readonly CommandArg[], confirmations: number): Promise<void> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    let data: Uint8Array;
+    try {
+      data = encodeCommand(args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#push(
+        new Slot(
+          SUBSCRIBE,
+          confirmations,
+          false,
+          undefined,
+          resolve as (v: unknown) => void,
+          reject,
+          this.#sentAt(),
+        ),
+      );
+      this.#write(data);
+    });
+  }
+
+  /**
+   * Sends a command now, or, while a `MULTI` is open on the stream, right
+   * after the `EXEC` or `DISCARD` that closes it. Used for re-authentication,
+   * which ElastiCache refuses inside a transaction.
+   *
+   * @param args The command.
+   * @returns Its reply (error replies reject).
+   */
+  sendOutsideTransaction(args: CommandArg[]): Promise<RespValue> {
+    if (!this.#inTransaction) return this.send(args);
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    return new Promise((resolve, reject) => this.#deferred.push({ args, resolve, reject }));
+  }
+
+  /**
+   * Closes the connection once every command sent so far has its reply.
+   *
+   * @returns Resolves when the socket is closed and reading has stopped.
+   */
+  async close(): Promise<void> {
+    if (this.#closed === undefined && this.pending > 0) {
+      await new Promise<void>((resolve) => this.#idle = resolve);
+    }
+    this.destroy(
+      new ConnectionClosedError(`Connection to ${this.#options.label} closed by the client`),
+    );
+    await this.#readDone;
+  }
+
+  /**
+   * Closes the connection at once; commands still waiting fail with `error`.
+   *
+   * @param error Why, as the waiting commands will see it.
+   * @returns Resolves when reading has stopped.
+   */
+  destroy(error: Error): Promise<void> {
+    this.#fail(error);
+    return this.#readDone;
+  }
+
+  #sentAt(): number {
+    return this.#options.commandTimeout === undefined ? 0 : this.#options.now();
+  }
+
+  /** Follows MULTI/EXEC/DISCARD in the written stream. */
+  #track(args: readonly CommandArg[]): void {
+    const name = args[0];
+    if (typeof name !== "string" || name.length < 4 || name.length > 7) return;
+    if (name.length === 5) {
+      if (name.toUpperCase() === "MULTI") this.#inTransaction = true;
+    } else if (name.length === 4 || name.length === 7) {
+      const upper = name.toUpperCase();
+      if (upper === "EXEC" || upper === "DISCARD") {
+        this.#inTransaction = false;
+        queueMicrotask(() => this.#sendDeferred());
+      }
+    }
+  }
+
+  #sendDeferred(): void {
+    if (this.#inTransaction || this.#deferred.length === 0) return;
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    for (const { args, resolve, reject } of deferred) this.send(args).then(resolve, reject);
+  }
+
+  #push(slot: Slot): void {
+    this.#slots.push(slot);
+    if (this.#options.commandTimeout !== undefined && this.#timer === undefined) {
+      this.#armTimer(this.#options.commandTimeout);
+    }
+  }
+
+  #write(data: Uint8Array): void {
+    this.#outbox.push(data);
+    this.#outBytes += data.length;
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    if (this.#writing || this.#closed !== undefined || this.#outBytes === 0) return;
+    const chunks = this.#outbox;
+    let data: Uint8Array;
+    if (chunks.length === 1) {
+      data = chunks[0]!;
+    } else {
+      data = new Uint8Array(this.#outBytes);
+      let at = 0;
+      for (const chunk of chunks) {
+        data.set(chunk, at);
+        at += chunk.length;
+      }
+    }
+    this.#outbox = [];
+    this.#outBytes = 0;
+    this.#writing = true;
+    this.#writeAll(data).then(
+      () => {
+        this.#writing = false;
+        if (this.#outBytes > 0) this.#flush();
+      },
+      (error) =>
+        this.#fail(
+          new ConnectionClosedError(
+            `Connection to ${this.#options.label} closed: cannot write: ${messageOf(error)}`,
+            { cause: error },
+          ),
+        ),
+    );
+  }
+
+  async #writeAll(data: Uint8Array): Promise<void> {
+    const write = this.#transport.write;
+    if (write === undefined) return this.#writer!.write(data);
+    while (data.length > 0) {
+      const n = await write.call(this.#transport, data);
+      data = data.subarray(n);
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    const transport = this.#transport;
+    const reader = transport.read === undefined ? transport.readable.getReader() : undefined;
+    const buffer = reader === undefined ? new Uint8Array(READ_BUFFER_SIZE) : undefined;
+    try {
+      for (;;) {
+        if (reader !== undefined) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          this.#decoder.push(value);
+        } else {
+          const n = await transport.read!(buffer!);
+          if (n === null) break;
+          this.#decoder.push(buffer!.subarray(0, n));
+        }
+        this.#drain();
+      }
+      this.#fail(
+        new ConnectionClosedError(`Connection to ${this.#options.label} closed by the server`),
+      );
+    } catch (error) {
+      this.#fail(
+        error instanceof ProtocolError
+          ? new ProtocolError(
+            `${error.message}; the connection to ${this.#options.label} was closed`,
+            { cause: error },
+          )
+          : new ConnectionClosedError(
+            `Connection to ${this.#options.label} closed: ${messageOf(error)}`,
+            { cause: error },
+          ),
+      );
+    } finally {
+      try {
+        reader?.releaseLock();
+      } catch {
+        // A read is still pending on a closed stream.
+      }
+    }
+  }
+
+  /** Decodes every complete frame buffered and settles commands with them. */
+  #drain(): void {
+    const decoder = this.#decoder;
+    for (;;) {
+      const slot = this.#slots[this.#head];
+      let bytes = false;
+      if (slot !== undefined) {
+        const flags = slot.bytes;
+        bytes = typeof flags === "boolean"
+          ? flags
+          : flags[slot.values === undefined ? 0 : slot.values.length] === true;
+      }
+      const value = bytes ? decoder.read(BYTES) : decoder.read();
+      if (value === undefined) return;
+      if (value instanceof Push) {
+        if (slot?.kind === SUBSCRIBE && SUBSCRIBE_KINDS.has(value.kind)) {
+          if (--slot.remaining === 0) {
+            this.#shift();
+            slot.resolve(undefined);
+          }
+        } else {
+          this.#options.onPush?.(value);
+        }
+        continue;
+      }
+      if (slot === undefined) {
+        throw new ProtocolError(
+          `Cannot match reply: the server sent a ${describe(value)} while no command was waiting`,
+        );
+      }
+      if (slot.kind === BATCH) {
+        slot.values!.push(value);
+        if (--slot.remaining > 0) continue;
+        this.#shift();
+        slot.resolve(slot.values);
+        continue;
+      }
+      this.#shift();
+      if (value instanceof ReplyError) {
+        slot.reject(value);
+      } else if (slot.kind === SUBSCRIBE) {
+        slot.reject(
+          new ProtocolError(`Cannot subscribe: the server answered with a ${describe(value)}`),
+        );
+      } else if (slot.parse === undefined) {
+        slot.resolve(value);
+      } else {
+        try {
+          slot.resolve(slot.parse(value));
+        } catch (error) {
+          slot.reject(error as Error);
+        }
+      }
+    }
+  }
+
+  /** Removes the head slot, keeping the queue O(1) per reply. */
+  #shift(): void {
+    const slots = this.#slots;
+    slots[this.#head++] = undefined;
+    if (this.#head === slots.length) {
+      slots.length = 0;
+      this.#head = 0;
+      if (this.#timer !== undefined) this.#clearTimer();
+      const idle = this.#idle;
+      if (idle !== undefined) {
+        this.#idle = undefined;
+        idle();
+      }
+    } else if (this.#head >= COMPACT_AT && this.#head * 2 >= slots.length) {
+      this.#slots = slots.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #armTimer(ms: number): void {
+    this.#timer = this.#options.timers.setTimeout(() => this.#onTimer(), Math.max(0, ms));
+  }
+
+  #clearTimer(): void {
+    this.#options.timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    const slot = this.#slots[this.#head];
+    const timeout = this.#options.commandTimeout;
+    if (slot === undefined || timeout === undefined || this.#closed !== undefined) return;
+    const waited = this.#options.now() - slot.sentAt;
+    if (waited < timeout) {
+      this.#armTimer(timeout - waited);
+      return;
+    }
+    const error = new TimeoutError(
+      `Command to ${this.#options.label} timed out after ${timeout} ms; the connection was closed`,
+    );
+    this.#shift();
+    slot.reject(error);
+    this.#fail(
+      new ConnectionClosedError(
+        `Connection to ${this.#options.label} closed: a command timed out after ${timeout} ms`,
+        { cause: error },
+      ),
+    );
+  }
+
+  #fail(error: Error): void {
+    if (this.#closed !== undefined) return;
+    this.#closed = error;
+    if (this.#timer !== undefined) this.#clearTimer();
+    const slots = this.#slots;
+    const head = this.#head;
+    this.#slots = [];
+    this.#head = 0;
+    this.#outbox = [];
+    this.#outBytes = 0;
+    for (let i = head; i < slots.length; i++) slots[i]?.reject(error);
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    for (const { reject } of deferred) reject(error);
+    const idle = this.#idle;
+    this.#idle = undefined;
+    idle?.();
+    try {
+      const closing = this.#transport.close();
+      if (closing instanceof Promise) closing.catch(() => {});
+    } catch {
+      // Already closed.
+    }
+    this.#options.onClose?.(error);
+  }
+}
+
+function describe(value: RespValue): string {
+  if (value === null) return "null reply";
+  if (Array.isArray(value)) return "array reply";
+  if (value instanceof Uint8Array) return "bulk string reply";
+  if (value instanceof Map) return "map reply";
+  if (value instanceof Set) return "set reply";
+  return `${typeof value} reply`;
+}
+
+/** The message of an unknown thrown value. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

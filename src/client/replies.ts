@@ -1,0 +1,271 @@
+/**
+ * Reply parsers of the typed command methods. Each accepts what RESP2 and
+ * RESP3 send for the command (a RESP3 map where RESP2 sends a flat array, a
+ * double where RESP2 sends a string), so the methods return the same types
+ * over both protocols. Nothing is parsed as JSON.
+ *
+ * @module
+ */
+
+import { ProtocolError } from "../errors.ts";
+import type { RespValue } from "../resp/types.ts";
+
+const textDecoder = new TextDecoder();
+const textEncoder = new TextEncoder();
+
+/** A sorted set member with its score. */
+export interface ScoreMember {
+  /** The member. */
+  member: string;
+  /** Its score. */
+  score: number;
+}
+
+function unexpected(what: string, value: RespValue): ProtocolError {
+  const type = value === null
+    ? "null"
+    : Array.isArray(value)
+    ? "array"
+    : value instanceof Uint8Array
+    ? "bytes"
+    : value instanceof Map
+    ? "map"
+    : value instanceof Set
+    ? "set"
+    : typeof value;
+  return new ProtocolError(`Cannot read reply: expected ${what}, got ${type}`);
+}
+
+/**
+ * A string reply (simple, bulk, verbatim).
+ *
+ * @param value The reply.
+ * @returns The text.
+ */
+export function text(value: RespValue): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Uint8Array) return textDecoder.decode(value);
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  throw unexpected("a string", value);
+}
+
+/**
+ * A string reply or null.
+ *
+ * @param value The reply.
+ * @returns The text, or `null`.
+ */
+export function textOrNull(value: RespValue): string | null {
+  return value === null ? null : text(value);
+}
+
+/**
+ * A bulk string reply as bytes, or null.
+ *
+ * @param value The reply.
+ * @returns The bytes, or `null`.
+ */
+export function bytesOrNull(value: RespValue): Uint8Array | null {
+  if (value === null) return null;
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === "string") return textEncoder.encode(value);
+  throw unexpected("bytes", value);
+}
+
+/**
+ * An integer reply as a number (a big number is converted, possibly losing precision).
+ *
+ * @param value The reply.
+ * @returns The number.
+ */
+export function integer(value: RespValue): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "string") {
+    const parsed = Number(value);
+    if (Number.isFinite(parsed)) return parsed;
+  }
+  throw unexpected("an integer", value);
+}
+
+/**
+ * An integer reply or null.
+ *
+ * @param value The reply.
+ * @returns The number, or `null`.
+ */
+export function integerOrNull(value: RespValue): number | null {
+  return value === null ? null : integer(value);
+}
+
+/**
+ * A double: a RESP3 double, or the string RESP2 sends (`inf`, `-inf`, `nan` included).
+ *
+ * @param value The reply.
+ * @returns The number.
+ */
+export function double(value: RespValue): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  const raw = text(value).toLowerCase();
+  if (raw === "inf" || raw === "+inf") return Infinity;
+  if (raw === "-inf") return -Infinity;
+  if (raw === "nan") return NaN;
+  const parsed = Number(raw);
+  if (Number.isNaN(parsed)) throw unexpected("a double", value);
+  return parsed;
+}
+
+/**
+ * A double or null.
+ *
+ * @param value The reply.
+ * @returns The number, or `null`.
+ */
+export function doubleOrNull(value: RespValue): number | null {
+  return value === null ? null : double(value);
+}
+
+/**
+ * A 0/1 integer (or RESP3 boolean) as a boolean.
+ *
+ * @param value The reply.
+ * @returns `true` for 1.
+ */
+export function boolean(value: RespValue): boolean {
+  if (typeof value === "boolean") return value;
+  return integer(value) === 1;
+}
+
+/**
+ * `OK`, or null when a condition (`NX`, `XX`) prevented the write.
+ *
+ * @param value The reply.
+ * @returns `"OK"` or `null`.
+ */
+export function okOrNull(value: RespValue): "OK" | null {
+  if (value === null) return null;
+  if (value === "OK") return "OK";
+  throw unexpected("OK", value);
+}
+
+/**
+ * A simple `OK`.
+ *
+ * @param value The reply.
+ * @returns `"OK"`.
+ */
+export function ok(value: RespValue): "OK" {
+  if (value === "OK") return "OK";
+  throw unexpected("OK", value);
+}
+
+function elements(value: RespValue, what: string): RespValue[] {
+  if (Array.isArray(value)) return value;
+  if (value instanceof Set) return [...value];
+  throw unexpected(what, value);
+}
+
+/**
+ * An array or set of strings.
+ *
+ * @param value The reply.
+ * @returns The strings.
+ */
+export function textArray(value: RespValue): string[] {
+  return elements(value, "an array").map(text);
+}
+
+/**
+ * An array or set of strings, or null (such as `LPOP key count` on a missing key).
+ *
+ * @param value The reply.
+ * @returns The strings, or `null`.
+ */
+export function textArrayOrNull(value: RespValue): string[] | null {
+  return value === null ? null : textArray(value);
+}
+
+/**
+ * An array whose elements may be null (`MGET`, `HMGET`).
+ *
+ * @param value The reply.
+ * @returns The strings and nulls.
+ */
+export function nullableTextArray(value: RespValue): (string | null)[] {
+  return elements(value, "an array").map(textOrNull);
+}
+
+/**
+ * An array of 0/1 integers as booleans (`SMISMEMBER`).
+ *
+ * @param value The reply.
+ * @returns The booleans.
+ */
+export function booleanArray(value: RespValue): boolean[] {
+  return elements(value, "an array").map(boolean);
+}
+
+/**
+ * A field/value map: a RESP3 map or a RESP2 flat array.
+ *
+ * @param value The reply.
+ * @returns A plain object; any field name, `__proto__` included, is an own property.
+ */
+export function record(value: RespValue): Record<string, string> {
+  const entries: [string, string][] = [];
+  if (value instanceof Map) {
+    for (const [field, item] of value) entries.push([text(field), text(item)]);
+  } else {
+    const items = elements(value, "a map");
+    for (let i = 0; i + 1 < items.length; i += 2) {
+      entries.push([text(items[i]!), text(items[i + 1]!)]);
+    }
+  }
+  // fromEntries defines own properties, so a field named "__proto__" stays a field.
+  return Object.fromEntries(entries);
+}
+
+/**
+ * Members with scores: RESP3 `[[member, score], …]` or RESP2 `[member, score, …]`.
+ *
+ * @param value The reply.
+ * @returns The members and scores.
+ */
+export function scoreMembers(value: RespValue): ScoreMember[] {
+  const items = elements(value, "an array");
+  const out: ScoreMember[] = [];
+  if (items.length > 0 && Array.isArray(items[0])) {
+    for (const pair of items) {
+      const [member, score] = elements(pair, "a pair");
+      out.push({ member: text(member!), score: double(score!) });
+    }
+    return out;
+  }
+  for (let i = 0; i + 1 < items.length; i += 2) {
+    out.push({ member: text(items[i]!), score: double(items[i + 1]!) });
+  }
+  return out;
+}
+
+/**
+ * A `SCAN`-family reply.
+ *
+ * @param value The reply.
+ * @returns The next cursor (`"0"` when done) and the keys of this page.
+ */
+export function scanPage(value: RespValue): [cursor: string, keys: string[]] {
+  const [cursor, keys] = elements(value, "a scan reply");
+  return [text(cursor!), textArray(keys!)];
+}
+
+/**
+ * A `TIME` reply.
+ *
+ * @param value The reply.
+ * @returns Seconds and microseconds.
+ */
+export function time(value: RespValue): [seconds: number, microseconds: number] {
+  const [seconds, micros] = elements(value, "a time reply");
+  return [integer(seconds!), integer(micros!)];
+}

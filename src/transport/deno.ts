@@ -1,0 +1,69 @@
+/**
+ * The Deno transport: `Deno.connect` and `Deno.connectTls`. It needs no
+ * import, so loading it costs nothing on other runtimes (it is only called
+ * where `Deno` exists).
+ *
+ * @module
+ */
+
+import type { Transport, TransportOptions } from "./types.ts";
+
+/**
+ * Opens a TCP or TLS connection with Deno's socket API. With TLS it waits for
+ * the handshake, so an untrusted certificate fails here. `servername` is
+ * honoured by connecting over TCP first and upgrading with `Deno.startTls`.
+ *
+ * @param options Where to connect, and whether to use TLS.
+ * @returns The connection, which is itself a {@linkcode Transport}.
+ * @throws {Deno.errors.ConnectionRefused} (and the other socket errors) when
+ * the connection cannot be opened.
+ * @throws {Error} When the TLS handshake fails (for example an untrusted
+ * certificate or a name mismatch).
+ *
+ * @example Connecting to a local server
+ * ```ts ignore
+ * import { denoTransport } from "./deno.ts";
+ *
+ * const conn = await denoTransport({ hostname: "127.0.0.1", port: 6379, tls: false });
+ * conn.close();
+ * ```
+ */
+export async function denoTransport(options: TransportOptions): Promise<Transport> {
+  const { hostname, port, tls, servername, caCerts } = options;
+  const certs = caCerts === undefined ? undefined : [...caCerts];
+  if (!tls) {
+    const conn = await Deno.connect({ hostname, port });
+    conn.setNoDelay(true);
+    return conn;
+  }
+  let conn: Deno.TlsConn;
+  if (servername !== undefined && servername !== hostname) {
+    const tcp = await Deno.connect({ hostname, port });
+    tcp.setNoDelay(true);
+    conn = await Deno.startTls(tcp, {
+      hostname: servername,
+      ...(certs === undefined ? {} : { caCerts: certs }),
+    });
+  } else {
+    conn = await Deno.connectTls({
+      hostname,
+      port,
+      ...(certs === undefined ? {} : { caCerts: certs }),
+    });
+  }
+  try {
+    await conn.handshake();
+  } catch (error) {
+    closeQuietly(conn);
+    throw error;
+  }
+  return conn;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
