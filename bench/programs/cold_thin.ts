@@ -1,0 +1,27 @@
+/**
+ * Cold start, this module's thin client: import, credentials from the
+ * environment, one token, TLS connect, `HELLO 3 AUTH`, `GET`, exit.
+ *
+ * @module
+ */
+import { fromEnv, IamAuth } from "../../mod.ts";
+import { connect } from "../../mod.ts";
+import { env, now, reportAndExit } from "./_runtime.ts";
+
+const start = now();
+const auth = new IamAuth({
+  replicationGroupId: env("BENCH_CACHE"),
+  userId: env("BENCH_USER"),
+  region: env("AWS_REGION"),
+  credentials: fromEnv(),
+});
+const client = await connect({
+  host: env("BENCH_HOST"),
+  port: Number(env("BENCH_PORT")),
+  tls: true,
+  caCerts: env("BENCH_CA_PEM"),
+  auth,
+});
+const connected = now();
+const reply = await client.get(env("BENCH_KEY"));
+reportAndExit({ reply, t: { start, connected, reply: now() } });
