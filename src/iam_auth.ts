@@ -131,6 +131,8 @@ export class IamAuth implements Disposable {
   #pending: Promise<CachedToken> | undefined;
   #failure: Failure | undefined;
   #disposed = false;
+  /** Derived SigV4 signing keys, so a refresh costs one HMAC instead of five. */
+  readonly #signingKeys = new Map<string, ArrayBuffer>();
 
   /**
    * Checks the options; nothing is resolved or signed until the first call.
@@ -192,6 +194,7 @@ export class IamAuth implements Disposable {
   [Symbol.dispose](): void {
     this.#disposed = true;
     this.#cached = undefined;
+    this.#signingKeys.clear();
   }
 
   #refreshInBackground(now: number): void {
@@ -232,11 +235,13 @@ export class IamAuth implements Disposable {
   async #mint(): Promise<CachedToken> {
     const credentials = await resolveCredentials(this.#source);
     const signedAt = this.#now();
+    if (this.#signingKeys.size >= 4) this.#signingKeys.clear(); // new keys or a new day
     const password = await signToken(
       this.#target,
       credentials,
       this.#expiresIn,
       new Date(signedAt),
+      this.#signingKeys,
     );
     const credentialsExpireAt = credentials.expiration?.getTime() ?? Infinity;
     const expiresAt = Math.min(signedAt + this.#expiresIn * 1000, credentialsExpireAt);

@@ -186,6 +186,8 @@ export async function createAuthToken(options: AuthTokenOptions): Promise<string
  * @param credentials The resolved credentials.
  * @param expiresIn The lifetime in seconds (already checked).
  * @param signingDate The signing time (already checked).
+ * @param keyCache Where aws4fetch may keep derived signing keys between calls
+ * (one per secret key, day, region and service); the caller owns and bounds it.
  * @returns The token.
  */
 export async function signToken(
@@ -193,6 +195,7 @@ export async function signToken(
   credentials: AwsCredentials,
   expiresIn: number,
   signingDate: Date,
+  keyCache?: Map<string, ArrayBuffer>,
 ): Promise<string> {
   const url = new URL(`https://${target.cacheName}/`);
   url.searchParams.set("Action", "connect");
@@ -209,6 +212,7 @@ export async function signToken(
     ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
     datetime: amzDate(signingDate),
     signQuery: true,
+    ...(keyCache ? { cache: keyCache } : {}),
   });
   const signed = await signer.sign();
   return `${target.cacheName}/?${serializeQuery(signed.url.searchParams)}`;

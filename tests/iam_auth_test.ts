@@ -49,17 +49,22 @@ async function eventually(check: () => Promise<boolean>): Promise<void> {
   throw new Error("The background refresh did not land within 2 s");
 }
 
-/** Counts HMAC operations on WebCrypto: one SigV4 signature is exactly 5 (4 key derivations + 1). */
-async function countHmacs<T>(run: () => Promise<T>): Promise<{ result: T; hmacs: number }> {
+/** Counts SigV4 signatures made with WebCrypto: HMACs over a string to sign ("AWS4-HMAC-SHA256\n…"). */
+async function countSignatures<T>(
+  run: () => Promise<T>,
+): Promise<{ result: T; signatures: number }> {
   const subtle = crypto.subtle;
   const original = subtle.sign;
-  let hmacs = 0;
+  const prefix = new TextEncoder().encode("AWS4-HMAC-SHA256\n");
+  let signatures = 0;
   subtle.sign = function (this: SubtleCrypto, ...args: Parameters<SubtleCrypto["sign"]>) {
-    hmacs++;
+    const data = args[2];
+    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data as ArrayBuffer);
+    if (prefix.every((byte, i) => bytes[i] === byte)) signatures++;
     return original.apply(this, args);
   } as SubtleCrypto["sign"];
   try {
-    return { result: await run(), hmacs };
+    return { result: await run(), signatures };
   } finally {
     subtle.sign = original;
   }
@@ -69,11 +74,11 @@ Deno.test("1,000 concurrent callers on an empty cache cause one resolution and o
   const clock = new ManualClock();
   const provider = new CountingProvider();
   using auth = makeAuth(clock, provider);
-  const { result, hmacs } = await countHmacs(() =>
+  const { result, signatures } = await countSignatures(() =>
     Promise.all(Array.from({ length: 1000 }, () => auth.credentials()))
   );
   assert.equal(provider.calls, 1);
-  assert.equal(hmacs, 5, "one SigV4 signature");
+  assert.equal(signatures, 1, "one SigV4 signature");
   assert.equal(new Set(result.map((c) => c.password)).size, 1);
   assert.equal(result[0]!.username, "iam-user-01");
   assert.match(result[0]!.password, /^replication-group-01\/\?Action=connect&User=iam-user-01&/);
@@ -96,6 +101,8 @@ Deno.test("the cached token is served until refreshAfter, then refreshed in the 
   const second = await auth.credentials();
   assert.match(second.password, /X-Amz-Date=20261123T120500Z/);
   assert.equal(provider.calls, 2, "re-resolved once per new token, not per call");
+  const { signatures } = await countSignatures(() => auth.refresh());
+  assert.equal(signatures, 1);
 });
 
 Deno.test("no token is served with less than the margin left of its 15 minutes", async () => {
