@@ -28,8 +28,14 @@ export class EmulatorClock {
    * Creates a clock that reads real time.
    *
    * @param realNow The real time source, in milliseconds.
+   * @throws {TypeError} If `realNow` is not a function.
    */
   constructor(realNow: () => number = Date.now) {
+    if (typeof realNow !== "function") {
+      throw new TypeError(
+        `Cannot create the emulator clock: 'realNow' must be a function returning milliseconds, got ${typeof realNow}`,
+      );
+    }
     this.#realNow = realNow;
   }
 

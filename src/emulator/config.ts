@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ClusterConfig } from "./cluster.ts";
 import { parsePolicyDocument, type PolicyDocument } from "./iam_policy.ts";
 
 /**
@@ -149,6 +150,14 @@ export interface EmulatorConfig {
   tls?: boolean;
   /** The Redis server behind the gateway. @default a `redis-server` the emulator starts */
   backend?: BackendConfig;
+  /**
+   * Cluster mode: a Redis Cluster of `redis-server` nodes the emulator
+   * starts, with one gateway per node (`gateway` is then the first node's).
+   * Cannot be combined with a `backend` address or a `gateway.port`.
+   *
+   * @default single node
+   */
+  cluster?: ClusterConfig;
   /** How long an authenticated connection lives without re-auth, in ms. @default {43200000} (12 h) */
   connectionMaxAgeMs?: number;
   /** How far in the future a token's signing time may be, in seconds. @default {300} */
@@ -183,8 +192,23 @@ export const DEFAULT_ROLE_NAME = "elasticache-iam-auth-app";
  * @param accountId The account id.
  * @param partition The IAM partition.
  * @returns The trust policy.
+ * @throws {TypeError} If the account id is not 12 digits or the partition is malformed.
  */
 export function defaultTrustPolicy(accountId: string, partition = "aws"): PolicyDocument {
+  if (typeof accountId !== "string" || !ACCOUNT_ID.test(accountId)) {
+    throw new TypeError(
+      `Cannot make the trust policy: 'accountId' must be 12 digits, got ${
+        JSON.stringify(accountId)
+      }`,
+    );
+  }
+  if (typeof partition !== "string" || !/^aws(-[a-z]+)*$/.test(partition)) {
+    throw new TypeError(
+      `Cannot make the trust policy: 'partition' must be an AWS partition such as 'aws' or 'aws-cn', got ${
+        JSON.stringify(partition)
+      }`,
+    );
+  }
   return {
     Version: "2012-10-17",
     Statement: [{
@@ -363,9 +387,7 @@ export function partitionOf(region: string): string {
  * @throws {RangeError} If a number is out of range.
  */
 export function resolveConfig(config: EmulatorConfig, ownIssuer: string): ResolvedConfig {
-  if (config === null || typeof config !== "object") {
-    throw new TypeError(`Cannot start the emulator: the configuration must be an object`);
-  }
+  checkShape(config);
   const region = config.region ?? DEFAULT_CONFIG.region;
   checkRegion(region, "'region'");
   const accountId = config.accountId ?? DEFAULT_CONFIG.accountId;
@@ -680,6 +702,92 @@ export function cacheUserArn(cache: ResolvedCache, userId: string, accountId: st
   return cache.service === "memorydb"
     ? `arn:${partition}:memorydb:${cache.region}:${accountId}:user/${userId}`
     : `arn:${partition}:elasticache:${cache.region}:${accountId}:user:${userId}`;
+}
+
+/**
+ * Checks the types of the configuration's fields that the rest of the
+ * resolution does not look into, so that a malformed one fails before anything starts.
+ *
+ * @param config The configuration.
+ * @throws {TypeError} If a field has the wrong type.
+ * @throws {RangeError} If a port is out of range.
+ */
+export function checkShape(config: EmulatorConfig): void {
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new TypeError(
+      `Cannot start the emulator: the configuration must be an object, got ${show(config)}`,
+    );
+  }
+  for (const key of ["caches", "users", "roles", "iamUsers", "oidcProviders"] as const) {
+    if (config[key] !== undefined && !Array.isArray(config[key])) {
+      throw new TypeError(
+        `Cannot start the emulator: '${key}' must be an array, got ${show(config[key])}`,
+      );
+    }
+  }
+  if (config.log !== undefined && typeof config.log !== "function") {
+    throw new TypeError(
+      `Cannot start the emulator: 'log' must be a function of one line, got ${show(config.log)}`,
+    );
+  }
+  if (config.tls !== undefined && typeof config.tls !== "boolean") {
+    throw new TypeError(
+      `Cannot start the emulator: 'tls' must be a boolean, got ${show(config.tls)}`,
+    );
+  }
+  for (const name of ["gateway", "sts", "oidc", "backend", "cluster"] as const) {
+    const section = config[name];
+    if (section !== undefined && (section === null || typeof section !== "object")) {
+      throw new TypeError(
+        `Cannot start the emulator: '${name}' must be an object, got ${show(section)}`,
+      );
+    }
+  }
+  checkPort("gateway.port", config.gateway?.port);
+  checkPort("sts.port", config.sts?.port);
+  checkPort("oidc.port", config.oidc?.port);
+  const clientIds = config.oidc?.clientIds;
+  if (
+    clientIds !== undefined &&
+    (!Array.isArray(clientIds) || !clientIds.every((id) => typeof id === "string"))
+  ) {
+    throw new TypeError(
+      `Cannot start the emulator: 'oidc.clientIds' must be an array of strings, got ${
+        show(clientIds)
+      }`,
+    );
+  }
+  const backend = config.backend as Record<string, unknown> | undefined;
+  if (backend !== undefined) {
+    checkPort("backend.port", backend.port);
+    for (const key of ["hostname", "username", "password", "redisServer"]) {
+      if (backend[key] !== undefined && typeof backend[key] !== "string") {
+        throw new TypeError(
+          `Cannot start the emulator: 'backend.${key}' must be a string, got ${
+            key === "password" ? typeof backend[key] : show(backend[key])
+          }`,
+        );
+      }
+    }
+  }
+}
+
+function checkPort(what: string, port: unknown): void {
+  if (port === undefined) return;
+  if (typeof port !== "number") {
+    throw new TypeError(`Cannot start the emulator: '${what}' must be a number, got ${show(port)}`);
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(
+      `Cannot start the emulator: '${what}' must be an integer from 0 to 65535, got ${port}`,
+    );
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === null || typeof value !== "object") return String(value);
+  return Array.isArray(value) ? "an array" : "an object";
 }
 
 function checkRegion(region: unknown, what: string): void {

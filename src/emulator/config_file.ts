@@ -15,7 +15,7 @@ import type { EmulatorConfig } from "./config.ts";
  *
  * @param path The JSON file.
  * @returns The configuration, with `file://` policies read in.
- * @throws {TypeError} If the file or a policy file is not valid JSON.
+ * @throws {TypeError} If `path` is not a string or URL, or the file or a policy file is not valid JSON.
  * @throws {Deno.errors.NotFound} If a file is missing.
  *
  * @example
@@ -26,6 +26,11 @@ import type { EmulatorConfig } from "./config.ts";
  * ```
  */
 export async function loadEmulatorConfig(path: string | URL): Promise<EmulatorConfig> {
+  if (typeof path !== "string" && !(path instanceof URL)) {
+    throw new TypeError(
+      `Cannot load the emulator configuration: 'path' must be a string or a URL, got ${typeof path}`,
+    );
+  }
   const file = typeof path === "string" ? path : path.pathname;
   const config = await readJson(file, "the emulator configuration");
   if (config === null || typeof config !== "object" || Array.isArray(config)) {

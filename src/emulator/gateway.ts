@@ -50,6 +50,12 @@ export interface GatewayOptions {
   port?: number;
   /** The TLS certificate chain and key (PEM), and the CA certificate handed to clients. */
   tls?: { cert: string; key: string; caCertPem: string };
+  /**
+   * The emulator's own backend user, let through with its password and
+   * without an age cap: in a cluster, replicas replicate from their primary
+   * through the primary's gateway (its announced address) as this user.
+   */
+  internalUser?: { username: string; password: string };
 }
 
 /** ElastiCache's answer to any refused token (Redis 7's exact text). */
@@ -68,7 +74,14 @@ export const AUTH_IN_MULTI_COMMAND = "IAM-AUTH-NOT-SUPPORTED-IN-MULTI";
 const REFUSED_USER = "emulator-refused-auth";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** Keeps a leading byte order mark: a token with one is not the token that was signed. */
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+/** Redis' limits for unauthenticated clients: 10 arguments, 16 KiB per argument. */
+const UNAUTHENTICATED_LIMITS = {
+  maxInlineLength: 64 * 1024,
+  maxBulkLength: 16 * 1024,
+  maxAggregateLength: 10,
+} as const;
 const READ_BUFFER_SIZE = 64 * 1024;
 
 /**
@@ -187,7 +200,15 @@ class Session {
   readonly #client: Deno.Conn;
   readonly #options: GatewayOptions;
   readonly #onDeadlineChange: () => void;
-  readonly #decoder = new RespDecoder({ maxInlineLength: 64 * 1024 });
+  /**
+   * Until the first successful authentication, Redis' own limits for
+   * unauthenticated clients (at most 10 arguments of at most 16 KiB each);
+   * then a decoder with the usual limits takes over the bytes left.
+   */
+  #decoder = new RespDecoder(UNAUTHENTICATED_LIMITS);
+  #strict = true;
+  /** While strict: the input's tail, which holds every byte the decoder has not decoded. */
+  #tail: Uint8Array = new Uint8Array(0);
   #backend: Deno.TcpConn | undefined;
   #relay: Promise<void> | undefined;
   #inMulti = false;
@@ -207,17 +228,25 @@ class Session {
     this.#log(`connected from ${remote.hostname}:${remote.port}`);
     const buffer = new Uint8Array(READ_BUFFER_SIZE);
     try {
+      let needBytes = true;
       while (!this.#closed) {
-        const n = await this.#client.read(buffer);
-        if (n === null) break;
-        this.#decoder.push(buffer.subarray(0, n));
+        if (needBytes) {
+          const n = await this.#client.read(buffer);
+          if (n === null) break;
+          this.#push(buffer.subarray(0, n));
+        }
         const commands: Uint8Array[][] = [];
+        // Before authentication, stop after an authentication attempt: the
+        // bytes behind it are decoded with the limits its outcome calls for.
+        let stoppedAtAuth = false;
         for (;;) {
           let value;
           try {
             value = this.#decoder.read({ bytes: true, inline: true });
           } catch (error) {
-            await this.#protocolError((error as Error).message);
+            // As Redis does: the commands before the broken one are answered first.
+            if (commands.length > 0 && this.#backend === undefined) await this.#handle(commands);
+            await this.#protocolError(this.#describeProtocolError(error as Error));
             return;
           }
           if (value === undefined) break;
@@ -229,8 +258,14 @@ class Session {
             return;
           }
           commands.push(value as Uint8Array[]);
+          if (this.#strict && isAuthAttempt(value as Uint8Array[])) {
+            stoppedAtAuth = true;
+            break;
+          }
         }
         if (commands.length > 0 && !await this.#handle(commands)) break;
+        if (this.#strict && this.#backend !== undefined) this.#relax();
+        needBytes = !stoppedAtAuth;
       }
     } catch (error) {
       if (!this.#closed) this.#log(`connection error: ${(error as Error).name}`);
@@ -239,6 +274,35 @@ class Session {
       await this.#relay;
       this.#log("disconnected");
     }
+  }
+
+  /** Feeds the decoder; while strict, keeps the undecoded tail of the input. */
+  #push(chunk: Uint8Array): void {
+    if (this.#strict) {
+      const tail = new Uint8Array(this.#decoder.bufferedBytes + chunk.length);
+      tail.set(this.#tail.subarray(this.#tail.length - this.#decoder.bufferedBytes));
+      tail.set(chunk, this.#decoder.bufferedBytes);
+      this.#tail = tail;
+    }
+    this.#decoder.push(chunk);
+  }
+
+  /** Authenticated: the bytes not decoded yet go to a decoder with the usual limits. */
+  #relax(): void {
+    const rest = this.#tail.subarray(this.#tail.length - this.#decoder.bufferedBytes);
+    this.#strict = false;
+    this.#tail = new Uint8Array(0);
+    this.#decoder = new RespDecoder({ maxInlineLength: 64 * 1024 });
+    this.#decoder.push(rest);
+  }
+
+  /** Redis' words for a limit an unauthenticated client broke. */
+  #describeProtocolError(error: Error): string {
+    if (this.#strict && /maxBulkLength/.test(error.message)) return "unauthenticated bulk length";
+    if (this.#strict && /maxAggregateLength/.test(error.message)) {
+      return "unauthenticated multibulk length";
+    }
+    return error.message;
   }
 
   close(): void {
@@ -282,16 +346,14 @@ class Session {
         forward.push([encoder.encode(AUTH_IN_MULTI_COMMAND)]);
         continue;
       }
-      const password = auth.kind === "auth" ? await this.#verify(auth.user, auth.token) : undefined;
-      if (auth.kind === "refuse" || password === undefined) {
+      const passwords = auth.kind === "auth" ? await this.#verifyAll(auth.auths) : undefined;
+      if (auth.kind === "refuse" || passwords === undefined) {
         if (auth.kind === "refuse") {
           this.#log("AUTH with a password only refused: IAM needs a user name");
         }
         forward.push([encoder.encode("AUTH"), encoder.encode(REFUSED_USER), randomBytes()]);
       } else {
-        const rewritten = args.slice();
-        rewritten[auth.tokenIndex] = encoder.encode(password);
-        forward.push(rewritten);
+        forward.push(withPasswords(args, auth.auths, passwords));
       }
     }
     await flush();
@@ -307,8 +369,8 @@ class Session {
     if (name === "HELLO") {
       const hello = parseHello(args);
       if ("error" in hello) return await this.#reply(`-${hello.error}`);
-      if (hello.auth === undefined) return await this.#reply(`-${NOAUTH_HELLO}`);
-      return await this.#firstAuth(args, hello.auth.user, hello.auth.token, hello.auth.tokenIndex);
+      if (hello.auths.length === 0) return await this.#reply(`-${NOAUTH_HELLO}`);
+      return await this.#firstAuth(args, hello.auths);
     }
     if (name === "AUTH") {
       if (args.length === 1) {
@@ -319,20 +381,17 @@ class Session {
         this.#log("AUTH with a password only refused: IAM needs a user name");
         return await this.#reply(`-${WRONGPASS}`);
       }
-      return await this.#firstAuth(args, text(args[1]!), text(args[2]!), 2);
+      return await this.#firstAuth(args, [
+        { user: text(args[1]!), token: text(args[2]!), tokenIndex: 2 },
+      ]);
     }
     return await this.#reply(`-${NOAUTH}`);
   }
 
   /** The first successful authentication opens the backend connection. */
-  async #firstAuth(
-    args: Uint8Array[],
-    user: string,
-    token: string,
-    tokenIndex: number,
-  ): Promise<boolean> {
-    const password = await this.#verify(user, token);
-    if (password === undefined) return await this.#reply(`-${WRONGPASS}`);
+  async #firstAuth(args: Uint8Array[], auths: readonly AuthOption[]): Promise<boolean> {
+    const passwords = await this.#verifyAll(auths);
+    if (passwords === undefined) return await this.#reply(`-${WRONGPASS}`);
     const { hostname, port } = this.#options.backend;
     let backend: Deno.TcpConn;
     try {
@@ -348,10 +407,42 @@ class Session {
     }
     this.#backend = backend;
     this.#relay = this.#relayReplies(backend);
-    const rewritten = args.slice();
-    rewritten[tokenIndex] = encoder.encode(password);
-    await writeAll(backend, encodeCommand(rewritten));
+    await writeAll(backend, encodeCommand(withPasswords(args, auths, passwords)));
     return true;
+  }
+
+  /**
+   * Checks a command's credentials in order, as Redis 7 checks `HELLO`'s
+   * `AUTH` options: the first refusal refuses the command.
+   *
+   * @returns The backend password of each, or `undefined` after a refusal.
+   */
+  async #verifyAll(auths: readonly AuthOption[]): Promise<string[] | undefined> {
+    const passwords: string[] = [];
+    for (const { user, token } of auths) {
+      const password = this.#isInternal(user)
+        ? this.#internal(token)
+        : await this.#verify(user, token);
+      if (password === undefined) return undefined;
+      passwords.push(password);
+    }
+    return passwords;
+  }
+
+  #isInternal(user: string): boolean {
+    return this.#options.internalUser !== undefined &&
+      user === this.#options.internalUser.username;
+  }
+
+  /** Checks the internal user's password; it gets no deadline. */
+  #internal(password: string): string | undefined {
+    const internal = this.#options.internalUser!;
+    if (!sameText(password, internal.password)) {
+      this.#log("internal link refused: wrong password");
+      return undefined;
+    }
+    this.#log("internal link (replication) let through as the emulator's backend user");
+    return password;
   }
 
   /** Verifies a token; on success moves the deadline and returns the backend password. */
@@ -423,25 +514,43 @@ class Session {
   }
 }
 
-/** The user and token of an `AUTH user token` or `HELLO … AUTH user token`, if the command is one. */
+/** One user and token of a command, and where the token is. */
+interface AuthOption {
+  user: string;
+  token: string;
+  tokenIndex: number;
+}
+
+/** The credentials of an `AUTH user token` or `HELLO … AUTH user token`, if the command is one. */
 function authArguments(
   name: string,
   args: Uint8Array[],
-):
-  | { kind: "auth"; user: string; token: string; tokenIndex: number }
-  | { kind: "refuse" }
-  | undefined {
+): { kind: "auth"; auths: AuthOption[] } | { kind: "refuse" } | undefined {
   if (name === "AUTH") {
     if (args.length === 3) {
-      return { kind: "auth", user: text(args[1]!), token: text(args[2]!), tokenIndex: 2 };
+      return {
+        kind: "auth",
+        auths: [{ user: text(args[1]!), token: text(args[2]!), tokenIndex: 2 }],
+      };
     }
     return args.length === 2 ? { kind: "refuse" } : undefined;
   }
   if (name === "HELLO") {
     const hello = parseHello(args);
-    if (!("error" in hello) && hello.auth !== undefined) return { kind: "auth", ...hello.auth };
+    if (!("error" in hello) && hello.auths.length > 0) return { kind: "auth", auths: hello.auths };
   }
   return undefined;
+}
+
+/** The command with each token replaced by its backend password. */
+function withPasswords(
+  args: Uint8Array[],
+  auths: readonly AuthOption[],
+  passwords: readonly string[],
+): Uint8Array[] {
+  const rewritten = args.slice();
+  auths.forEach((auth, i) => rewritten[auth.tokenIndex] = encoder.encode(passwords[i]!));
+  return rewritten;
 }
 
 /**
@@ -459,7 +568,7 @@ function withoutPasswords(args: Uint8Array[]): Uint8Array[] {
 /** Parses `HELLO [protover [AUTH user pass] [SETNAME name]]` as Redis 7 does. */
 function parseHello(
   args: Uint8Array[],
-): { error: string } | { auth?: { user: string; token: string; tokenIndex: number } } {
+): { error: string } | { auths: AuthOption[] } {
   if (args.length >= 2) {
     const version = text(args[1]!);
     if (!/^-?\d+$/.test(version)) {
@@ -469,12 +578,12 @@ function parseHello(
       return { error: "NOPROTO unsupported protocol version" };
     }
   }
-  let auth: { user: string; token: string; tokenIndex: number } | undefined;
+  const auths: AuthOption[] = [];
   for (let i = 2; i < args.length; i++) {
     const option = text(args[i]!);
     const more = args.length - i - 1;
     if (option.toUpperCase() === "AUTH" && more >= 2) {
-      auth = { user: text(args[i + 1]!), token: text(args[i + 2]!), tokenIndex: i + 2 };
+      auths.push({ user: text(args[i + 1]!), token: text(args[i + 2]!), tokenIndex: i + 2 });
       i += 2;
     } else if (option.toUpperCase() === "SETNAME" && more >= 1) {
       i += 1;
@@ -482,7 +591,7 @@ function parseHello(
       return { error: `ERR Syntax error in HELLO option '${option}'` };
     }
   }
-  return auth === undefined ? {} : { auth };
+  return { auths };
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -495,10 +604,26 @@ function text(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
+/** Whether a command tries to authenticate (`AUTH …`, or `HELLO` with `AUTH`). */
+function isAuthAttempt(args: Uint8Array[]): boolean {
+  const name = decoder.decode(args[0]!).toUpperCase();
+  return name === "AUTH" ||
+    (name === "HELLO" && args.some((arg, i) => i >= 2 && text(arg).toUpperCase() === "AUTH"));
+}
+
 /** A user name as it may be logged: control characters escaped, length bounded. */
 function printable(value: string): string {
   const cleaned = JSON.stringify(value).slice(1, -1);
   return cleaned.length > 64 ? `${cleaned.slice(0, 64)}…` : cleaned;
+}
+
+/** Compares two strings in time that depends only on their lengths. */
+function sameText(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
 }
 
 function randomBytes(): Uint8Array {

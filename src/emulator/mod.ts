@@ -48,7 +48,14 @@
  */
 
 import { EmulatorClock } from "./clock.ts";
-import { type EmulatorConfig, resolveConfig } from "./config.ts";
+import {
+  type ClusterConfig,
+  type EmulatorCluster,
+  resolveClusterConfig,
+  type RunningCluster,
+  startClusterNodes,
+} from "./cluster.ts";
+import { checkShape, type EmulatorConfig, resolveConfig } from "./config.ts";
 import { CredentialStore } from "./credential_store.ts";
 import { Gateway, type GatewayAddress } from "./gateway.ts";
 import { type OidcIssuer, type RunningOidcIssuer, startOidcIssuer } from "./oidc_issuer.ts";
@@ -75,6 +82,15 @@ export {
 } from "./config.ts";
 export type { OneOrMany, PolicyDocument, PolicyStatement } from "./iam_policy.ts";
 export type { GatewayAddress } from "./gateway.ts";
+export type {
+  ClusterConfig,
+  ClusterNodeRef,
+  ClusterWaitOptions,
+  EmulatorCluster,
+  EmulatorClusterNode,
+  EmulatorClusterShard,
+  SlotMigration,
+} from "./cluster.ts";
 export { AUTH_IN_MULTI_COMMAND, NOAUTH, NOAUTH_HELLO, WRONGPASS } from "./gateway.ts";
 export type { MintTokenOptions, OidcIssuer } from "./oidc_issuer.ts";
 export type { StsEndpoint } from "./sts_server.ts";
@@ -82,8 +98,13 @@ export { loadEmulatorConfig } from "./config_file.ts";
 
 /** A running emulator. Dispose it (`await using`) to stop everything it started. */
 export interface Emulator extends AsyncDisposable {
-  /** Where RESP clients connect, and the CA certificate to trust with TLS. */
+  /**
+   * Where RESP clients connect, and the CA certificate to trust with TLS. In
+   * cluster mode: the first node's gateway, a seed like a configuration endpoint.
+   */
   readonly gateway: GatewayAddress;
+  /** In cluster mode, the cluster's nodes and operations; otherwise `undefined`. */
+  readonly cluster: EmulatorCluster | undefined;
   /** The STS endpoint. */
   readonly sts: StsEndpoint;
   /** The OIDC issuer the STS trusts by default. */
@@ -106,6 +127,34 @@ export interface Emulator extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** A running emulator in cluster mode. */
+export interface ClusterEmulator extends Emulator {
+  /** The cluster's nodes (each behind its own gateway) and the operations tests need. */
+  readonly cluster: EmulatorCluster;
+}
+
+/**
+ * Starts the emulator in cluster mode: a Redis Cluster of `redis-server`
+ * nodes on loopback with one IAM gateway per node, each node announcing its
+ * gateway's address, so `CLUSTER SHARDS`, `MOVED` and `ASK` lead clients to
+ * gateways.
+ *
+ * @param config The configuration, with `cluster`.
+ * @returns The running emulator; `cluster` has the nodes, failover, node restarts and slot migration.
+ * @throws {TypeError} If the configuration is malformed.
+ * @throws {Error} If a node does not start or the cluster does not form.
+ *
+ * @example Three shards with one replica each
+ * ```ts ignore
+ * import { startEmulator } from "./mod.ts";
+ *
+ * await using emu = await startEmulator({ cluster: { shards: 3, replicasPerShard: 1 } });
+ * console.log(emu.cluster.nodes.length); // 6
+ * ```
+ */
+export function startEmulator(
+  config: EmulatorConfig & { cluster: ClusterConfig },
+): Promise<ClusterEmulator>;
 /**
  * Starts the emulator on loopback: OIDC issuer, STS, backend `redis-server`
  * and gateway, configured like the seed's AWS setup.
@@ -123,7 +172,9 @@ export interface Emulator extends AsyncDisposable {
  * console.log(emu.gateway.port > 0, emu.sts.endpoint.startsWith("http://127.0.0.1:")); // true true
  * ```
  */
+export function startEmulator(config?: EmulatorConfig): Promise<Emulator>;
 export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulator> {
+  checkShape(config);
   const log = config.log ?? (() => {});
   const clock = new EmulatorClock();
   const cleanups: (() => Promise<void>)[] = [];
@@ -141,10 +192,26 @@ export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulat
     // Check the whole configuration before starting anything (the issuer URL is not known yet).
     const checked = resolveConfig(config, "http://127.0.0.1:0");
     new CredentialStore(checked);
-    // The slow parts (an RSA key, a certificate, a redis-server) start side by side.
+    const clusterConfig = config.cluster === undefined
+      ? undefined
+      : resolveClusterConfig(config.cluster);
+    if (clusterConfig !== undefined && config.backend?.port !== undefined) {
+      throw new TypeError(
+        "Cannot start the emulator: 'cluster' starts its own nodes and cannot use a 'backend' address",
+      );
+    }
+    if (clusterConfig !== undefined && config.gateway?.port !== undefined) {
+      throw new TypeError(
+        "Cannot start the emulator: 'cluster' gives every node a free gateway port; remove 'gateway.port'",
+      );
+    }
+    const users = [...checked.users.values()];
+    // The slow parts (an RSA key, a certificate, redis-servers) start side by side.
     const [oidcStart, backendStart, tlsStart] = await Promise.allSettled([
       startOidcIssuer(clock, config.oidc?.port ?? 0),
-      startRedisBackend(config.backend, [...checked.users.values()], log),
+      clusterConfig === undefined
+        ? startRedisBackend(config.backend, users, log)
+        : startClusterNodes(clusterConfig, users, log, config.backend?.redisServer),
       config.tls === true ? createTlsMaterial() : Promise.resolve(undefined),
     ]);
     if (oidcStart.status === "fulfilled") cleanups.push(() => oidcStart.value.close());
@@ -153,7 +220,7 @@ export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulat
       if (start.status === "rejected") throw start.reason;
     }
     const oidc = (oidcStart as PromiseFulfilledResult<RunningOidcIssuer>).value;
-    const backend = (backendStart as PromiseFulfilledResult<RedisBackend>).value;
+    const started = (backendStart as PromiseFulfilledResult<RedisBackend | RunningCluster>).value;
     const tls = (tlsStart as PromiseFulfilledResult<TlsMaterial | undefined>).value;
     const resolved = resolveConfig(config, oidc.issuer);
     const credentials = new CredentialStore(resolved);
@@ -166,25 +233,35 @@ export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulat
       port: config.sts?.port ?? 0,
     });
     cleanups.push(() => sts.close());
-    const gateway = new Gateway({
-      config: resolved,
-      credentials,
-      clock,
-      backend,
-      log,
-      port: config.gateway?.port ?? 0,
-      ...(tls ? { tls } : {}),
-    });
-    cleanups.push(() => gateway.close());
+    let gatewayAddress: GatewayAddress;
+    let cluster: EmulatorCluster | undefined;
+    if ("form" in started) {
+      await started.form({ config: resolved, credentials, clock, tls });
+      gatewayAddress = started.gateways[0]!;
+      cluster = started.control;
+    } else {
+      const gateway = new Gateway({
+        config: resolved,
+        credentials,
+        clock,
+        backend: started,
+        log,
+        port: config.gateway?.port ?? 0,
+        ...(tls ? { tls } : {}),
+      });
+      cleanups.push(() => gateway.close());
+      gatewayAddress = gateway.address;
+    }
     log(
       `emulator: gateway ${
         tls ? "rediss" : "redis"
-      }://127.0.0.1:${gateway.address.port}, STS ${sts.endpoint}, OIDC issuer ${oidc.issuer}`,
+      }://127.0.0.1:${gatewayAddress.port}, STS ${sts.endpoint}, OIDC issuer ${oidc.issuer}`,
     );
     let closing: Promise<void> | undefined;
     const close = () => closing ??= cleanUp();
     return {
-      gateway: gateway.address,
+      gateway: gatewayAddress,
+      cluster,
       sts: { endpoint: sts.endpoint },
       oidc: {
         issuer: oidc.issuer,

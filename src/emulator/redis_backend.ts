@@ -10,7 +10,7 @@
 import { ReplyError } from "../errors.ts";
 import { encodeCommands } from "../resp/encoder.ts";
 import { RespDecoder } from "../resp/decoder.ts";
-import type { RespValue } from "../resp/types.ts";
+import type { CommandArg, RespValue } from "../resp/types.ts";
 import type { BackendConfig, ResolvedUser } from "./config.ts";
 
 /** The backend as the gateway uses it. */
@@ -30,8 +30,8 @@ export interface RedisBackend {
   close(): Promise<void>;
 }
 
-/** The ACL user the emulator itself uses to set the backend up. */
-const ADMIN_USER = "emulator-admin";
+/** The ACL user the emulator itself uses to set the backend up (and, in a cluster, to replicate). */
+export const ADMIN_USER = "emulator-admin";
 const READY_LINE = "Ready to accept connections";
 const START_TIMEOUT_MS = 10_000;
 /** How long a stopping server gets after SIGTERM before SIGKILL. */
@@ -135,7 +135,17 @@ export function aclRules(accessString: string): string[] {
   return ["reset", ...(setsChannels ? [] : ["allchannels"]), ...rules];
 }
 
-async function setUpUsers(
+/**
+ * Creates the emulator's admin user (and authenticates as it), then every
+ * IAM-enabled user with its backend password, then disables `default`.
+ *
+ * @param admin A connection to the backend, authenticated as a user allowed to run `ACL SETUSER`.
+ * @param users The users.
+ * @param passwords Each user's backend password.
+ * @param adminPassword The admin user's password.
+ * @throws {Error} If a user cannot be created.
+ */
+export async function setUpUsers(
   admin: AdminConnection,
   users: readonly ResolvedUser[],
   passwords: ReadonlyMap<string, string>,
@@ -175,7 +185,7 @@ function flagsOf(reply: RespValue | undefined): string[] {
 }
 
 /** A one-request-at-a-time RESP connection for setting the backend up. */
-class AdminConnection {
+export class AdminConnection {
   readonly #conn: Deno.TcpConn;
   readonly #decoder = new RespDecoder();
   readonly #buffer = new Uint8Array(16 * 1024);
@@ -184,6 +194,14 @@ class AdminConnection {
     this.#conn = conn;
   }
 
+  /**
+   * Connects to a backend.
+   *
+   * @param hostname Its host.
+   * @param port Its port.
+   * @returns The connection.
+   * @throws {Error} If the backend cannot be reached.
+   */
   static async open(hostname: string, port: number): Promise<AdminConnection> {
     try {
       return new AdminConnection(await Deno.connect({ hostname, port }));
@@ -194,8 +212,15 @@ class AdminConnection {
     }
   }
 
-  /** Sends commands and reads one reply each; throws on the first error reply. */
-  async run(commands: string[][]): Promise<RespValue[]> {
+  /**
+   * Sends commands in one write and reads one reply each.
+   *
+   * @param commands The commands.
+   * @returns Their replies.
+   * @throws {ReplyError} The first error reply.
+   * @throws {Error} If the backend closes the connection.
+   */
+  async run(commands: CommandArg[][]): Promise<RespValue[]> {
     const bytes = encodeCommands(commands);
     for (let written = 0; written < bytes.length;) {
       written += await this.#conn.write(bytes.subarray(written));
@@ -215,6 +240,7 @@ class AdminConnection {
     return replies;
   }
 
+  /** Closes the connection. */
   close(): void {
     try {
       this.#conn.close();
@@ -224,8 +250,18 @@ class AdminConnection {
   }
 }
 
-/** A `redis-server` child process on a free loopback port. */
-class RedisServerProcess {
+/** Where and how {@linkcode RedisServerProcess.start} runs `redis-server`. */
+export interface RedisServerProcessOptions {
+  /** The port; without it, a free one (tried again if taken meanwhile). */
+  port?: number;
+  /** Arguments after the emulator's own. @default none */
+  args?: string[];
+  /** The working directory. @default the current one */
+  cwd?: string;
+}
+
+/** A `redis-server` child process on a loopback port. */
+export class RedisServerProcess {
   readonly #child: Deno.ChildProcess;
   readonly #drained: Promise<void>;
   #stopped: Promise<void> | undefined;
@@ -239,14 +275,26 @@ class RedisServerProcess {
     this.#drained = drained;
   }
 
+  /** The process id. */
   get pid(): number {
     return this.#child.pid;
   }
 
-  static async start(program: string): Promise<RedisServerProcess> {
+  /**
+   * Starts `redis-server` and waits until it is ready.
+   *
+   * @param program The `redis-server` program.
+   * @param options The port, extra arguments and working directory.
+   * @returns The running server.
+   * @throws {Error} If the program is missing or does not become ready.
+   */
+  static async start(
+    program: string,
+    options: RedisServerProcessOptions = {},
+  ): Promise<RedisServerProcess> {
     let lastError: Error | undefined;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = freePort();
+    for (let attempt = 0; attempt < (options.port === undefined ? 3 : 1); attempt++) {
+      const port = options.port ?? freePort();
       let child: Deno.ChildProcess;
       try {
         child = new Deno.Command(program, {
@@ -265,7 +313,9 @@ class RedisServerProcess {
             "",
             "--loglevel",
             "notice",
+            ...(options.args ?? []),
           ],
+          ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
           stdin: "null",
           stdout: "piped",
           stderr: "null",
@@ -318,11 +368,16 @@ class RedisServerProcess {
     throw lastError!;
   }
 
-  /** Stops the process by its id and waits for it and its output to end. */
-  stop(): Promise<void> {
+  /**
+   * Stops the process by its id and waits for it and its output to end.
+   *
+   * @param signal `SIGTERM` (then `SIGKILL` after 5 s), or `SIGKILL` at once, as a crash.
+   * @returns Resolves when the process has exited.
+   */
+  stop(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
     this.#stopped ??= (async () => {
       try {
-        this.#child.kill("SIGTERM");
+        this.#child.kill(signal);
       } catch {
         // It has exited already.
       }
@@ -346,15 +401,24 @@ class RedisServerProcess {
   }
 }
 
-/** A free loopback TCP port (the listener is closed right away). */
-function freePort(): number {
+/**
+ * A free loopback TCP port (the listener is closed right away).
+ *
+ * @returns The port.
+ */
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
 }
 
-function randomPassword(): string {
+/**
+ * A random password: 48 hex digits.
+ *
+ * @returns The password.
+ */
+export function randomPassword(): string {
   return Array.from(
     crypto.getRandomValues(new Uint8Array(24)),
     (b) => b.toString(16).padStart(2, "0"),

@@ -1,0 +1,340 @@
+/**
+ * The thin cluster client: the thin client's command API over a Redis
+ * Cluster, such as an ElastiCache replication group with cluster mode
+ * enabled, an ElastiCache Serverless cache, or a MemoryDB cluster.
+ *
+ * It discovers the topology with `CLUSTER SHARDS` (falling back to
+ * `CLUSTER SLOTS`), routes each command to the primary of its keys' hash
+ * slot, follows `MOVED` (and refreshes the topology) and `ASK` (with
+ * `ASKING`), refuses multi-key commands whose keys are in different slots
+ * before sending them, keeps one lazily opened connection per node, each
+ * authenticated with credentials valid at its own connect time (a fresh IAM
+ * token after a failover or a node restart, never the first one minted), and
+ * re-authenticates each before the 12-hour cut.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectCluster, fromEnv, IamAuth } from "@elasticache-iam/connector";
+ *
+ * const auth = new IamAuth({ replicationGroupId: "my-cluster", userId: "my-user", region: "us-east-1", credentials: fromEnv() });
+ * await using cluster = await connectCluster({
+ *   host: "clustercfg.my-cluster.xxxxxx.use1.cache.amazonaws.com",
+ *   auth,
+ * });
+ * await cluster.set("{user:1}:name", "Ada");
+ * console.log(await cluster.mget("{user:1}:name", "{user:1}:email"));
+ * ```
+ *
+ * @module
+ */
+
+import type { ConnectOptions } from "../client.ts";
+import { Commands } from "../client/commands.ts";
+import { Transaction } from "../client/multi.ts";
+import { Pipeline } from "../client/pipeline.ts";
+import type { ClusterNodeAddress, ClusterShardInfo } from "./topology.ts";
+import { Router, type RouterOptions } from "./router.ts";
+
+export type { ClusterNodeAddress, ClusterNodeInfo, ClusterShardInfo } from "./topology.ts";
+
+/** Options of {@linkcode connectCluster}. */
+export interface ConnectClusterOptions
+  extends Omit<ConnectOptions, "host" | "port" | "db" | "reconnect"> {
+  /**
+   * A node to discover the cluster from: the configuration endpoint of an
+   * ElastiCache cluster, the endpoint of a serverless cache, or any node.
+   */
+  host: string;
+  /**
+   * Its port.
+   *
+   * @default {6379}
+   */
+  port?: number;
+  /**
+   * More nodes to discover the cluster from when `host` does not answer.
+   *
+   * @default {[]}
+   */
+  seeds?: readonly { host: string; port?: number }[];
+  /**
+   * Send read-only single commands (`GET`, `HGETALL`, …) to the slot's
+   * replicas (with `READONLY`), in turn, instead of its primary. Replicas
+   * replicate asynchronously: a read may not see a write that just succeeded.
+   * Pipelines and transactions always go to primaries.
+   *
+   * @default {false}
+   */
+  replicaReads?: boolean;
+  /**
+   * How many `MOVED` / `ASK` redirections one command follows before its
+   * error reply is returned.
+   *
+   * @default {16}
+   */
+  maxRedirections?: number;
+  /**
+   * How long a command keeps trying, in ms, while its slot's node cannot be
+   * reached or the cluster answers `CLUSTERDOWN`, `TRYAGAIN`, `LOADING` or
+   * `MASTERDOWN` (during a failover, a node restart or a resharding): the
+   * topology is read again and the command retried with backoff. Commands
+   * whose connection dropped after they were sent are retried only if they
+   * only read.
+   *
+   * @default {10000}
+   */
+  retryTimeout?: number;
+}
+
+/**
+ * A client for a Redis Cluster: the same command methods as `RedisClient`,
+ * each routed to the node that serves its keys. Made with
+ * {@linkcode connectCluster}, or with `new ClusterClient(options)`, which
+ * discovers the cluster on the first command.
+ *
+ * Commands that run on every primary (`DBSIZE` sums, `KEYS` concatenates,
+ * `FLUSHDB`, `SCRIPT LOAD`/`FLUSH`/`EXISTS`) do so. `SCAN`, pub/sub,
+ * `WATCH` and `SELECT` are refused with a `TypeError`.
+ *
+ * @example
+ * ```ts ignore
+ * await using cluster = await connectCluster({ host: "127.0.0.1", port: 7000 });
+ * await cluster.mset({ "{cart:7}:items": "3", "{cart:7}:total": "42" });
+ * ```
+ */
+export class ClusterClient extends Commands implements AsyncDisposable {
+  readonly #router: Router;
+
+  /**
+   * Creates a client without connecting: the first command discovers the cluster.
+   *
+   * @param options Where to discover the cluster and how to connect to its nodes.
+   * @throws {TypeError} When an option has the wrong type.
+   * @throws {RangeError} When a number is out of range.
+   *
+   * @example
+   * ```ts ignore
+   * const cluster = new ClusterClient({ host: "127.0.0.1", port: 7000 });
+   * await cluster.ping();
+   * await cluster.close();
+   * ```
+   */
+  constructor(options: ConnectClusterOptions) {
+    super((args, parse, bytes) => {
+      const reply = this.#router.run(args, bytes);
+      return parse === undefined ? reply : reply.then(parse);
+    });
+    this.#router = new Router(resolveClusterOptions(options));
+  }
+
+  /**
+   * The shards as the client last read them: slot ranges, primary and replicas.
+   *
+   * @returns The shards; empty before discovery.
+   *
+   * @example
+   * ```ts ignore
+   * for (const shard of cluster.shards()) console.log(shard.slots, shard.primary.port);
+   * ```
+   */
+  shards(): readonly ClusterShardInfo[] {
+    return this.#router.shards;
+  }
+
+  /**
+   * Discovers the cluster now (if not done yet).
+   *
+   * @returns Resolves when the topology is known.
+   * @throws {ConnectionClosedError} When no seed node answered.
+   * @throws {AuthenticationError} When a node refused the credentials.
+   *
+   * @example
+   * ```ts ignore
+   * await cluster.open();
+   * ```
+   */
+  async open(): Promise<void> {
+    if (this.#router.shards.length === 0) await this.#router.refresh();
+  }
+
+  /**
+   * Reads the topology again now. The client also does so by itself after
+   * `MOVED`, `CLUSTERDOWN` and unreachable nodes.
+   *
+   * @returns Resolves when the topology is fresh.
+   * @throws {ConnectionClosedError} When no node answered.
+   *
+   * @example
+   * ```ts ignore
+   * await cluster.refreshTopology();
+   * ```
+   */
+  refreshTopology(): Promise<void> {
+    return this.#router.refresh();
+  }
+
+  /**
+   * Starts a pipeline: its commands are grouped by node, each group sent in
+   * one write; replies come back in the order the commands were queued.
+   * Commands redirected meanwhile (`MOVED`, `ASK`) are sent again one by one.
+   *
+   * @returns An empty pipeline.
+   *
+   * @example
+   * ```ts ignore
+   * const [a, b] = await cluster.pipeline().get("a").get("b").exec<[string | null, string | null]>();
+   * ```
+   */
+  pipeline(): Pipeline {
+    return new Pipeline((commands, bytes) => this.#router.batch(commands, bytes));
+  }
+
+  /**
+   * Starts a transaction: `MULTI … EXEC` on the node of its keys, which must
+   * all be in one hash slot (use a hash tag such as `{order:7}`).
+   *
+   * @returns An empty transaction.
+   *
+   * @example
+   * ```ts ignore
+   * await cluster.multi().incr("{order:7}:n").set("{order:7}:at", "now").exec();
+   * ```
+   */
+  multi(): Transaction {
+    return new Transaction((commands, bytes) => this.#router.transaction(commands, bytes));
+  }
+
+  /**
+   * Closes every node connection after the replies already on their way.
+   * Commands waiting to be retried fail.
+   *
+   * @returns Resolves when everything is closed.
+   *
+   * @example
+   * ```ts ignore
+   * await cluster.close();
+   * ```
+   */
+  close(): Promise<void> {
+    return this.#router.close();
+  }
+
+  /**
+   * Same as {@linkcode ClusterClient.close}, for `await using`.
+   *
+   * @returns Resolves when everything is closed.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** What `console.log` and `Deno.inspect` show: the seed and the shards, never credentials. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.#describe();
+  }
+
+  /** What Node's `util.inspect` shows. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.#describe();
+  }
+
+  #describe(): string {
+    const state = this.#router.closed ? "closed" : `${this.#router.shards.length} shard(s)`;
+    return `ClusterClient { ${this.#router.label}, tls: ${this.#router.tls}, ${state} }`;
+  }
+}
+
+/**
+ * Discovers a Redis Cluster and returns a ready client. Node connections
+ * open on first use, each with credentials that are valid at that moment.
+ *
+ * @param options Where to discover the cluster (`host`, `port`, `seeds`), and
+ * every option of `connect` for the node connections (`auth`, `tls`,
+ * `caCerts`, `transport`, …).
+ * @returns The client; dispose it (or call `close()`) when done.
+ * @throws {TypeError} When an option has the wrong type.
+ * @throws {RangeError} When a number is out of range.
+ * @throws {ConnectionClosedError} When no seed node answered.
+ * @throws {AuthenticationError} When a node refused the credentials, also after a fresh token.
+ *
+ * @example With the IAM token manager
+ * ```ts ignore
+ * import { connectCluster, fromEnv, IamAuth } from "@elasticache-iam/connector";
+ *
+ * const auth = new IamAuth({ replicationGroupId: "my-cluster", userId: "my-user", region: "us-east-1", credentials: fromEnv() });
+ * await using cluster = await connectCluster({ host: "clustercfg.my-cluster.xxxxxx.use1.cache.amazonaws.com", auth });
+ * await cluster.set("greeting", "hello");
+ * ```
+ */
+export async function connectCluster(options: ConnectClusterOptions): Promise<ClusterClient> {
+  const client = new ClusterClient(options);
+  try {
+    await client.open();
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  return client;
+}
+
+function resolveClusterOptions(options: ConnectClusterOptions): RouterOptions {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Cannot connect to the cluster: options must be an object`);
+  }
+  const {
+    host,
+    port,
+    seeds = [],
+    replicaReads = false,
+    maxRedirections = 16,
+    retryTimeout = 10_000,
+    ...rest
+  } = options as ConnectClusterOptions & { db?: unknown; reconnect?: unknown };
+  const { db, reconnect, ...node } = rest;
+  if (db !== undefined || reconnect !== undefined) {
+    throw new TypeError(
+      `Cannot connect to the cluster: '${
+        db !== undefined ? "db" : "reconnect"
+      }' does not apply (a cluster has database 0 only; the cluster client reconnects by itself)`,
+    );
+  }
+  const all: ClusterNodeAddress[] = [seed(host, port, "host"), ...checkSeeds(seeds)];
+  if (typeof replicaReads !== "boolean") {
+    throw new TypeError(
+      `Cannot connect to the cluster: 'replicaReads' must be a boolean, got ${typeof replicaReads}`,
+    );
+  }
+  integer("maxRedirections", maxRedirections, 0, 1000);
+  integer("retryTimeout", retryTimeout, 0, 3_600_000);
+  return { seeds: all, node, replicaReads, maxRedirections, retryTimeout };
+}
+
+function checkSeeds(seeds: readonly { host: string; port?: number }[]): ClusterNodeAddress[] {
+  if (!Array.isArray(seeds)) {
+    throw new TypeError(`Cannot connect to the cluster: 'seeds' must be an array`);
+  }
+  return seeds.map((s, i) => seed(s?.host, s?.port, `seeds[${i}].host`));
+}
+
+function seed(host: unknown, port: unknown, what: string): ClusterNodeAddress {
+  if (typeof host !== "string" || host.length === 0) {
+    throw new TypeError(
+      `Cannot connect to the cluster: '${what}' must be a non-empty string, got ${
+        typeof host === "string" ? "''" : String(host)
+      }`,
+    );
+  }
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  return { host: bare, port: integer("port", port ?? 6379, 1, 65535) };
+}
+
+function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `Cannot connect to the cluster: '${name}' must be an integer from ${min} to ${max}, got ${
+        String(value)
+      }`,
+    );
+  }
+  return value;
+}
