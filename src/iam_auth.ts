@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { optionalFunction, optionsObject } from "./_checks.ts";
 import { CredentialsError } from "./errors.ts";
 import { checkCredentials, messageOf, resolveCredentials } from "./credentials/resolve.ts";
 import type { CredentialsInput } from "./credentials/types.ts";
@@ -143,6 +144,9 @@ export class IamAuth implements Disposable {
    */
   constructor(options: IamAuthOptions) {
     this.#target = normalizeTarget(options);
+    optionalFunction("Cannot create IamAuth", "now", options.now);
+    optionalFunction("Cannot create IamAuth", "random", options.random);
+    optionsObject("Cannot create IamAuth", options.retry, "retry");
     this.#expiresIn = normalizeExpiresIn(options.expiresIn);
     const credentials = options.credentials;
     if (typeof credentials !== "function") checkCredentials(credentials);

@@ -8,6 +8,7 @@
 import { AwsV4Signer } from "aws4fetch";
 import type { AwsCredentials, CredentialsInput } from "./credentials/types.ts";
 import { resolveCredentials } from "./credentials/resolve.ts";
+import { describe } from "./_checks.ts";
 
 /** The longest life of an IAM auth token, in seconds (15 minutes). */
 export const MAX_TOKEN_LIFETIME_SECONDS = 900;
@@ -60,7 +61,8 @@ export interface NormalizedTarget {
 
 const CACHE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const USER_ID = /^(default\.)?[a-z][a-z0-9-]*$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+/** What an AWS region name looks like: `us-east-1`, `cn-north-1`, `us-gov-west-1`. */
+export const REGION_PATTERN: RegExp = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const TARGET_KEYS = ["replicationGroupId", "serverlessCacheName", "memoryDbClusterName"] as const;
 
 /**
@@ -105,7 +107,7 @@ export function normalizeTarget(options: TokenTargetOptions): NormalizedTarget {
         `or hyphens, optionally prefixed with 'default.'), got ${JSON.stringify(options.userId)}`,
     );
   }
-  if (typeof options.region !== "string" || !REGION.test(options.region)) {
+  if (typeof options.region !== "string" || !REGION_PATTERN.test(options.region)) {
     throw new TypeError(
       `Cannot sign token: 'region' must be an AWS region such as 'us-east-1', got ${
         describe(options.region)
@@ -271,14 +273,4 @@ function lowercased(name: string, value: unknown): string {
     );
   }
   return value.toLowerCase();
-}
-
-/** A short, secret-free description of a value for an error message. */
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || value == null) {
-    return String(value);
-  }
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "an invalid Date" : "a Date";
-  return `a value of type ${typeof value}`;
 }

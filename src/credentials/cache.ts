@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { describe, optionalFunction, optionsObject } from "../_checks.ts";
 import type { AwsCredentials, AwsCredentialsProvider } from "./types.ts";
 
 /** Options of {@linkcode cacheCredentials}. */
@@ -30,6 +31,8 @@ export interface CacheCredentialsOptions {
  * @param provider The provider to wrap.
  * @param options The margin and the clock.
  * @returns The caching provider.
+ * @throws {TypeError} When `provider` is not a function or an option has the wrong type.
+ * @throws {RangeError} When `expiryMarginMs` is negative or not finite.
  *
  * @example
  * ```ts
@@ -47,10 +50,28 @@ export interface CacheCredentialsOptions {
  */
 export function cacheCredentials(
   provider: AwsCredentialsProvider,
-  options: CacheCredentialsOptions = {},
+  options?: CacheCredentialsOptions,
 ): AwsCredentialsProvider {
-  const margin = options.expiryMarginMs ?? 300_000;
-  const now = options.now ?? Date.now;
+  const action = "Cannot cache credentials";
+  if (typeof provider !== "function") {
+    throw new TypeError(
+      `${action}: 'provider' must be a credentials provider function, got ${describe(provider)}`,
+    );
+  }
+  const { expiryMarginMs, now: clock } = optionsObject(action, options);
+  if (
+    expiryMarginMs !== undefined &&
+    (typeof expiryMarginMs !== "number" || !Number.isFinite(expiryMarginMs) || expiryMarginMs < 0)
+  ) {
+    throw new RangeError(
+      `${action}: 'expiryMarginMs' must be a number of milliseconds from 0, got ${
+        describe(expiryMarginMs)
+      }`,
+    );
+  }
+  optionalFunction(action, "now", clock);
+  const margin = expiryMarginMs ?? 300_000;
+  const now = clock ?? Date.now;
   let cached: AwsCredentials | undefined;
   let pending: Promise<AwsCredentials> | undefined;
   return () => {

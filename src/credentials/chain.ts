@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { optionalEnv, optionsObject } from "../_checks.ts";
 import { CredentialsError } from "../errors.ts";
 import { type Environment, fromEnv, readEnv } from "./env.ts";
 import type { AwsCredentialsProvider } from "./types.ts";
@@ -23,6 +24,7 @@ export interface DefaultCredentialsOptions {
  *
  * @param options Where to read the variables.
  * @returns The provider.
+ * @throws {TypeError} When `options` or `env` is not an object.
  *
  * @example
  * ```ts
@@ -32,10 +34,9 @@ export interface DefaultCredentialsOptions {
  * console.log((await provider()).accessKeyId); // "AKIDEXAMPLE"
  * ```
  */
-export function defaultCredentials(
-  options: DefaultCredentialsOptions = {},
-): AwsCredentialsProvider {
-  const env = options.env;
+export function defaultCredentials(options?: DefaultCredentialsOptions): AwsCredentialsProvider {
+  const env = optionsObject("Cannot find AWS credentials", options).env;
+  optionalEnv("Cannot find AWS credentials", env);
   const fromEnvironment = fromEnv(env ? { env } : {});
   let webIdentity: AwsCredentialsProvider | undefined;
   return () => {

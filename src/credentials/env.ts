@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { optionalEnv, optionsObject } from "../_checks.ts";
 import { CredentialsError } from "../errors.ts";
 import type { AwsCredentialsProvider } from "./types.ts";
 
@@ -25,6 +26,7 @@ export interface FromEnvOptions {
  *
  * @param options Where to read the variables from.
  * @returns The provider.
+ * @throws {TypeError} When `options` or `env` is not an object.
  *
  * @example In a Worker, from bindings
  * ```ts
@@ -35,8 +37,9 @@ export interface FromEnvOptions {
  * console.log(accessKeyId); // "AKIDEXAMPLE"
  * ```
  */
-export function fromEnv(options: FromEnvOptions = {}): AwsCredentialsProvider {
-  const explicit = options.env;
+export function fromEnv(options?: FromEnvOptions): AwsCredentialsProvider {
+  const explicit = optionsObject("Cannot read AWS credentials", options).env;
+  optionalEnv("Cannot read AWS credentials", explicit);
   return () => {
     const accessKeyId = readEnv("AWS_ACCESS_KEY_ID", explicit);
     const secretAccessKey = readEnv("AWS_SECRET_ACCESS_KEY", explicit);

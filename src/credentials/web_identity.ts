@@ -4,7 +4,9 @@
  *
  * @module
  */
+import { describe, optionalEnv, optionalFunction, optionsObject } from "../_checks.ts";
 import { CredentialsError } from "../errors.ts";
+import { REGION_PATTERN } from "../token.ts";
 import { cacheCredentials } from "./cache.ts";
 import { type Environment, readEnv } from "./env.ts";
 import { messageOf } from "./resolve.ts";
@@ -71,7 +73,9 @@ export interface FromWebIdentityOptions {
  *
  * @param options The role, the token (or its file), and STS settings.
  * @returns The provider.
- * @throws {TypeError} When no role or no token source is given or found in the environment.
+ * @throws {TypeError} When no role or no token source is given or found in the environment, or
+ * an option is malformed.
+ * @throws {RangeError} When `durationSeconds` is outside 900..43200.
  *
  * @example With a token callback, as in GitHub Actions
  * ```ts ignore
@@ -84,44 +88,77 @@ export interface FromWebIdentityOptions {
  * });
  * ```
  */
-export function fromWebIdentity(options: FromWebIdentityOptions = {}): AwsCredentialsProvider {
-  const env = options.env;
-  const roleArn = options.roleArn ?? readEnv("AWS_ROLE_ARN", env);
-  const tokenFile = options.webIdentityToken === undefined
-    ? options.tokenFile ?? readEnv("AWS_WEB_IDENTITY_TOKEN_FILE", env)
+export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredentialsProvider {
+  const action = "Cannot use web identity";
+  const given = optionsObject(action, options);
+  const env = given.env;
+  optionalEnv(action, env);
+  optionalFunction(action, "now", given.now);
+  const roleArn = given.roleArn ?? readEnv("AWS_ROLE_ARN", env);
+  const token = given.webIdentityToken;
+  const tokenFile = token === undefined
+    ? given.tokenFile ?? readEnv("AWS_WEB_IDENTITY_TOKEN_FILE", env)
     : undefined;
-  const token = options.webIdentityToken;
-  if (typeof roleArn !== "string" || !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn)) {
+  if (typeof roleArn !== "string" || !ROLE_ARN.test(roleArn)) {
     throw new TypeError(
-      `Cannot use web identity: 'roleArn' (or AWS_ROLE_ARN) must be a role ARN such as ` +
+      `${action}: 'roleArn' (or AWS_ROLE_ARN) must be a role ARN such as ` +
         `'arn:aws:iam::123456789012:role/name', got ${
-          roleArn === undefined ? "nothing" : JSON.stringify(roleArn)
+          roleArn === undefined ? "nothing" : describe(roleArn)
         }`,
     );
   }
-  if (token === undefined && !tokenFile) {
+  if (token === undefined && tokenFile === undefined) {
     throw new TypeError(
-      "Cannot use web identity: give 'webIdentityToken' or 'tokenFile' " +
-        "(or set AWS_WEB_IDENTITY_TOKEN_FILE)",
+      `${action}: give 'webIdentityToken' or 'tokenFile' (or set AWS_WEB_IDENTITY_TOKEN_FILE)`,
     );
   }
-  if (token !== undefined && typeof token !== "string" && typeof token !== "function") {
+  if (
+    token !== undefined && !(typeof token === "function" || (typeof token === "string" && token))
+  ) {
     throw new TypeError(
-      "Cannot use web identity: 'webIdentityToken' must be a string or a function returning one",
+      `${action}: 'webIdentityToken' must be a non-empty string or a function returning one`,
     );
   }
-  const durationSeconds = options.durationSeconds;
+  const fileOption = given.tokenFile;
+  if (fileOption !== undefined && (typeof fileOption !== "string" || fileOption === "")) {
+    throw new TypeError(`${action}: 'tokenFile' must be a file path, got ${describe(fileOption)}`);
+  }
+  if (fileOption !== undefined && token !== undefined) {
+    throw new TypeError(`${action}: give 'webIdentityToken' or 'tokenFile', not both`);
+  }
+  const durationSeconds = given.durationSeconds;
   if (
     durationSeconds !== undefined &&
     (!Number.isInteger(durationSeconds) || durationSeconds < 900 || durationSeconds > 43_200)
   ) {
     throw new RangeError(
-      `Cannot use web identity: 'durationSeconds' must be a whole number from 900 to 43200, got ${durationSeconds}`,
+      `${action}: 'durationSeconds' must be a whole number from 900 to 43200, got ${
+        describe(durationSeconds)
+      }`,
     );
   }
-  const roleSessionName = options.roleSessionName ?? readEnv("AWS_ROLE_SESSION_NAME", env);
-  const region = options.region ?? readEnv("AWS_REGION", env);
-  const endpoint = options.stsEndpoint ?? readEnv("AWS_ENDPOINT_URL_STS", env);
+  const roleSessionName = given.roleSessionName ?? readEnv("AWS_ROLE_SESSION_NAME", env);
+  if (roleSessionName !== undefined && !SESSION_NAME.test(roleSessionName)) {
+    throw new TypeError(
+      `${action}: 'roleSessionName' (or AWS_ROLE_SESSION_NAME) must be 2 to 64 letters, digits ` +
+        `or any of _+=,.@-, got ${describe(roleSessionName)}`,
+    );
+  }
+  const region = given.region ?? readEnv("AWS_REGION", env);
+  if (region !== undefined && !REGION_PATTERN.test(region)) {
+    throw new TypeError(
+      `${action}: 'region' (or AWS_REGION) must be an AWS region such as 'us-east-1', got ${
+        describe(region)
+      }`,
+    );
+  }
+  const endpoint = given.stsEndpoint ?? readEnv("AWS_ENDPOINT_URL_STS", env);
+  if (endpoint !== undefined && !isHttpUrl(endpoint)) {
+    throw new TypeError(
+      `${action}: 'stsEndpoint' (or AWS_ENDPOINT_URL_STS) must be an http(s) URL such as ` +
+        `'https://sts.us-east-1.amazonaws.com', got ${describe(endpoint)}`,
+    );
+  }
   const common = {
     roleArn,
     ...(roleSessionName ? { roleSessionName } : {}),
@@ -155,5 +192,18 @@ export function fromWebIdentity(options: FromWebIdentityOptions = {}): AwsCreden
       expiration: resolved.expiration,
     };
   };
-  return cacheCredentials(exchange, options.now ? { now: options.now } : {});
+  return cacheCredentials(exchange, given.now ? { now: given.now } : {});
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === "https:" || protocol === "http:";
+  } catch {
+    return false;
+  }
 }

@@ -611,10 +611,15 @@ function isAuthAttempt(args: Uint8Array[]): boolean {
     (name === "HELLO" && args.some((arg, i) => i >= 2 && text(arg).toUpperCase() === "AUTH"));
 }
 
-/** A user name as it may be logged: control characters escaped, length bounded. */
+/**
+ * A user name as it may be logged: control characters escaped, and cut to 16
+ * characters unless it looks like a user id, so a token sent as the user name
+ * is never written whole.
+ */
 function printable(value: string): string {
-  const cleaned = JSON.stringify(value).slice(1, -1);
-  return cleaned.length > 64 ? `${cleaned.slice(0, 64)}…` : cleaned;
+  if (/^[A-Za-z0-9._-]{1,40}$/.test(value)) return value;
+  const cleaned = JSON.stringify(value.slice(0, 16)).slice(1, -1);
+  return `${cleaned}…(${value.length} characters)`;
 }
 
 /** Compares two strings in time that depends only on their lengths. */
