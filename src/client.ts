@@ -66,6 +66,15 @@ export { BaseRedisClient, Commands, Pipeline, Subscription, Transaction };
  * await client.ping(); // connects now
  * await client.close();
  * ```
+ *
+ * @example Made without connecting
+ * ```ts
+ * import { RedisClient } from "./client.ts";
+ *
+ * const client = new RedisClient({ host: "127.0.0.1", port: 6379 });
+ * console.log(client.connected); // false: it connects on the first command
+ * await client.close();
+ * ```
  */
 export class RedisClient extends BaseRedisClient {
   /** The runtime's own sockets. */
@@ -94,6 +103,30 @@ export class RedisClient extends BaseRedisClient {
  * const auth = new IamAuth({ replicationGroupId: "my-group", userId: "my-user", region: "us-east-1", credentials: fromEnv() });
  * await using client = await connect({ host: "master.my-group.xxxxxx.use1.cache.amazonaws.com", auth });
  * await client.set("greeting", "hello", { ex: 60 });
+ * ```
+ *
+ * @example Against the local emulator, with web identity credentials
+ * ```ts
+ * import { connect } from "./client.ts";
+ * import { IamAuth } from "./iam_auth.ts";
+ * import { fromWebIdentity } from "./credentials/web_identity.ts";
+ * import { startEmulator } from "./emulator/mod.ts";
+ *
+ * await using emu = await startEmulator();
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: fromWebIdentity({
+ *     roleArn: emu.roleArn(),
+ *     webIdentityToken: () => emu.oidc.mintToken({ sub: "app", aud: "sts.amazonaws.com" }),
+ *     stsEndpoint: emu.sts.endpoint,
+ *     region: emu.region,
+ *   }),
+ * });
+ * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+ * await client.set("greeting", "hello", { ex: 60 });
+ * console.log(await client.get("greeting")); // "hello"
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<RedisClient> {

@@ -1,10 +1,11 @@
 /**
  * The client on whatever runtime runs this file, with the runtime's default
- * transport: `deno test` runs it as it is (Deno's sockets), and
- * `tests/runtimes/node` bundles it with esbuild and runs it with
- * `node --test` (`node:net` / `node:tls`). It uses only `node:test`,
- * `node:assert`, `node:child_process`, `node:net` and `node:fs`, which both
- * runtimes provide, and starts its own `redis-server` processes (stopped by PID).
+ * transport, against `redis-server` processes it starts and stops by PID:
+ * `deno test` runs it as it is (Deno's sockets), and `tests/runtimes/run.ts`
+ * bundles it for Node.js (`node --test`, `node:net` / `node:tls`) and Bun
+ * (`bun test`). It uses only `node:test`, `node:assert`, `node:child_process`,
+ * `node:net`, `node:os`, `node:path` and `node:fs`, which all three provide; a
+ * Worker cannot start processes, so workerd runs the conformance suite only.
  */
 
 import assert from "node:assert/strict";
@@ -18,7 +19,7 @@ import { connect, RedisClient } from "../src/client.ts";
 import { ConnectionClosedError, ProtocolError, ReplyError } from "../src/errors.ts";
 
 const HOST = "127.0.0.1";
-const runtime = (globalThis as { Deno?: unknown }).Deno !== undefined ? "deno" : "node";
+const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

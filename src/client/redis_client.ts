@@ -29,6 +29,16 @@ import type { TransportFactory } from "../transport/types.ts";
  * await using client = await connect({ host: "my-cache.xxxxxx.use1.cache.amazonaws.com", auth });
  * await client.incr("hits");
  * ```
+ *
+ * @example A client with its own transport; it connects on the first command
+ * ```ts
+ * import { RedisClient } from "./redis_client.ts";
+ * import { denoTransport } from "../transport/deno.ts";
+ *
+ * const client = new RedisClient({ host: "127.0.0.1", port: 6379, transport: denoTransport });
+ * console.log(client.connected); // false: nothing is opened before a command
+ * await client.close();
+ * ```
  */
 export class RedisClient extends Commands implements AsyncDisposable {
   readonly #session: Session;

@@ -87,6 +87,18 @@ export interface FromWebIdentityOptions {
  *   region: "us-east-1",
  * });
  * ```
+ *
+ * @example Making the provider resolves nothing yet
+ * ```ts
+ * import { fromWebIdentity } from "./web_identity.ts";
+ *
+ * const credentials = fromWebIdentity({
+ *   roleArn: "arn:aws:iam::123456789012:role/elasticache-iam-auth-app",
+ *   webIdentityToken: () => Promise.resolve("a JWT from your identity provider"),
+ *   region: "us-east-1",
+ * });
+ * console.log(typeof credentials); // "function": STS is called when it is
+ * ```
  */
 export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredentialsProvider {
   const action = "Cannot use web identity";

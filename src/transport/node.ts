@@ -1,14 +1,38 @@
 /**
  * The Node.js and Bun transport: `node:net` and `node:tls` sockets wrapped as
- * Web streams. It is loaded with a dynamic `import()` only when the client
- * runs on Node or Bun, so `mod.ts` never pulls a `node:*` module.
+ * Web streams. It imports no `node:*` module: it asks the runtime for
+ * `node:net` and `node:tls` with `process.getBuiltinModule` when it connects,
+ * so bundlers that follow the main entry point's dynamic `import()` of this
+ * file (esbuild and Wrangler for Workers) find no Node built-in to resolve.
  *
  * @module
  */
 
-import * as net from "node:net";
-import * as tls from "node:tls";
+import type * as Net from "node:net";
+import type * as Tls from "node:tls";
 import type { Transport, TransportOptions } from "./types.ts";
+
+interface NodeBuiltins {
+  net: typeof Net;
+  tls: typeof Tls;
+}
+
+type GetBuiltinModule = (id: string) => unknown;
+
+/** `node:net` and `node:tls` from the running runtime (Node.js 20.16+, Bun, Deno). */
+function nodeBuiltins(target: string): NodeBuiltins {
+  const process = (globalThis as { process?: { getBuiltinModule?: GetBuiltinModule } }).process;
+  const getBuiltinModule = process?.getBuiltinModule;
+  if (typeof getBuiltinModule !== "function") {
+    throw new TypeError(
+      `Cannot connect to '${target}': this runtime has no process.getBuiltinModule (Node.js 20.16 or later, Bun 1.1 or later); pass 'transport'`,
+    );
+  }
+  return {
+    net: getBuiltinModule.call(process, "node:net") as typeof Net,
+    tls: getBuiltinModule.call(process, "node:tls") as typeof Tls,
+  };
+}
 
 /**
  * Opens a TCP or TLS connection with `node:net` / `node:tls`. With TLS it
@@ -30,14 +54,21 @@ import type { Transport, TransportOptions } from "./types.ts";
  */
 export function nodeTransport(options: TransportOptions): Promise<Transport> {
   const { hostname, port, servername, caCerts } = options;
+  let net: typeof Net;
+  let tls: typeof Tls;
+  try {
+    ({ net, tls } = nodeBuiltins(`${hostname}:${port}`));
+  } catch (error) {
+    return Promise.reject(error);
+  }
   return new Promise((resolve, reject) => {
-    const socket: net.Socket = options.tls
+    const socket: Net.Socket = options.tls
       ? tls.connect({
         host: hostname,
         port,
         servername: servername ?? (net.isIP(hostname) === 0 ? hostname : undefined),
         ...(caCerts === undefined ? {} : { ca: [...caCerts] }),
-      } as tls.ConnectionOptions)
+      } as Tls.ConnectionOptions)
       : net.connect({ host: hostname, port });
     const onError = (error: Error) => {
       socket.destroy();
@@ -56,9 +87,9 @@ export function nodeTransport(options: TransportOptions): Promise<Transport> {
 class NodeSocketTransport implements Transport {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
-  #socket: net.Socket;
+  #socket: Net.Socket;
 
-  constructor(socket: net.Socket) {
+  constructor(socket: Net.Socket) {
     this.#socket = socket;
     let failure: Error | undefined;
     socket.on("error", (error) => {

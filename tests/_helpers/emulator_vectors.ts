@@ -72,7 +72,9 @@ function partition(region: string): string {
 /** The cache ARN of a vector, as AWS writes it. */
 export function cacheArn(v: Vector): string {
   const p = partition(v.region);
-  if (v.kind === "memorydb") return `arn:${p}:memorydb:${v.region}:${ACCOUNT}:cluster/${v.cacheName}`;
+  if (v.kind === "memorydb") {
+    return `arn:${p}:memorydb:${v.region}:${ACCOUNT}:cluster/${v.cacheName}`;
+  }
   const type = v.kind === "serverless" ? "serverlesscache" : "replicationgroup";
   return `arn:${p}:elasticache:${v.region}:${ACCOUNT}:${type}:${v.cacheName}`;
 }

@@ -1,11 +1,17 @@
-// Bundles worker.ts (the thin client over cloudflare:sockets) and runs it in
-// workerd through Miniflare against a redis-server this test starts and stops by PID.
-import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { after, before, test } from "node:test";
+// Runs the conformance suite in workerd: bundles worker.ts as Wrangler would
+// (esbuild, platform "browser", conditions workerd/worker/browser, only
+// `cloudflare:sockets` external, so any Node built-in reachable from the module
+// fails the build), then loads it in workerd through Miniflare without
+// nodejs_compat and runs each case in its own request. Then does the same with
+// examples/cloudflare_worker.ts, its "@elasticache-iam/connector" imports
+// resolved to this repository.
+//
+// Needs CONFORMANCE_CONTROL_URL (the Deno host of tests/runtimes/run.ts) and
+// NODE_EXTRA_CA_CERTS (the emulator's CA, which workerd trusts for TLS sockets).
+import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { packageAlias } from "../package_alias.mjs";
 
 // Loaded with require() so that `deno check tests/` does not resolve this folder's node_modules.
 const require = createRequire(import.meta.url);
@@ -13,81 +19,98 @@ const { build } = require("esbuild");
 const { Miniflare } = require("miniflare");
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const controlUrl = process.env.CONFORMANCE_CONTROL_URL;
+if (!controlUrl) {
+  throw new Error("Set CONFORMANCE_CONTROL_URL: run this through tests/runtimes/run.ts");
+}
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+/** Bundles a Worker as Wrangler does; fails on any Node built-in. */
+function bundle(entry, outfile) {
+  return build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    conditions: ["workerd", "worker", "browser"],
+    target: "es2022",
+    external: ["cloudflare:sockets"],
+    plugins: [packageAlias],
+    nodePaths: [here("./node_modules")],
+    metafile: true,
+    logLevel: "silent",
   });
 }
 
-let redis;
-let port;
-
-before(async () => {
-  port = await freePort();
-  redis = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--user",
-    "alice",
-    "on",
-    ">secret",
-    "~*",
-    "&*",
-    "+@all",
-  ], { stdio: "ignore" });
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  await build({
-    entryPoints: [here("./worker.ts")],
-    outfile: here("./dist/worker.mjs"),
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    external: ["cloudflare:sockets"],
-    logLevel: "warning",
-  });
-});
-
-after(async () => {
-  redis.kill("SIGTERM");
-  await new Promise((resolve) => redis.once("exit", resolve));
-});
-
-test("the thin client runs in workerd with the ./cloudflare transport", async () => {
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: here("./dist/worker.mjs"),
-    compatibilityDate: "2025-09-01",
-    bindings: { REDIS_PORT: String(port) },
-  });
-  try {
-    const response = await mf.dispatchFetch("http://localhost/");
-    const body = await response.json();
-    assert.equal(body.ok, true, body.error);
-    assert.deepEqual(body.seen, {
-      whoami: "alice",
-      set: "OK",
-      get: "from workerd",
-      hgetall: { a: "1" },
-      pipelineLast: 1000,
-      multi: [1001, "1001"],
-      replyError: "ERR",
-      messages: ["hello"],
-      wrongPassword: "AuthenticationError",
-    });
-  } finally {
-    await mf.dispose();
+/** Throws unless the bundle imports nothing but cloudflare:sockets. */
+function assertWorkerSafe(result) {
+  const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports);
+  const external = [...new Set(imports.filter((i) => i.external).map((i) => i.path))];
+  if (external.some((path) => path !== "cloudflare:sockets")) {
+    throw new Error(`unexpected external imports: ${external.join(", ")}`);
   }
+  const inputs = Object.keys(result.metafile.inputs).filter((path) => path.startsWith("node:"));
+  if (inputs.length > 0) throw new Error(`Node built-ins in the bundle: ${inputs.join(", ")}`);
+}
+
+const info = await (await fetch(`${controlUrl}/info`)).json();
+const suite = await bundle(here("./worker.ts"), here("./dist/worker.mjs"));
+const example = await bundle(
+  here("../../../examples/cloudflare_worker.ts"),
+  here("./dist/cloudflare_worker.mjs"),
+);
+
+const mf = new Miniflare({
+  modules: true,
+  scriptPath: here("./dist/worker.mjs"),
+  compatibilityDate: "2025-09-01",
+  compatibilityFlags: [],
+  bindings: { CONFORMANCE_CONTROL_URL: controlUrl },
 });
+const exampleWorker = new Miniflare({
+  modules: true,
+  scriptPath: here("./dist/cloudflare_worker.mjs"),
+  compatibilityDate: "2025-09-01",
+  compatibilityFlags: [],
+  bindings: {
+    ELASTICACHE_HOST: info.tls.hostname,
+    ELASTICACHE_PORT: String(info.tls.port),
+    ELASTICACHE_CACHE_NAME: info.caches.replicationGroupId,
+    ELASTICACHE_USER_ID: info.userId,
+    ...info.lambdaEnv,
+  },
+});
+// Everything asynchronous happens before the first test is registered: node:test
+// starts running tests (and the root's after hook) as soon as they are.
+const cases = await (await mf.dispatchFetch("http://worker/cases")).json();
+after(() => Promise.all([mf.dispose(), exampleWorker.dispose()]));
+
+test("package: the Worker bundles reach no Node built-in (only cloudflare:sockets is external)", () => {
+  assertWorkerSafe(suite);
+  assertWorkerSafe(example);
+});
+
+test("examples/cloudflare_worker.ts: secrets from bindings, a TLS socket per request, tokens shared", async () => {
+  const stats = async () => (await (await fetch(`${controlUrl}/stats`)).json()).accepted;
+  // The example signs with workerd's own clock: put the emulators' clocks back to real time.
+  await fetch(`${controlUrl}/clock/reset`, { method: "POST" });
+  const before = await stats();
+  const path = `/worker-${Math.random().toString(36).slice(2)}`;
+  for (const hits of [1, 2]) {
+    const response = await exampleWorker.dispatchFetch(`http://worker${path}`);
+    const body = await response.json();
+    if (response.status !== 200 || body.hits !== hits) {
+      throw new Error(`expected ${hits} hits, got ${response.status} ${JSON.stringify(body)}`);
+    }
+  }
+  const accepted = await stats() - before;
+  if (accepted !== 2) throw new Error(`expected one AUTH per request, got ${accepted}`);
+});
+
+for (const { name, skip } of cases) {
+  test(name, skip ? { skip } : {}, async () => {
+    const response = await mf.dispatchFetch(`http://worker/run?case=${encodeURIComponent(name)}`);
+    const body = await response.json();
+    if (!body.ok) throw new Error(body.error);
+  });
+}

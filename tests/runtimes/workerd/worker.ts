@@ -1,54 +1,63 @@
 /**
- * A Worker that exercises the thin client from the `./cloudflare` entry
- * (`cloudflare:sockets`) against the redis-server named by its bindings, and
- * answers with what it saw. `run_in_workerd.mjs` bundles it and runs it in
- * workerd through Miniflare.
+ * The conformance suite as a Worker. `run_in_workerd.mjs` bundles it the way
+ * Wrangler does (esbuild, `workerd`/`worker`/`browser` conditions, no Node
+ * built-ins) and runs it in workerd through Miniflare without
+ * `nodejs_compat`: the main entry point and the `./cloudflare` transport
+ * must load and work with Web APIs and `cloudflare:sockets` only.
+ *
+ * `GET /cases` lists the cases; `GET /run?case=NAME` runs one in its own
+ * request (a Worker's sockets belong to the request that opened them).
+ *
+ * @module
  */
 
-import { connect, ReplyError } from "../../../src/cloudflare.ts";
+import * as main from "../../../mod.ts";
+import { connect } from "../../../src/cloudflare.ts";
+import { assert, assertEquals, assertRejects } from "../../conformance/_assert.ts";
+import { remoteContext } from "../../conformance/_context.ts";
+import { cases, type ConformanceCase } from "../../conformance/cases.ts";
 
 interface Env {
-  REDIS_PORT: string;
+  CONFORMANCE_CONTROL_URL: string;
 }
 
-async function run(env: Env): Promise<Record<string, unknown>> {
-  const port = Number(env.REDIS_PORT);
-  const seen: Record<string, unknown> = {};
-  await using client = await connect({
-    host: "127.0.0.1",
-    port,
-    auth: { username: "alice", password: "secret" },
-  });
-  seen.whoami = await client.send(["ACL", "WHOAMI"]);
-  seen.set = await client.set("worker:s", "from workerd", { ex: 60 });
-  seen.get = await client.get("worker:s");
-  seen.hgetall = (await client.hset("worker:h", { a: 1 }), await client.hgetall("worker:h"));
-  const pipeline = client.pipeline();
-  for (let i = 0; i < 1000; i++) pipeline.incr("worker:n");
-  seen.pipelineLast = (await pipeline.exec()).at(-1);
-  seen.multi = await client.multi().incr("worker:n").get("worker:n").exec();
-  seen.replyError = await client.incr("worker:s").then(
-    () => "no error",
-    (error) => error instanceof ReplyError ? error.code : String(error),
-  );
-  const messages: string[] = [];
-  await using _subscription = await client.subscribe("worker:c", (m) => messages.push(m));
-  await client.publish("worker:c", "hello");
-  for (let i = 0; i < 100 && messages.length === 0; i++) await client.ping();
-  seen.messages = messages;
-  const wrong = await connect({
-    host: "127.0.0.1",
-    port,
-    auth: { username: "alice", password: "wrong" },
-  }).then(() => "connected", (error) => (error as Error).name);
-  seen.wrongPassword = wrong;
-  return seen;
-}
+/** Cases only a Worker runs: the whole main entry point, loaded in workerd. */
+const workerCases: ConformanceCase[] = [{
+  name: "package: the whole main entry point loads in a Worker without nodejs_compat",
+  async run() {
+    const exported = Object.keys(main);
+    for (const name of ["createAuthToken", "IamAuth", "fromEnv", "fromWebIdentity", "connect"]) {
+      assert(exported.includes(name), `mod.ts exports ${name}`);
+    }
+    assertEquals(typeof (globalThis as { process?: unknown }).process, "undefined");
+    // The main entry's connect has no default transport here: it says to use ./cloudflare.
+    await assertRejects(
+      main.connect({ host: "127.0.0.1", port: 1 }),
+      "TypeError",
+      /cloudflareTransport from the '\.\/cloudflare' export/,
+    );
+  },
+}];
+
+const all = [...workerCases, ...cases];
 
 export default {
-  async fetch(_request: Request, env: Env): Promise<Response> {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/cases") {
+      return Response.json(all.map((c) => ({ name: c.name, skip: c.skip?.workerd })));
+    }
+    const conformanceCase = all.find((c) => c.name === url.searchParams.get("case"));
+    if (conformanceCase === undefined) return new Response("no such case", { status: 404 });
     try {
-      return Response.json({ ok: true, seen: await run(env) });
+      const ctx = await remoteContext({
+        runtime: "workerd",
+        controlUrl: env.CONFORMANCE_CONTROL_URL,
+        connect,
+        caCerts: false,
+      });
+      await conformanceCase.run(ctx);
+      return Response.json({ ok: true });
     } catch (error) {
       return Response.json({ ok: false, error: String((error as Error).stack ?? error) });
     }

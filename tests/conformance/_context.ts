@@ -1,0 +1,140 @@
+/**
+ * What a conformance case gets from the runtime running it: the emulator's
+ * addresses, its clock and counters (through the host's control API, so the
+ * emulator can run in Deno while the runtime under test is another process),
+ * and the runtime's own `connect`.
+ *
+ * Nothing here imports a runtime module: it uses `fetch` only.
+ *
+ * @module
+ */
+
+import type { BaseRedisClient, ConnectOptions } from "../../mod.ts";
+
+/** The runtimes the suite runs in. */
+export type RuntimeName = "deno" | "node" | "bun" | "workerd";
+
+/** A gateway address. */
+export interface GatewayInfo {
+  /** The host to connect to. */
+  hostname: string;
+  /** Its port. */
+  port: number;
+}
+
+/** What the host publishes at `GET /info`. */
+export interface EmulatorInfo {
+  /** The region of every cache. */
+  region: string;
+  /** The plaintext gateway. */
+  plain: GatewayInfo;
+  /** The TLS gateway and the CA that signed its certificate. */
+  tls: GatewayInfo & { caCertPem: string };
+  /** The cache names the emulators serve, one of each kind. */
+  caches: { replicationGroupId: string; serverlessCacheName: string; memoryDbClusterName: string };
+  /** The IAM-enabled user with every permission. */
+  userId: string;
+  /** A Lambda function's environment: the execution role's temporary keys. */
+  lambdaEnv: Record<string, string>;
+  /** The role web identities assume. */
+  roleArn: string;
+  /** The STS endpoint (of the plaintext emulator). */
+  stsEndpoint: string;
+}
+
+/** Authentications counted by the gateways (both emulators). */
+export interface GatewayStats {
+  /** `AUTH` / `HELLO AUTH` accepted. */
+  accepted: number;
+  /** `AUTH` / `HELLO AUTH` refused with `WRONGPASS`. */
+  refused: number;
+}
+
+/** What every case receives. */
+export interface ConformanceContext {
+  /** The runtime running the case. */
+  readonly runtime: RuntimeName;
+  /** The emulator. */
+  readonly info: EmulatorInfo;
+  /** The runtime's `connect`: the main entry's, or `./cloudflare`'s in a Worker. */
+  connect(options: ConnectOptions): Promise<BaseRedisClient>;
+  /** Options for the TLS gateway, the way this runtime trusts the emulator's CA. */
+  tlsTarget(): Pick<ConnectOptions, "host" | "port" | "tls" | "caCerts">;
+  /** Options for the plaintext gateway. */
+  plainTarget(): Pick<ConnectOptions, "host" | "port" | "tls">;
+  /** The emulator's clock, for `IamAuth` and the client's `now`. */
+  now(): number;
+  /**
+   * Moves the emulators' clocks (tokens age, the connection cap comes closer).
+   *
+   * @param ms How far.
+   */
+  advanceClock(ms: number): Promise<void>;
+  /** The gateways' authentication counters. */
+  stats(): Promise<GatewayStats>;
+  /** A fresh OIDC token from the emulator's issuer, audience `sts.amazonaws.com`. */
+  webIdentityToken(): Promise<string>;
+}
+
+/** How a runtime entry builds its context. */
+export interface ContextOptions {
+  /** The runtime. */
+  runtime: RuntimeName;
+  /** The host's control URL (`CONFORMANCE_CONTROL_URL`). */
+  controlUrl: string;
+  /** The runtime's `connect`. */
+  connect(options: ConnectOptions): Promise<BaseRedisClient>;
+  /**
+   * Whether the runtime takes the CA as `caCerts`; a Worker cannot and
+   * trusts it through workerd's `NODE_EXTRA_CA_CERTS` instead.
+   *
+   * @default {true}
+   */
+  caCerts?: boolean;
+}
+
+/**
+ * Builds a context that talks to a conformance host over HTTP.
+ *
+ * @param options The runtime, the control URL and `connect`.
+ * @returns The context.
+ */
+export async function remoteContext(options: ContextOptions): Promise<ConformanceContext> {
+  const base = options.controlUrl.replace(/\/$/, "");
+  const call = async <T>(path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${base}${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      ...(body === undefined ? {} : {
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      }),
+    });
+    if (!response.ok) {
+      throw new Error(
+        `Conformance host: ${path} answered ${response.status}: ${await response.text()}`,
+      );
+    }
+    return await response.json() as T;
+  };
+  const info = await call<EmulatorInfo>("/info");
+  let offset = (await call<{ now: number }>("/clock")).now - Date.now();
+  const caCerts = options.caCerts ?? true;
+  return {
+    runtime: options.runtime,
+    info,
+    connect: options.connect,
+    tlsTarget: () => ({
+      host: info.tls.hostname,
+      port: info.tls.port,
+      tls: true,
+      ...(caCerts ? { caCerts: info.tls.caCertPem } : {}),
+    }),
+    plainTarget: () => ({ host: info.plain.hostname, port: info.plain.port, tls: false }),
+    now: () => Date.now() + offset,
+    async advanceClock(ms) {
+      offset = (await call<{ now: number }>("/clock/advance", { ms })).now - Date.now();
+    },
+    stats: () => call<GatewayStats>("/stats"),
+    webIdentityToken: async () => (await call<{ token: string }>("/oidc-token", {})).token,
+  };
+}

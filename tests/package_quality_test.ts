@@ -1,0 +1,249 @@
+/**
+ * The package as users get it: what each entry point loads at import time,
+ * that the main entry point loads and signs with no npm resolution and no
+ * permission at all, module docs for every export, doc lint, the publish dry
+ * run, and that the README's TypeScript snippets and install lines are right.
+ * (A Worker built from `mod.ts` runs in workerd in `tests/runtimes/workerd`.)
+ */
+
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url);
+const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as {
+  name: string;
+  exports: Record<string, string>;
+  imports: Record<string, string>;
+  compilerOptions: Record<string, unknown>;
+};
+const decoder = new TextDecoder();
+
+async function deno(args: string[], cwd = ROOT.pathname) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+interface Dependency {
+  specifier: string;
+  code?: { specifier: string };
+  isDynamic?: boolean;
+}
+
+interface ModuleGraph {
+  modules: { specifier: string; kind: string; dependencies?: Dependency[]; npmPackage?: string }[];
+  redirects: Record<string, string>;
+  npmPackages: Record<string, { name: string; localPath?: string }>;
+}
+
+async function graphOf(entry: string): Promise<ModuleGraph> {
+  const { code, stdout, stderr } = await deno(["info", "--json", entry]);
+  assert.equal(code, 0, stderr);
+  return JSON.parse(stdout);
+}
+
+/** What loading `entry` loads (code imports only, not types, not dynamic imports), and the dynamic imports it could make later. */
+function reach(graph: ModuleGraph, entry: string) {
+  const byUrl = new Map(graph.modules.map((m) => [m.specifier, m]));
+  const root = new URL(entry, ROOT).href;
+  const loaded = new Set<string>([root]);
+  const dynamic: string[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const module = byUrl.get(queue.pop()!);
+    for (const dep of module?.dependencies ?? []) {
+      const code = dep.code?.specifier;
+      if (code === undefined) continue; // a type-only import
+      const target = graph.redirects[code] ?? code;
+      if (dep.isDynamic) {
+        dynamic.push(target);
+        continue;
+      }
+      if (!loaded.has(target)) {
+        loaded.add(target);
+        queue.push(target);
+      }
+    }
+  }
+  const npm = [...loaded].flatMap((url) => {
+    const module = byUrl.get(url);
+    return module?.kind === "npm" ? [module.npmPackage!.replace(/@[^@]+$/, "")] : [];
+  });
+  return { loaded: [...loaded], dynamic, npm };
+}
+
+const relative = (url: string) => url.startsWith(ROOT.href) ? url.slice(ROOT.href.length) : url;
+
+Deno.test("mod.ts loads no node:*, cloudflare:* or npm module except aws4fetch at import time", async () => {
+  const graph = await graphOf("mod.ts");
+  const { loaded, dynamic, npm } = reach(graph, "mod.ts");
+  const foreign = loaded.filter((url) => !url.startsWith(ROOT.href) && !url.startsWith("npm:"));
+  assert.deepEqual(foreign, [], "node:, cloudflare:, jsr: or remote modules");
+  assert.deepEqual(npm, ["aws4fetch"]);
+  assert.ok(loaded.every((url) => !relative(url).startsWith("src/emulator/")), "the emulator");
+  // Loaded on first use only: the Node/Bun socket transport, and the AWS SDK for web identity.
+  assert.deepEqual(dynamic.map(relative).sort(), [
+    config.imports["@aws-sdk/credential-provider-web-identity"]!.replace(/^npm:/, "npm:/"),
+    "src/transport/node.ts",
+  ]);
+  // Even that transport imports no Node built-in: it asks process.getBuiltinModule, so
+  // bundlers for Workers that follow the dynamic import find nothing to resolve.
+  const transport = reach(graph, "src/transport/node.ts");
+  assert.deepEqual(transport.loaded.map(relative).sort(), [
+    "src/transport/node.ts",
+  ]);
+});
+
+Deno.test("./cloudflare loads cloudflare:sockets on first connect only, and no node:* module", async () => {
+  const graph = await graphOf("src/cloudflare.ts");
+  const { loaded, dynamic, npm } = reach(graph, "src/cloudflare.ts");
+  assert.deepEqual(loaded.filter((url) => !url.startsWith(ROOT.href)), []);
+  assert.deepEqual(npm, []);
+  assert.deepEqual(dynamic, ["cloudflare:sockets"]);
+});
+
+Deno.test("mod.ts loads and signs in a Deno process with no permissions and npm resolution off", async () => {
+  const graph = await graphOf("mod.ts");
+  const aws4fetch = Object.values(graph.npmPackages).find((p) => p.name === "aws4fetch");
+  assert.ok(aws4fetch?.localPath, "aws4fetch is in Deno's npm cache");
+  const manifest = JSON.parse(await Deno.readTextFile(`${aws4fetch.localPath}/package.json`));
+  const dir = await Deno.makeTempDir({ prefix: "no-npm-" });
+  try {
+    // aws4fetch as a plain file: the only third-party code the main entry point loads.
+    await Deno.writeTextFile(
+      `${dir}/deno.json`,
+      JSON.stringify({
+        imports: { aws4fetch: `file://${aws4fetch.localPath}/${manifest.module}` },
+      }),
+    );
+    await Deno.writeTextFile(
+      `${dir}/probe.ts`,
+      `import * as main from ${JSON.stringify(new URL("mod.ts", ROOT).href)};
+const token = await main.createAuthToken({
+  serverlessCacheName: "my-cache",
+  userId: "my-user",
+  region: "us-east-1",
+  credentials: main.fromEnv({ env: { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret" } }),
+  signingDate: new Date("2026-11-23T12:00:00Z"),
+});
+console.log(Object.keys(main).length, token.split("&X-Amz-Signature=")[0]);
+`,
+    );
+    const result = await deno([
+      "run",
+      "--no-npm",
+      "--no-remote",
+      "--no-lock",
+      "--no-prompt",
+      "--config",
+      `${dir}/deno.json`,
+      `${dir}/probe.ts`,
+    ], dir);
+    assert.equal(result.code, 0, result.stderr);
+    const [count, token] = result.stdout.trim().split(" ");
+    assert.ok(Number(count) > 20, `mod.ts exports ${count} names`);
+    assert.equal(
+      token,
+      "my-cache/?Action=connect&User=my-user&ResourceType=ServerlessCache" +
+        "&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261123%2Fus-east-1%2F" +
+        "elasticache%2Faws4_request&X-Amz-Date=20261123T120000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every export in deno.json has a module doc whose first line says what it is", async () => {
+  for (const [subpath, file] of Object.entries(config.exports)) {
+    const { code, stdout, stderr } = await deno(["doc", "--json", file]);
+    assert.equal(code, 0, stderr);
+    const doc = JSON.parse(stdout) as {
+      nodes?: Record<string, { module_doc?: { doc?: string } }>;
+    };
+    const moduleDoc = doc.nodes?.[new URL(file, ROOT).href]?.module_doc?.doc ?? "";
+    const firstLine = moduleDoc.trim().split("\n")[0] ?? "";
+    assert.ok(firstLine.length > 10, `${subpath} (${file}) has no @module doc`);
+  }
+});
+
+/**
+ * Entry points whose doc lint still fails on other areas' types, with what fixes them:
+ * - `./node-redis`: re-export node-redis's types it names (`RedisClientType`,
+ *   `RedisClusterType`, `RedisClientOptions`, `RedisClusterOptions`, `RedisModules`,
+ *   `RedisFunctions`, `RedisScripts`, `RespVersions`, `TypeMapping`) and `AuthCredentials`;
+ * - `./ioredis`: re-export `AuthCredentials`;
+ * - `./emulator`: re-export `CommandArg` and `RespValue` (named by `EmulatorCluster.command`).
+ */
+const DOC_LINT_PENDING = new Set(["./node-redis", "./ioredis", "./emulator"]);
+
+Deno.test("deno doc --lint is clean for the exports", async () => {
+  const files = Object.entries(config.exports)
+    .filter(([subpath]) => !DOC_LINT_PENDING.has(subpath)).map(([, file]) => file);
+  const { code, stdout, stderr } = await deno(["doc", "--lint", ...files]);
+  assert.equal(code, 0, `${stdout}${stderr}`);
+});
+
+Deno.test("deno publish --dry-run passes with no slow types", async () => {
+  const { code, stdout, stderr } = await deno(["publish", "--dry-run", "--allow-dirty"]);
+  assert.equal(code, 0, `${stdout}${stderr}`);
+  // Diagnostics read "warning[code]: …" or "error[missing-explicit-return-type]: …".
+  assert.doesNotMatch(`${stdout}${stderr}`, /^(warning|error)\[/m);
+});
+
+Deno.test("the README's install lines name this package", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  for (
+    const line of [
+      `deno add jsr:${config.name}`,
+      `npx jsr add ${config.name}`,
+      `bunx jsr add ${config.name}`,
+    ]
+  ) {
+    assert.ok(readme.includes(line), `README lacks '${line}'`);
+  }
+});
+
+Deno.test("the README's TypeScript snippets type-check against this checkout", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const snippets = [...readme.matchAll(/^```(?:ts|typescript)\n([\s\S]*?)^```$/gm)].map((m) =>
+    m[1]!
+  );
+  assert.ok(snippets.length >= 3, "the README has TypeScript snippets");
+  const dir = await Deno.makeTempDir({ prefix: "readme-snippets-" });
+  try {
+    // jsr:@elasticache-iam/connector (and its subpaths) are this checkout's files.
+    const imports: Record<string, string> = { ...config.imports };
+    for (const [subpath, file] of Object.entries(config.exports)) {
+      const name = `${config.name}${subpath.slice(1)}`;
+      imports[`jsr:${name}`] = new URL(file, ROOT).href;
+      imports[name] = new URL(file, ROOT).href;
+    }
+    await Deno.writeTextFile(
+      `${dir}/deno.json`,
+      JSON.stringify({ imports, compilerOptions: config.compilerOptions }),
+    );
+    // Snippets may use the `auth` made in an earlier one.
+    await Deno.writeTextFile(
+      `${dir}/globals.d.ts`,
+      `declare const auth: import("jsr:${config.name}").IamAuth;\n`,
+    );
+    const files = [];
+    for (const [i, snippet] of snippets.entries()) {
+      const file = `${dir}/snippet_${String(i + 1).padStart(2, "0")}.ts`;
+      await Deno.writeTextFile(file, `/// <reference path="./globals.d.ts" />\n${snippet}`);
+      files.push(file);
+    }
+    const result = await deno(["check", "--config", `${dir}/deno.json`, ...files], dir);
+    assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
