@@ -53,6 +53,14 @@ export interface FromWebIdentityOptions {
    */
   stsEndpoint?: string;
   /**
+   * How long one STS request may take to connect, and to answer, in
+   * milliseconds; a hung STS then fails the exchange instead of blocking
+   * every later token. The AWS SDK retries a timed-out request up to twice.
+   *
+   * @default {3000}
+   */
+  timeout?: number;
+  /**
    * Where to read the variables above, instead of the runtime's environment.
    */
   env?: Environment;
@@ -149,6 +157,12 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
       }`,
     );
   }
+  const timeout = given.timeout ?? 3000;
+  if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout <= 0) {
+    throw new RangeError(
+      `${action}: 'timeout' must be a positive number of milliseconds, got ${describe(timeout)}`,
+    );
+  }
   const roleSessionName = given.roleSessionName ?? readEnv("AWS_ROLE_SESSION_NAME", env);
   if (roleSessionName !== undefined && !SESSION_NAME.test(roleSessionName)) {
     throw new TypeError(
@@ -175,7 +189,15 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
     roleArn,
     ...(roleSessionName ? { roleSessionName } : {}),
     ...(durationSeconds ? { durationSeconds } : {}),
-    clientConfig: { ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) },
+    clientConfig: {
+      ...(region ? { region } : {}),
+      ...(endpoint ? { endpoint } : {}),
+      requestHandler: {
+        connectionTimeout: timeout,
+        requestTimeout: timeout,
+        throwOnRequestTimeout: true,
+      },
+    },
   };
 
   const exchange = async (): Promise<AwsCredentials> => {
