@@ -39,7 +39,7 @@ import { ReplyError } from "./errors.ts";
 import { systemTimers, type Timers } from "./client/timers.ts";
 import { CONNECTION_MAX_AGE, DEFAULT_REAUTH_AFTER } from "./node_redis/credentials_provider.ts";
 
-export type { AuthProvider } from "./client/handshake.ts";
+export type { AuthCredentials, AuthProvider } from "./client/handshake.ts";
 export type { Timers } from "./client/timers.ts";
 
 /** The parts of an ioredis or iovalkey `Redis` client this module uses. */

@@ -54,5 +54,5 @@ export {
   type IamConnectionOptions,
   iamReconnectStrategy,
 } from "./node_redis/client.ts";
-export type { AuthProvider } from "./client/handshake.ts";
+export type { AuthCredentials, AuthProvider } from "./client/handshake.ts";
 export type { Timers } from "./client/timers.ts";

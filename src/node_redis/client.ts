@@ -20,8 +20,9 @@ import {
   type RespVersions,
   type TypeMapping,
 } from "redis";
-import type { AuthProvider } from "../client/handshake.ts";
+import { authenticationError, type AuthProvider } from "../client/handshake.ts";
 import { backoffDelay, type Timers } from "../client/timers.ts";
+import { ReplyError } from "../errors.ts";
 import { nodeRedisCredentials, type NodeRedisCredentialsOptions } from "./credentials_provider.ts";
 
 /** The IAM options {@linkcode createClient} and {@linkcode createCluster} add to node-redis's. */
@@ -171,11 +172,20 @@ export function createClient<
   options: CreateClientOptions<M, F, S, RESP, TYPE_MAPPING>,
 ): RedisClientType<M, F, S, RESP, TYPE_MAPPING> {
   const { iam, rest } = splitOptions("createClient", options);
+  let readyCount = 0;
+  let lastError: Error | undefined;
   const { socket, label } = secureSocket(
     "createClient",
     rest.url,
     rest.socket as SocketFields | undefined,
     iam,
+    (label) => ({
+      label,
+      readyCount: () => readyCount,
+      lastError: () => lastError,
+      username: () => credentialsProvider.username,
+      report: (error) => client.emit("error", error),
+    }),
   );
   const credentialsProvider = nodeRedisCredentials(iam.auth, {
     ...providerOptions(iam, (error) => client.emit("error", error)),
@@ -187,6 +197,14 @@ export function createClient<
     socket,
     credentialsProvider,
   } as RedisClientOptions<M, F, S, RESP, TYPE_MAPPING>);
+  client.on("ready", () => readyCount++);
+  // Remembers what preceded a failure (node-redis hands the reconnect
+  // strategy only "Socket closed unexpectedly" after a decoding error). Being
+  // first keeps node-redis's rule that an `error` without a listener throws.
+  client.prependListener("error", (error: Error) => {
+    lastError = error;
+    if (client.listenerCount("error") === 1) throw error;
+  });
   return client;
 }
 
@@ -275,8 +293,12 @@ export function createCluster<
 /**
  * A node-redis `reconnectStrategy` for IAM connections: exponential backoff
  * with jitter; after the server refused a token (`WRONGPASS`), a fresh token
- * is minted and the backoff is slower; like node-redis's default, it gives up
- * only on a socket timeout.
+ * is minted and the backoff is slower. It gives up, so that `connect()`
+ * rejects, on a socket timeout and on a TLS certificate the runtime rejects
+ * (a wrong CA or host name is not fixed by retrying). The strategy
+ * {@linkcode createClient} sets also gives up when the server speaks TLS to a
+ * plaintext client, and, before the client was first ready, when the server
+ * refuses a freshly minted token too.
  *
  * @param auth The token manager to refresh after a refusal.
  * @returns The strategy, for `socket.reconnectStrategy`.
@@ -292,12 +314,71 @@ export function createCluster<
  */
 export function iamReconnectStrategy(
   auth: AuthProvider,
-): (retries: number, cause: Error) => number | false {
+): (retries: number, cause: Error) => number | false | Error {
+  return reconnectStrategy(auth, undefined);
+}
+
+/** What the reconnect strategy of {@linkcode createClient} knows about its client. */
+interface ClientContext {
+  /** `host:port`, for error messages. */
+  readonly label: string;
+  /** How many times the client has been ready. */
+  readyCount(): number;
+  /** The last `error` event of the client. */
+  lastError(): Error | undefined;
+  /** The user of the last token handed out. */
+  username(): string | undefined;
+  /** Emits an `error` event on the client. */
+  report(error: Error): void;
+}
+
+/** Node's codes for a certificate it rejected (`tls.connect`'s verify errors). */
+const CERTIFICATE_CODE =
+  /^(ERR_TLS_|CERT_|UNABLE_TO_(GET|DECRYPT|DECODE|VERIFY)_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|INVALID_CA$|PATH_LENGTH_EXCEEDED$|INVALID_PURPOSE$|HOSTNAME_MISMATCH$|ERROR_IN_CERT_|OUT_OF_MEM$)/;
+
+function reconnectStrategy(
+  auth: AuthProvider,
+  context: ClientContext | undefined,
+): (retries: number, cause: Error) => number | false | Error {
+  /** `readyCount()` when a token was minted after a refusal: a refusal in the same epoch refused a fresh token. */
+  let mintedIn: number | undefined;
+  const label = context?.label ?? "the server";
   return (retries, cause) => {
     if (cause?.name === "SocketTimeoutError") return false;
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    if (typeof code === "string" && CERTIFICATE_CODE.test(code)) {
+      return new Error(
+        `Cannot connect to ${label}: the server's TLS certificate was rejected (${code}: ` +
+          `${cause.message}); check 'caCerts' and the host name`,
+        { cause },
+      );
+    }
+    if (
+      context !== undefined && context.readyCount() === 0 &&
+      cause?.message === "Socket closed unexpectedly" &&
+      /Unknown RESP type 2[12]\b/.test(context.lastError()?.message ?? "")
+    ) {
+      return new Error(
+        `Cannot connect to ${label}: the server speaks TLS, but the client connected in ` +
+          `plaintext; use rediss:// (or socket.tls: true)`,
+        { cause: context.lastError() },
+      );
+    }
     if (/\b(WRONGPASS|NOAUTH)\b/.test(cause?.message ?? "")) {
+      if (context !== undefined && mintedIn === context.readyCount()) {
+        const error = authenticationError(
+          label,
+          context.username(),
+          new ReplyError(cause.message, { cause }),
+          true,
+        );
+        context.report(error);
+        if (context.readyCount() === 0) return error;
+      }
+      mintedIn = undefined;
       try {
-        auth.refresh?.().catch(() => {}); // The next attempt's subscribe() gets the new token.
+        // The next attempt's subscribe() gets the new token.
+        auth.refresh?.().then(() => mintedIn = context?.readyCount(), () => {});
       } catch {
         // A disposed token manager: the next attempt reports it.
       }
@@ -374,6 +455,7 @@ function secureSocket(
   url: string | undefined,
   socket: SocketFields | undefined,
   iam: IamConnectionOptions,
+  context?: (label: string) => ClientContext,
 ): { socket: SocketFields; label: string } {
   const result: SocketFields = { ...socket };
   let host: string;
@@ -414,8 +496,9 @@ function secureSocket(
   if (tls && iam.caCerts !== undefined) {
     result.ca = typeof iam.caCerts === "string" ? iam.caCerts : [...iam.caCerts];
   }
-  result.reconnectStrategy ??= iamReconnectStrategy(iam.auth);
-  return { socket: result, label: `${host}:${port ?? 6379}` };
+  const label = `${host}:${port ?? 6379}`;
+  result.reconnectStrategy ??= reconnectStrategy(iam.auth, context?.(label));
+  return { socket: result, label };
 }
 
 function isLoopback(host: string): boolean {

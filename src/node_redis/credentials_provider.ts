@@ -243,6 +243,11 @@ export class NodeRedisCredentialsProvider
     this.#timers = options.timers ?? systemTimers;
   }
 
+  /** The user name of the credentials last handed to node-redis, for error messages; `undefined` before the first. */
+  get username(): string | undefined {
+    return this.#username;
+  }
+
   /** Whether a connection is subscribed now (between its connect and its `dispose()` or replacement). */
   get subscribed(): boolean {
     return this.#current !== undefined;

@@ -16,8 +16,6 @@ import { AuthenticationError } from "../../src/errors.ts";
 import { sleep, startFaultEnv, until } from "./_fault_env.ts";
 
 const MINUTE = 60_000;
-/** Run the tests that show known, unfixed bugs: `FAULTS_KNOWN_BUGS=1 deno test -A tests/faults/`. */
-const KNOWN_BUGS = Deno.env.get("FAULTS_KNOWN_BUGS") === "1";
 
 Deno.test("clock 10 minutes ahead: the thin client's connect fails with an error that says to check the clock", async () => {
   await using env = await startFaultEnv({ skewMs: 10 * MINUTE });
@@ -103,23 +101,24 @@ Deno.test("clock 10 minutes behind with 5-minute tokens: the error says to check
   assert.ok(env.refusals().every((line) => /expired/.test(line)));
 });
 
-Deno.test({
-  name:
-    "KNOWN BUG (no clock hint, endless retry): node-redis connect() with a clock 10 minutes ahead",
-  ignore: !KNOWN_BUGS,
-  async fn() {
-    await using env = await startFaultEnv({ skewMs: 10 * MINUTE });
-    const { client, errors } = env.nodeRedis();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const outcome = await Promise.race([
-      client.connect().then(() => "connected", (error: Error) => error),
-      new Promise((resolve) => timer = setTimeout(() => resolve("still retrying"), 4000)),
-    ]);
-    clearTimeout(timer);
-    if (client.isOpen) client.destroy();
-    // Today: connect() never settles and every error event is node-redis's bare
-    // "WRONGPASS invalid username-password pair or user is disabled.".
-    assert.ok(errors.some((e) => /clock/i.test(e.message)), "an error event names the clock");
-    assert.ok(outcome instanceof Error, `connect() after 4 s: ${String(outcome)}`);
-  },
+Deno.test("clock 10 minutes ahead: node-redis connect() rejects once a fresh token is refused too, saying to check the clock", async () => {
+  await using env = await startFaultEnv({ skewMs: 10 * MINUTE });
+  const { client, errors } = env.nodeRedis();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    client.connect().then(() => "connected", (error: Error) => error),
+    new Promise((resolve) => timer = setTimeout(() => resolve("still retrying"), 4000)),
+  ]);
+  clearTimeout(timer);
+  if (client.isOpen) client.destroy();
+  assert.ok(outcome instanceof Error, `connect() after 4 s: ${String(outcome)}`);
+  assert.match(outcome.message, /clock/i);
+  assert.match(outcome.message, /also after minting a fresh one/);
+  const failure = errors.find((e) => e instanceof AuthenticationError);
+  assert.ok(failure, "an error event with the likely causes");
+  assert.match(failure.message, /clock/i);
+  assert.equal(env.refusals().length, 2, "the cached token, then one fresh token");
+  for (const token of env.tokens) {
+    assert.ok(!outcome.message.includes(token) && !failure.message.includes(token));
+  }
 });
