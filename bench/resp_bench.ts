@@ -27,19 +27,31 @@ for (let at = 0; at < getReplies.length; at += 16 * 1024) {
 const largeValue = "v".repeat(1024);
 const largeGetReplies = encoder.encode(`$1024\r\n${largeValue}\r\n`.repeat(COUNT));
 
+// What one pipelined batch of the throughput benchmark (depth 128) reads and writes.
+const okReplies128 = encoder.encode("+OK\r\n".repeat(128));
+const getReplies128 = encoder.encode(`$16\r\n${"x".repeat(16)}\r\n`.repeat(128));
+const getCommands128: CommandArg[][] = Array.from(
+  { length: 128 },
+  () => ["GET", "key:__rand_int__"],
+);
+const setCommands128: CommandArg[][] = Array.from(
+  { length: 128 },
+  () => ["SET", "key:__rand_int__", "x".repeat(16)],
+);
+
 const setCommands: CommandArg[][] = Array.from(
   { length: COUNT },
   (_, i) => ["SET", `key:${i}`, `value-${String(i).padStart(10, "0")}`],
 );
 
-function decodeAll(chunks: Uint8Array[], bytes: boolean): number {
+function decodeAll(chunks: Uint8Array[], bytes: boolean, expected = COUNT): number {
   const decoder = new RespDecoder();
   let count = 0;
   for (const chunk of chunks) {
     decoder.push(chunk);
     while (decoder.read({ bytes }) !== undefined) count++;
   }
-  if (count !== COUNT) throw new Error(`Decoded ${count} replies, expected ${COUNT}`);
+  if (count !== expected) throw new Error(`Decoded ${count} replies, expected ${expected}`);
   return count;
 }
 
@@ -65,4 +77,20 @@ Deno.bench("encode 10,000 SET commands (encodeCommands)", { group: "encode" }, (
 
 Deno.bench("encode 10,000 SET commands (encodeCommand each)", { group: "encode" }, () => {
   for (const command of setCommands) encodeCommand(command);
+});
+
+Deno.bench("decode a batch of 128 GET replies (16 B values)", { group: "batch of 128" }, () => {
+  decodeAll([getReplies128], false, 128);
+});
+
+Deno.bench("decode a batch of 128 +OK replies", { group: "batch of 128" }, () => {
+  decodeAll([okReplies128], false, 128);
+});
+
+Deno.bench("encode a batch of 128 GET commands", { group: "batch of 128" }, () => {
+  encodeCommands(getCommands128);
+});
+
+Deno.bench("encode a batch of 128 SET commands (16 B values)", { group: "batch of 128" }, () => {
+  encodeCommands(setCommands128);
 });

@@ -603,3 +603,35 @@ Deno.test("RespDecoder checks its limits", () => {
   decoder.push(bytes("$1073741824\r\n"));
   assert.equal(decoder.read(), undefined);
 });
+
+Deno.test("RespDecoder's fast path for top-level strings keeps every limit and check", () => {
+  // Complete replies, as a socket read hands them over, go through the fast path.
+  assert.deepStrictEqual(
+    decodeChunks([bytes("+OK\r\n+QUEUED\r\n$2\r\nhi\r\n$0\r\n\r\n$-1\r\n+\r\n")]),
+    ["OK", "QUEUED", "hi", "", null, ""],
+  );
+  const binary = Uint8Array.of(0x24, 0x33, 0x0d, 0x0a, 0xff, 0x00, 0x61, 0x0d, 0x0a); // $3 ff 00 'a'
+  assert.deepStrictEqual(decodeChunks([binary], { bytes: true }), [
+    Uint8Array.of(0xff, 0x00, 0x61),
+  ]);
+  // Limits apply there as on the general path.
+  assertProtocolError(`+${"a".repeat(17)}\r\n`, /'\+' line exceeds maxInlineLength 16/, {
+    maxInlineLength: 16,
+  });
+  assertProtocolError("$10\r\n0123456789\r\n", /'\$' line exceeds maxInlineLength 1/, {
+    maxInlineLength: 1,
+  });
+  assertProtocolError("$11\r\n0123456789a\r\n", /length 11 exceeds maxBulkLength 10/, {
+    maxBulkLength: 10,
+  });
+  assertProtocolError("$3\r\nabcd\r\n", /missing CRLF after the 3-byte bulk string payload/);
+  assertProtocolError("+OK\r\r\n", /expected LF after CR, got 0x0d/);
+  // A reply after one whose line was scanned in pieces.
+  const decoder = new RespDecoder();
+  decoder.push(bytes("+PO"));
+  assert.equal(decoder.read(), undefined);
+  decoder.push(bytes("NG\r\n:7\r\n"));
+  assert.equal(decoder.read(), "PONG");
+  assert.equal(decoder.read(), 7);
+  assert.equal(decoder.bufferedBytes, 0);
+});

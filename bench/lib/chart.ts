@@ -94,12 +94,12 @@ export function renderChart(m: readonly Measurement[]): string {
   const shortLabels = {
     floor: "(d) floor",
     thin: "thin client",
-    proposed: "thin client + proposed fixes",
+    presign: "thin, custom presigner (not shipped)",
     a: "(a) node-redis + aws4fetch",
     b: "(b) node-redis + provider",
     c: "(c) node-redis + smithy",
   } as const;
-  const coldRows: Row[] = (["floor", "thin", "proposed", "a", "b", "c"] as const).map((key) => {
+  const coldRows: Row[] = (["floor", "thin", "presign", "a", "b", "c"] as const).map((key) => {
     const deno = get(`cold-start.deno.${key}.wall`);
     const node = get(`cold-start.node.${key}.wall`);
     return {

@@ -13,8 +13,8 @@ import { measured, type Measurement, notMeasured, ratio } from "./results.ts";
 
 /** A cold-start variant. */
 export interface ColdVariant {
-  /** Short id: `floor`, `a`, `b`, `c`, `thin`. */
-  key: "floor" | "a" | "b" | "c" | "thin" | "proposed";
+  /** Short id: `floor`, `a`, `b`, `c`, `thin`, `presign`. */
+  key: "floor" | "a" | "b" | "c" | "thin" | "presign";
   /** The label in the report. */
   label: string;
   runtime: "deno" | "node";
@@ -23,7 +23,7 @@ export interface ColdVariant {
 
 const LABELS = {
   thin: "thin client (this module)",
-  proposed: "thin client + proposed fixes (prototype)",
+  presign: "thin client, custom presigner instead of aws4fetch (not shipped)",
   a: "(a) node-redis + aws4fetch by hand",
   b: "(b) node-redis + ./node-redis provider",
   c: "(c) node-redis + @smithy/signature-v4",
@@ -32,7 +32,7 @@ const LABELS = {
 
 const FILES = {
   thin: "cold_thin.ts",
-  proposed: "cold_thin_proposed.ts",
+  presign: "cold_thin_custom_presign.ts",
   a: "cold_node_redis_aws4fetch.ts",
   b: "cold_node_redis_provider.ts",
   c: "cold_node_redis_smithy.ts",
@@ -54,7 +54,7 @@ export function coldVariants(): ColdVariant[] {
         ? denoProgram("cold_floor_deno.ts")
         : nodeProgram("cold_floor_node.ts"),
     });
-    for (const key of ["thin", "proposed", "a", "b", "c"] as const) {
+    for (const key of ["thin", "presign", "a", "b", "c"] as const) {
       variants.push({
         key,
         label: LABELS[key],

@@ -14,7 +14,7 @@ const PEERS = `${ROOT}/bench/peers`;
 export const NODE_PROGRAMS = [
   "cold_floor_node.ts",
   "cold_thin.ts",
-  "cold_thin_proposed.ts",
+  "cold_thin_custom_presign.ts",
   "cold_node_redis_aws4fetch.ts",
   "cold_node_redis_provider.ts",
   "cold_node_redis_smithy.ts",

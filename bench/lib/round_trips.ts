@@ -242,12 +242,6 @@ const COLD_PROGRAMS = [
   { key: "thin", label: "thin client (this module)", runtime: "deno", file: "cold_thin.ts" },
   { key: "thin", label: "thin client (this module)", runtime: "node", file: "cold_thin.ts" },
   {
-    key: "proposed",
-    label: "thin client + proposed fixes (prototype)",
-    runtime: "deno",
-    file: "cold_thin_proposed.ts",
-  },
-  {
     key: "a",
     label: "(a) node-redis + aws4fetch",
     runtime: "deno",

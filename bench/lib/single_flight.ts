@@ -86,7 +86,7 @@ const MINT_LABELS: Record<string, string> = {
   "aws4fetch": "token mint: aws4fetch (by hand)",
   "smithy": "token mint: @smithy/signature-v4",
   "createAuthToken": "token mint: createAuthToken (this module)",
-  "prototype signer": "token mint: proposed signer (bench/prototype)",
+  "custom presigner": "token mint: custom presigner, no aws4fetch (not shipped)",
   "IamAuth (cached)": "token: IamAuth.credentials(), cached",
 };
 

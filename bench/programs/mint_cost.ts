@@ -2,7 +2,9 @@
  * The cost of one token mint, in microseconds: the same presigned token made
  * with `aws4fetch` (by hand, as peer (a) does), with `@smithy/signature-v4`
  * (as the AWS toolkit-style peer (c) does), with this module's
- * `createAuthToken` (validation, `aws4fetch`, RFC 3986 serialization), and a
+ * `createAuthToken` (validation, `aws4fetch`, RFC 3986 serialization), the
+ * custom presigner that is not shipped (`_custom_presign.ts`: what signing
+ * without `aws4fetch` would cost), and a
  * warm `IamAuth.credentials()` (the cached token: no signing).
  *
  * Each signer runs `BENCH_ITERATIONS` mints per batch, `BENCH_BATCHES` batches,
@@ -18,7 +20,7 @@ import { HttpRequest } from "npm:@smithy/protocol-http@5.6.2";
 // deno-lint-ignore no-import-prefix -- a bench-only peer, kept out of the module's import map
 import { Sha256 } from "npm:@aws-crypto/sha256-js@5.2.0";
 import { createAuthToken, IamAuth } from "../../mod.ts";
-import { amzDate, presignToken } from "../prototype/presign.ts";
+import { amzDate, presignToken } from "./_custom_presign.ts";
 import { env, report } from "./_runtime.ts";
 
 const credentials = {
@@ -70,7 +72,7 @@ function ourMint(): Promise<string> {
   return createAuthToken({ replicationGroupId: cache, userId: user, region, credentials });
 }
 
-function prototypeMint(): Promise<string> {
+function customMint(): Promise<string> {
   return presignToken({
     cacheName: cache,
     userId: user,
@@ -83,7 +85,7 @@ function prototypeMint(): Promise<string> {
   });
 }
 
-// The prototype must produce createAuthToken's exact token (with and without a session token).
+// The custom presigner must produce createAuthToken's exact token (with and without a session token).
 for (const sessionToken of [undefined, "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVz+token/with=="]) {
   const signingDate = new Date("2026-11-23T12:00:00Z");
   const keys = { ...credentials, ...(sessionToken ? { sessionToken } : {}) };
@@ -105,7 +107,7 @@ for (const sessionToken of [undefined, "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVz
     amzDate: amzDate(signingDate),
   });
   if (actual !== expected) {
-    throw new Error(`The prototype signer disagrees with createAuthToken:\n${actual}\n${expected}`);
+    throw new Error(`The custom presigner disagrees with createAuthToken:\n${actual}\n${expected}`);
   }
 }
 
@@ -118,7 +120,7 @@ const signers: [string, () => Promise<string>][] = [
   ["aws4fetch", aws4fetchMint],
   ["smithy", smithyMint],
   ["createAuthToken", ourMint],
-  ["prototype signer", prototypeMint],
+  ["custom presigner", customMint],
   ["IamAuth (cached)", cachedToken],
 ];
 // Warm-up: JIT, the signing-key caches, WebCrypto.

@@ -12,7 +12,7 @@ import { encodeCommand, encodeCommands } from "../resp/encoder.ts";
 import { RespDecoder } from "../resp/decoder.ts";
 import { type CommandArg, Push, type RespValue } from "../resp/types.ts";
 import type { Transport } from "../transport/types.ts";
-import type { Timers } from "./timers.ts";
+import { setIoTimeout, type Timers } from "./timers.ts";
 
 /** Turns a successful reply into the value a command method returns. */
 export type Parser<T = unknown> = (value: RespValue) => T;
@@ -452,7 +452,8 @@ export class Connection {
     if (this.#head === slots.length) {
       slots.length = 0;
       this.#head = 0;
-      if (this.#timer !== undefined) this.#clearTimer();
+      // The command timer stays armed: when it fires on an empty queue it
+      // stops, so a busy connection arms it once per timeout, not per command.
       const idle = this.#idle;
       if (idle !== undefined) {
         this.#idle = undefined;
@@ -465,7 +466,7 @@ export class Connection {
   }
 
   #armTimer(ms: number): void {
-    this.#timer = this.#options.timers.setTimeout(() => this.#onTimer(), Math.max(0, ms));
+    this.#timer = setIoTimeout(this.#options.timers, () => this.#onTimer(), Math.max(0, ms));
   }
 
   #clearTimer(): void {

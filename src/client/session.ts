@@ -27,7 +27,7 @@ import {
   isAuthProvider,
 } from "./handshake.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { backoffDelay } from "./timers.ts";
+import { backoffDelay, setIoTimeout } from "./timers.ts";
 
 /** How long to wait before retrying a failed re-authentication, in ms. */
 const REAUTH_RETRY_DELAY = 60_000;
@@ -270,7 +270,8 @@ export class Session {
         reject(reason);
       };
       this.#abortAttempt = abort;
-      timer = o.timers.setTimeout(
+      timer = setIoTimeout(
+        o.timers,
         () =>
           abort(
             new TimeoutError(
@@ -423,21 +424,22 @@ export class Session {
 
   /** Records a successful authentication made at `at`, and plans the next one. */
   #authenticated(at: number): void {
+    // A connection that completes after close() is closed at once: no re-auth.
+    if (this.#closed) return;
     this.#scheduleReauth(at + this.#o.reauthAfter);
   }
 
   #scheduleReauth(due: number): void {
     this.#reauthDue = due;
     this.#clearReauthTimer();
-    const handle = this.#o.timers.setTimeout(() => {
+    // Cleared when the connection closes, so it needs no keep-alive of its own.
+    this.#reauthTimer = setIoTimeout(this.#o.timers, () => {
       this.#reauthTimer = undefined;
       const conn = this.#conn;
       if (conn === undefined || this.#closed) return;
       if (this.#o.now() >= this.#reauthDue) this.#startReauth(conn);
       else this.#scheduleReauth(this.#reauthDue);
     }, Math.max(0, due - this.#o.now()));
-    this.#o.timers.unref?.(handle);
-    this.#reauthTimer = handle;
   }
 
   #clearReauthTimer(): void {

@@ -21,31 +21,131 @@ export interface Timers {
   /**
    * Cancels a timer; unknown or fired handles are ignored.
    *
-   * @param handle What `setTimeout` returned.
+   * @param handle What `setTimeout` or `setIoTimeout` returned.
    */
   clearTimeout(handle: unknown): void;
   /**
    * Lets the process exit while this timer is pending (`Deno.unrefTimer`,
-   * Node's `timeout.unref()`). Used for background timers such as re-auth.
+   * Node's `timeout.unref()`). Used for background timers.
    *
    * @param handle What `setTimeout` returned.
    */
   unref?(handle: unknown): void;
+  /**
+   * Schedules `callback` after `ms` milliseconds for a timer that only runs
+   * alongside socket work which keeps the process alive anyway (a connect
+   * attempt, a command waiting for its reply, an open connection's
+   * re-authentication) and is cleared when that work ends. Such a timer need
+   * not keep the process alive, so it can be cheaper than `setTimeout`.
+   * Optional: without it the client calls `setTimeout`, then `unref`.
+   *
+   * @param callback What to run.
+   * @param ms The delay.
+   * @returns A handle for `clearTimeout`.
+   */
+  setIoTimeout?(callback: () => void, ms: number): unknown;
 }
 
-/** The runtime's own timers. */
+/**
+ * The longest single `AbortSignal.timeout` a {@linkcode SignalTimer} waits
+ * on: a cancelled timer's signal lingers in the runtime until it fires, so
+ * long delays run as a chain of steps this long.
+ */
+const SIGNAL_STEP_MS = 60_000;
+
+/**
+ * A timer on `AbortSignal.timeout`, which runs on Deno's own timers. In Deno
+ * 2.9 the global `setTimeout` is Node's, and its first call loads
+ * `node:timers` (about 7 ms of every cold start). Cancelling removes the
+ * listener (the signal then no longer keeps the process alive, and no longer
+ * holds the callback); the signal itself is dropped when its step ends.
+ */
+class SignalTimer {
+  #callback: (() => void) | undefined;
+  #signal: AbortSignal | undefined;
+  #remaining = 0;
+
+  constructor(callback: () => void, ms: number) {
+    this.#callback = callback;
+    this.#arm(Math.max(0, ms));
+  }
+
+  cancel(): void {
+    this.#callback = undefined;
+    this.#signal?.removeEventListener("abort", this.#fire);
+    this.#signal = undefined;
+  }
+
+  #arm(ms: number): void {
+    const step = Math.min(ms, SIGNAL_STEP_MS);
+    this.#remaining = ms - step;
+    this.#signal = AbortSignal.timeout(step);
+    this.#signal.addEventListener("abort", this.#fire, { once: true });
+  }
+
+  #fire = (): void => {
+    this.#signal = undefined;
+    if (this.#callback === undefined) return;
+    if (this.#remaining > 0) {
+      this.#arm(this.#remaining);
+      return;
+    }
+    const callback = this.#callback;
+    this.#callback = undefined;
+    callback();
+  };
+}
+
+function unrefRuntimeTimer(handle: unknown): void {
+  if (typeof handle === "number") {
+    const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
+    deno?.unrefTimer?.(handle);
+  } else {
+    (handle as { unref?: () => void } | null)?.unref?.();
+  }
+}
+
+const onDeno = typeof (globalThis as { Deno?: { version?: { deno?: unknown } } }).Deno?.version
+      ?.deno === "string" && typeof AbortSignal.timeout === "function";
+
+/**
+ * The runtime's own timers. On Deno, `setIoTimeout` runs on
+ * `AbortSignal.timeout` (see {@linkcode Timers.setIoTimeout}); elsewhere it
+ * is an unref'd `setTimeout`.
+ */
 export const systemTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as number),
+  clearTimeout(handle) {
+    if (handle instanceof SignalTimer) handle.cancel();
+    else clearTimeout(handle as number);
+  },
   unref(handle) {
-    if (typeof handle === "number") {
-      const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
-      deno?.unrefTimer?.(handle);
-    } else {
-      (handle as { unref?: () => void } | null)?.unref?.();
-    }
+    // A SignalTimer lives only as long as the socket work it guards.
+    if (!(handle instanceof SignalTimer)) unrefRuntimeTimer(handle);
+  },
+  setIoTimeout: onDeno ? (callback, ms) => new SignalTimer(callback, ms) : (callback, ms) => {
+    const handle = setTimeout(callback, ms);
+    unrefRuntimeTimer(handle);
+    return handle;
   },
 };
+
+/**
+ * Schedules a timer that only runs alongside socket work (see
+ * {@linkcode Timers.setIoTimeout}) on `timers`, falling back to an unref'd
+ * `setTimeout`.
+ *
+ * @param timers The timers to use.
+ * @param callback What to run.
+ * @param ms The delay.
+ * @returns A handle for `timers.clearTimeout`.
+ */
+export function setIoTimeout(timers: Timers, callback: () => void, ms: number): unknown {
+  if (timers.setIoTimeout !== undefined) return timers.setIoTimeout(callback, ms);
+  const handle = timers.setTimeout(callback, ms);
+  timers.unref?.(handle);
+  return handle;
+}
 
 /**
  * Waits `ms` milliseconds on `timers`.

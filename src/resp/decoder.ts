@@ -122,6 +122,11 @@ const NULL = 0x5f; // _
 const STREAMED_PART = 0x3b; // ;
 const STREAMED_END = 0x2e; // .
 
+/** What the fast path returns when the general path must decode the frame. */
+const SLOW: unique symbol = Symbol("slow");
+/** The longest simple string the fast path decodes, in bytes. */
+const SHORT_LINE = 64;
+
 /** Outcomes of parsing one token. */
 const INCOMPLETE = 0;
 const VALUE = 1;
@@ -311,11 +316,69 @@ export class RespDecoder {
       this.#inline = options?.inline === true;
     }
     try {
+      if (!this.#inFrame) {
+        const value = this.#readPlain();
+        if (value !== SLOW) return value;
+      }
       return this.#decode();
     } catch (error) {
       if (error instanceof ProtocolError && this.#error === undefined) this.#poison(error);
       throw error;
     }
+  }
+
+  /**
+   * The fast path for the most common replies: a complete top-level bulk
+   * string or short simple string, decoded without the general machinery.
+   * Anything else, incomplete or wrong returns `SLOW` with nothing consumed,
+   * and the general path decodes it or reports it.
+   */
+  #readPlain(): RespValue | typeof SLOW {
+    const buffer = this.#buffer;
+    const start = this.#start;
+    const end = this.#end;
+    const type = buffer[start];
+    if (type === BULK) {
+      // `$<at most 9 digits>\r\n<payload>\r\n`
+      const digitsEnd = Math.min(end, start + 1 + Math.min(9, this.#maxInlineLength));
+      let at = start + 1;
+      let length = 0;
+      for (; at < digitsEnd; at++) {
+        const digit = buffer[at]! - 0x30;
+        if (digit < 0 || digit > 9) break;
+        length = length * 10 + digit;
+      }
+      if (at === start + 1 || at + 1 >= end || buffer[at] !== CR || buffer[at + 1] !== LF) {
+        return SLOW;
+      }
+      const from = at + 2;
+      const to = from + length;
+      if (length > this.#maxBulkLength || to + 2 > end) return SLOW;
+      if (buffer[to] !== CR || buffer[to + 1] !== LF) return SLOW;
+      const value = this.#bytes ? this.#copy(from, to) : this.#text(from, to);
+      this.#start = to + 2;
+      this.#needed = 0;
+      this.#scan = 0;
+      return this.#finishFrame(value);
+    }
+    if (type === SIMPLE) {
+      // `+<at most SHORT_LINE bytes>\r\n`
+      const limit = Math.min(end - 1, start + 2 + Math.min(SHORT_LINE, this.#maxInlineLength));
+      for (let at = start + 1; at < limit; at++) {
+        const c = buffer[at];
+        if (c === LF) return SLOW;
+        if (c !== CR) continue;
+        if (buffer[at + 1] !== LF) return SLOW;
+        const value = at === start + 3 && buffer[start + 1] === 0x4f && buffer[start + 2] === 0x4b
+          ? "OK"
+          : this.#text(start + 1, at);
+        this.#start = at + 2;
+        this.#needed = 0;
+        this.#scan = 0;
+        return this.#finishFrame(value);
+      }
+    }
+    return SLOW;
   }
 
   /** Decodes tokens until a top-level frame completes or bytes run out. */

@@ -2,8 +2,10 @@
  * Encodes commands as RESP arrays of bulk strings, the form every Redis and
  * Valkey server accepts from clients in RESP2 and RESP3 alike.
  *
- * Each call measures the UTF-8 size of every argument first and then writes
- * the whole command (or pipeline) into one buffer of exactly that size.
+ * Each call writes the command (or pipeline) in one pass into a reused
+ * scratch buffer and returns an exactly sized copy. A string is written as
+ * if it were ASCII, which most are, and rewritten as UTF-8 only when it is
+ * not; long strings go through the platform's `TextEncoder`.
  *
  * @module
  */
@@ -17,14 +19,19 @@ const LF = 0x0a;
 
 /** Strings longer than this are written by the platform's `TextEncoder`. */
 const NATIVE_ENCODE_THRESHOLD = 256;
+/** Room for `$<length>\r\n` and the closing `\r\n` of any argument. */
+const ARG_OVERHEAD = 24;
+const SCRATCH_SIZE = 16 * 1024;
+/** A scratch buffer grown past this is dropped after the call rather than kept. */
+const SCRATCH_RETAINED = 1024 * 1024;
 
 const textEncoder = new TextEncoder();
 
 /**
- * The byte length of every argument, from the measuring pass to the writing
- * pass of one call (JavaScript runs one call at a time, so it can be shared).
+ * Where commands are written before the exact copy is taken (JavaScript runs
+ * one call at a time, and encoding runs no caller code, so it can be shared).
  */
-let lengths: number[] = [];
+let scratch = new Uint8Array(SCRATCH_SIZE);
 
 /**
  * Encodes one command as a RESP array of bulk strings.
@@ -48,10 +55,7 @@ let lengths: number[] = [];
  * ```
  */
 export function encodeCommand(args: readonly CommandArg[]): Uint8Array {
-  const out = new Uint8Array(measureCommand(args, undefined, 0));
-  writeCommand(out, 0, args, 0);
-  releaseLengths();
-  return out;
+  return takeScratch(writeCommand(0, args, undefined));
 }
 
 /**
@@ -74,49 +78,73 @@ export function encodeCommand(args: readonly CommandArg[]): Uint8Array {
  * ```
  */
 export function encodeCommands(commands: readonly (readonly CommandArg[])[]): Uint8Array {
-  let size = 0;
-  let slot = 0;
-  for (let i = 0; i < commands.length; i++) {
-    const command = commands[i]!;
-    size += measureCommand(command, i, slot);
-    slot += command.length;
-  }
-  const out = new Uint8Array(size);
   let pos = 0;
-  slot = 0;
-  for (let i = 0; i < commands.length; i++) {
-    const command = commands[i]!;
-    pos = writeCommand(out, pos, command, slot);
-    slot += command.length;
-  }
-  releaseLengths();
+  for (let i = 0; i < commands.length; i++) pos = writeCommand(pos, commands[i]!, i);
+  return takeScratch(pos);
+}
+
+/** Copies the first `end` bytes out of the scratch buffer. */
+function takeScratch(end: number): Uint8Array {
+  const out = scratch.slice(0, end);
+  if (scratch.length > SCRATCH_RETAINED) scratch = new Uint8Array(SCRATCH_SIZE);
   return out;
 }
 
+/** Makes room for `bytes` more bytes at `pos` in the scratch buffer. */
+function reserve(pos: number, bytes: number): Uint8Array {
+  const need = pos + bytes;
+  if (need <= scratch.length) return scratch;
+  const grown = new Uint8Array(Math.max(need, scratch.length * 2));
+  grown.set(scratch.subarray(0, pos));
+  scratch = grown;
+  return grown;
+}
+
 /**
- * Returns the encoded size of one command, validating its arguments, and
- * records their byte lengths in `lengths` from `slot` on.
+ * Writes one command at `pos` in the scratch buffer, validating its
+ * arguments, and returns the end position.
  */
-function measureCommand(
+function writeCommand(
+  pos: number,
   args: readonly CommandArg[],
   index: number | undefined,
-  slot: number,
 ): number {
   if (!Array.isArray(args) || args.length === 0) {
     throw new TypeError(
       `${commandLabel(index)}: expected a non-empty array of arguments, got ${describe(args)}`,
     );
   }
-  let size = 3 + decimalLength(args.length); // *<n>\r\n
+  let out = reserve(pos, ARG_OVERHEAD);
+  out[pos++] = ASTERISK;
+  pos = writeDecimal(out, pos, args.length);
+  out[pos++] = CR;
+  out[pos++] = LF;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    let length: number;
     if (typeof arg === "string") {
-      length = utf8Length(arg);
+      const length = arg.length;
+      if (length > NATIVE_ENCODE_THRESHOLD) {
+        pos = writeLongString(pos, arg);
+      } else {
+        out = reserve(pos, ARG_OVERHEAD + length * 3);
+        pos = writeShortString(out, pos, arg);
+      }
     } else if (typeof arg === "number") {
-      length = numberText(arg, index, i).length;
+      const text = numberText(arg, index, i);
+      out = reserve(pos, ARG_OVERHEAD + text.length);
+      pos = writeShortString(out, pos, text);
     } else if (arg instanceof Uint8Array) {
-      length = arg.length;
+      const length = arg.length;
+      out = reserve(pos, ARG_OVERHEAD + length);
+      pos = writeHeader(out, pos, length);
+      if (length <= 16) {
+        for (let j = 0; j < length; j++) out[pos + j] = arg[j]!;
+      } else {
+        out.set(arg, pos);
+      }
+      pos += length;
+      out[pos++] = CR;
+      out[pos++] = LF;
     } else {
       throw new TypeError(
         `${commandLabel(index)}: argument ${i} must be a string, a number or a Uint8Array, got ${
@@ -124,46 +152,51 @@ function measureCommand(
         }`,
       );
     }
-    lengths[slot + i] = length;
-    size += 5 + decimalLength(length) + length; // $<len>\r\n<payload>\r\n
   }
-  return size;
+  return pos;
 }
 
-/** Writes one command measured from `slot` at `pos` and returns the end position. */
-function writeCommand(
-  out: Uint8Array,
-  pos: number,
-  args: readonly CommandArg[],
-  slot: number,
-): number {
-  out[pos++] = ASTERISK;
-  pos = writeDecimal(out, pos, args.length);
+/**
+ * Writes a bulk string of a short string: as ASCII in one pass, again as
+ * UTF-8 if a character turns out not to be ASCII. `out` has room for
+ * `ARG_OVERHEAD + 3 * text.length` bytes at `pos`.
+ */
+function writeShortString(out: Uint8Array, pos: number, text: string): number {
+  const start = pos;
+  const length = text.length;
+  pos = writeHeader(out, pos, length);
+  let bits = 0;
+  for (let j = 0; j < length; j++) {
+    const c = text.charCodeAt(j);
+    bits |= c;
+    out[pos + j] = c;
+  }
+  if (bits < 0x80) {
+    pos += length;
+  } else {
+    pos = writeHeader(out, start, utf8Length(text));
+    pos = writeUtf8(out, pos, text);
+  }
   out[pos++] = CR;
   out[pos++] = LF;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg instanceof Uint8Array) {
-      pos = writeHeader(out, pos, arg.length);
-      out.set(arg, pos);
-      pos += arg.length;
-    } else {
-      const text = typeof arg === "number" ? numberText(arg, undefined, i) : arg;
-      const length = lengths[slot + i]!;
-      pos = writeHeader(out, pos, length);
-      if (length > NATIVE_ENCODE_THRESHOLD) {
-        textEncoder.encodeInto(text, out.subarray(pos, pos + length));
-        pos += length;
-      } else if (length === text.length) {
-        for (let j = 0; j < length; j++) out[pos + j] = text.charCodeAt(j); // all ASCII
-        pos += length;
-      } else {
-        pos = writeUtf8(out, pos, text);
-      }
-    }
-    out[pos++] = CR;
-    out[pos++] = LF;
-  }
+  return pos;
+}
+
+/**
+ * Writes a bulk string of a long string with `TextEncoder.encodeInto`, after
+ * a header gap sized for the largest possible UTF-8 length, closed up once
+ * the real length is known.
+ */
+function writeLongString(pos: number, text: string): number {
+  const most = text.length * 3;
+  const gap = 3 + decimalLength(most);
+  const out = reserve(pos, gap + most + 2);
+  const { written } = textEncoder.encodeInto(text, out.subarray(pos + gap, pos + gap + most));
+  const header = 3 + decimalLength(written);
+  if (header < gap) out.copyWithin(pos + header, pos + gap, pos + gap + written);
+  pos = writeHeader(out, pos, written) + written;
+  out[pos++] = CR;
+  out[pos++] = LF;
   return pos;
 }
 
@@ -186,14 +219,18 @@ function numberText(value: number, index: number | undefined, arg: number): stri
   return String(value);
 }
 
-/** The number of decimal digits of a non-negative integer. */
+/** The number of decimal digits of a non-negative integer below 2^53. */
 function decimalLength(value: number): number {
-  let digits = 1;
-  while (value >= 10) {
-    value = Math.floor(value / 10);
-    digits++;
-  }
-  return digits;
+  if (value < 10) return 1;
+  if (value < 100) return 2;
+  if (value < 1_000) return 3;
+  if (value < 10_000) return 4;
+  if (value < 100_000) return 5;
+  if (value < 1_000_000) return 6;
+  if (value < 10_000_000) return 7;
+  if (value < 100_000_000) return 8;
+  if (value < 1_000_000_000) return 9;
+  return String(value).length;
 }
 
 /** Writes a non-negative integer in decimal and returns the end position. */
@@ -201,6 +238,12 @@ function writeDecimal(out: Uint8Array, pos: number, value: number): number {
   if (value < 10) {
     out[pos] = 0x30 + value;
     return pos + 1;
+  }
+  if (value < 100) {
+    const tens = (value / 10) | 0;
+    out[pos] = 0x30 + tens;
+    out[pos + 1] = 0x30 + value - tens * 10;
+    return pos + 2;
   }
   const end = pos + decimalLength(value);
   let at = end;
@@ -271,11 +314,6 @@ function writeUtf8(out: Uint8Array, pos: number, text: string): number {
     }
   }
   return pos;
-}
-
-/** Drops the lengths of a large pipeline rather than keeping them for the next call. */
-function releaseLengths(): void {
-  if (lengths.length > 4096) lengths = [];
 }
 
 function commandLabel(index: number | undefined): string {
