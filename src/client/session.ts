@@ -11,6 +11,7 @@ import {
   AuthenticationError,
   ConnectionClosedError,
   CredentialsError,
+  ProtocolError,
   ReplyError,
   TimeoutError,
 } from "../errors.ts";
@@ -28,6 +29,9 @@ import {
 } from "./handshake.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { backoffDelay, setIoTimeout } from "./timers.ts";
+
+/** A decoder complaint about the first byte of a TLS record (0x15 alert, 0x16 handshake). */
+const TLS_RECORD = /unknown type byte 0x1[56]\b/;
 
 /** How long to wait before retrying a failed re-authentication, in ms. */
 const REAUTH_RETRY_DELAY = 60_000;
@@ -368,6 +372,13 @@ export class Session {
       await conn.destroy(
         new ConnectionClosedError(`Connection to ${o.label} closed: the handshake failed`),
       );
+      if (!o.tls && error instanceof ProtocolError && TLS_RECORD.test(error.message)) {
+        // 0x15 / 0x16 open a TLS alert / handshake record: the server expected TLS.
+        throw new ConnectionClosedError(
+          `Cannot connect to ${o.label}: the server speaks TLS, but this connection is plaintext; pass 'tls: true'`,
+          { cause: error },
+        );
+      }
       throw error;
     } finally {
       signal.removeEventListener("abort", abort);

@@ -19,7 +19,6 @@ import { type FaultEnv, sleep, startFaultEnv, until } from "./_fault_env.ts";
 
 const MINUTE = 60_000;
 const SECOND = 1000;
-/** Run the tests that show known, unfixed bugs: `FAULTS_KNOWN_BUGS=1 deno test -A tests/faults/`. */
 
 /** Moves the emulator's (and the token manager's) clock to `minutes` after `start`. */
 function at(env: FaultEnv, start: number, minutes: number): void {

@@ -7,12 +7,11 @@
 
 import assert from "node:assert/strict";
 import { connect } from "../../src/client.ts";
+import { ConnectionClosedError } from "../../src/errors.ts";
 import { createTestCertificates } from "../_helpers/client_tls.ts";
 import { startRedisServer } from "../_helpers/redis_server.ts";
 import { type FaultEnv, sleep, startFaultEnv } from "./_fault_env.ts";
 
-/** Run the tests that show known, unfixed bugs: `FAULTS_KNOWN_BUGS=1 deno test -A tests/faults/`. */
-const KNOWN_BUGS = Deno.env.get("FAULTS_KNOWN_BUGS") === "1";
 /** How fast a broken TLS setup must fail, in ms (the connect timeout is 10 s). */
 const QUICK = 2000;
 
@@ -47,7 +46,8 @@ const CASES: readonly Case[] = [
     name: "plaintext to the TLS port",
     thin: () => ({ tls: false }),
     node: (env) => ({ url: env.url.replace("rediss://", "redis://") }),
-    clear: /.*/, // see the KNOWN BUG test below for what a clear message would say
+    clear:
+      /the server speaks TLS, but this connection is plaintext; pass 'tls: true'|Unknown RESP type 2[12]/,
     rejection: /the server speaks TLS, .*plaintext; use rediss:\/\//,
   },
 ];
@@ -105,16 +105,14 @@ Deno.test("thin client: TLS to a plaintext port is bounded by connectTimeout", a
   assert.ok(performance.now() - t0 < QUICK);
 });
 
-Deno.test({
-  name: "KNOWN BUG (unclear error): plaintext to a TLS port should say that the server speaks TLS",
-  ignore: !KNOWN_BUGS,
-  async fn() {
-    await using env = await startFaultEnv();
-    const error = await connect(env.thinOptions({ tls: false })).catch((e) => e);
-    // Today: "ProtocolError: Cannot decode RESP frame: unknown type byte 0x15; …" (0x15 is a TLS alert record).
-    assert.ok(error instanceof Error, String(error));
-    assert.match(error.message, /TLS/);
-  },
+Deno.test("thin client: plaintext to a TLS port says that the server speaks TLS", async () => {
+  await using env = await startFaultEnv();
+  const error = await connect(env.thinOptions({ tls: false })).catch((e) => e);
+  assert.ok(error instanceof ConnectionClosedError, String(error));
+  assert.match(
+    error.message,
+    /^Cannot connect to 127\.0\.0\.1:\d+: the server speaks TLS, but this connection is plaintext; pass 'tls: true'$/,
+  );
 });
 
 Deno.test("node-redis: connect() rejects on a broken TLS setup, at once, with a clear error", async (t) => {
