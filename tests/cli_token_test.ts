@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createAuthToken } from "../mod.ts";
+import { parseAmzDate } from "./_helpers/token_vectors.ts";
 
 const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
 
@@ -46,11 +47,7 @@ Deno.test("token prints only the token and a newline", async () => {
   assert.match(stdout, /X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLE&/);
   // The same signature as the library's at the token's own signing second.
   const date = /X-Amz-Date=(\d{8}T\d{6}Z)/.exec(stdout)![1]!;
-  const signingDate = new Date(
-    `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${
-      date.slice(11, 13)
-    }:${date.slice(13, 15)}Z`,
-  );
+  const signingDate = parseAmzDate(date);
   assert.ok(signingDate.getTime() >= before - 1000);
   const expected = await createAuthToken({
     serverlessCacheName: "my-cache",

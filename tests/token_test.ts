@@ -1,58 +1,7 @@
 import assert from "node:assert/strict";
 import { createAuthToken } from "../mod.ts";
-import type { AuthTokenOptions } from "../mod.ts";
 import vectors from "./fixtures/auth_tokens.json" with { type: "json" };
-
-interface Vector {
-  name: string;
-  userId: string;
-  cacheName: string;
-  region: string;
-  service?: string;
-  serverless?: boolean;
-  expiresIn?: number;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  sessionToken?: string;
-  date?: string;
-}
-
-/** `20261123T120000Z` → a Date. */
-function parseAmzDate(date: string): Date {
-  return new Date(
-    `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${
-      date.slice(11, 13)
-    }:${date.slice(13, 15)}Z`,
-  );
-}
-
-function optionsOf(vector: Vector): AuthTokenOptions {
-  const target = vector.service === "memorydb"
-    ? vector.serverless
-      ? { memoryDbClusterName: vector.cacheName, serverlessCacheName: vector.cacheName }
-      : { memoryDbClusterName: vector.cacheName }
-    : vector.serverless
-    ? { serverlessCacheName: vector.cacheName }
-    : { replicationGroupId: vector.cacheName };
-  return {
-    ...target,
-    userId: vector.userId,
-    region: vector.region,
-    credentials: {
-      accessKeyId: vector.accessKeyId ?? "AKIDEXAMPLE",
-      secretAccessKey: vector.secretAccessKey ?? "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-      ...(vector.sessionToken ? { sessionToken: vector.sessionToken } : {}),
-    },
-    ...(vector.expiresIn === undefined ? {} : { expiresIn: vector.expiresIn }),
-    ...(vector.date ? { signingDate: parseAmzDate(vector.date) } : {}),
-  } as AuthTokenOptions;
-}
-
-/** The token's host and its parameters, order-free. */
-function parts(token: string): { host: string; params: string[] } {
-  const [host, query] = token.split("/?");
-  return { host: host!, params: query!.split("&").sort() };
-}
+import { FIELD_PATTERNS, optionsOf, parts } from "./_helpers/token_vectors.ts";
 
 Deno.test("tokens match every golden vector byte for byte", async (t) => {
   for (const vector of vectors.valid) {
@@ -74,14 +23,6 @@ Deno.test("mixed-case names are lowercased before signing", async (t) => {
     });
   }
 });
-
-const FIELD_PATTERNS: Record<string, RegExp> = {
-  userId: /'userId'/,
-  cacheName: /'(replicationGroupId|serverlessCacheName|memoryDbClusterName)' must be a cache name/,
-  region: /'region'/,
-  expiresIn: /'expiresIn'/,
-  serverless: /serverlessCacheName and memoryDbClusterName/,
-};
 
 Deno.test("invalid input is refused before signing, naming the field", async (t) => {
   for (const vector of vectors.invalid) {

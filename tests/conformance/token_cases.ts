@@ -5,66 +5,11 @@
  * @module
  */
 
-import { type AuthTokenOptions, createAuthToken } from "../../mod.ts";
+import { createAuthToken } from "../../mod.ts";
 import vectors from "../fixtures/auth_tokens.json" with { type: "json" };
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import type { ConformanceCase } from "./cases.ts";
-
-interface Vector {
-  name: string;
-  userId: string;
-  cacheName: string;
-  region: string;
-  service?: string;
-  serverless?: boolean;
-  expiresIn?: number;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  sessionToken?: string;
-  date?: string;
-}
-
-/** `20261123T120000Z` → a Date. */
-function parseAmzDate(date: string): Date {
-  const [, y, m, d, hh, mm, ss] = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(date)!;
-  return new Date(`${y}-${m}-${d}T${hh}:${mm}:${ss}Z`);
-}
-
-function optionsOf(vector: Vector): AuthTokenOptions {
-  const target = vector.service === "memorydb"
-    ? vector.serverless
-      ? { memoryDbClusterName: vector.cacheName, serverlessCacheName: vector.cacheName }
-      : { memoryDbClusterName: vector.cacheName }
-    : vector.serverless
-    ? { serverlessCacheName: vector.cacheName }
-    : { replicationGroupId: vector.cacheName };
-  return {
-    ...target,
-    userId: vector.userId,
-    region: vector.region,
-    credentials: {
-      accessKeyId: vector.accessKeyId ?? "AKIDEXAMPLE",
-      secretAccessKey: vector.secretAccessKey ?? "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-      ...(vector.sessionToken ? { sessionToken: vector.sessionToken } : {}),
-    },
-    ...(vector.expiresIn === undefined ? {} : { expiresIn: vector.expiresIn }),
-    ...(vector.date ? { signingDate: parseAmzDate(vector.date) } : {}),
-  } as AuthTokenOptions;
-}
-
-/** The token's host and its parameters, order-free. */
-function parts(token: string): { host: string; params: string[] } {
-  const [host, query] = token.split("/?");
-  return { host: host!, params: (query ?? "").split("&").sort() };
-}
-
-const FIELD_PATTERNS: Record<string, RegExp> = {
-  userId: /'userId'/,
-  cacheName: /'(replicationGroupId|serverlessCacheName|memoryDbClusterName)' must be a cache name/,
-  region: /'region'/,
-  expiresIn: /'expiresIn'/,
-  serverless: /serverlessCacheName and memoryDbClusterName/,
-};
+import { FIELD_PATTERNS, optionsOf, parts } from "../_helpers/token_vectors.ts";
 
 /** The token cases. */
 export const tokenCases: ConformanceCase[] = [
