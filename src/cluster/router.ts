@@ -304,22 +304,14 @@ export class Router {
             `CLUSTERDOWN Hash slot ${command.slot} is not served by any known node`,
           );
         }
-        await this.refresh().catch(() => {});
-        await this.#backoff(attempt++);
+        await this.#pauseAndRefresh(attempt++);
         continue;
       }
       const client = this.#client(address);
-      if (!client.connected) {
-        try {
-          await client.open();
-        } catch (error) {
-          // Unreachable: nothing was sent. Look again once the topology may have changed.
-          if (!transient(error) || this.#now() >= deadline || this.#closed) throw error;
-          redirect = undefined;
-          await this.refresh().catch(() => {});
-          await this.#backoff(attempt++);
-          continue;
-        }
+      if (!(await this.#opened(client, deadline))) {
+        redirect = undefined;
+        await this.#pauseAndRefresh(attempt++);
+        continue;
       }
       const prefix: CommandArg[] | undefined = redirect?.asking === true
         ? ["ASKING"]
@@ -543,21 +535,14 @@ export class Router {
         if (this.#now() >= deadline) {
           throw new ReplyError(`CLUSTERDOWN Hash slot ${slot} is not served by any known node`);
         }
-        await this.refresh().catch(() => {});
-        await this.#backoff(attempt++);
+        await this.#pauseAndRefresh(attempt++);
         continue;
       }
       const client = this.#client(address);
-      if (!client.connected) {
-        try {
-          await client.open();
-        } catch (error) {
-          if (!transient(error) || this.#now() >= deadline || this.#closed) throw error;
-          redirect = undefined;
-          await this.refresh().catch(() => {});
-          await this.#backoff(attempt++);
-          continue;
-        }
+      if (!(await this.#opened(client, deadline))) {
+        redirect = undefined;
+        await this.#pauseAndRefresh(attempt++);
+        continue;
       }
       const pipeline = client.pipeline();
       // ASKING before MULTI lasts for the whole transaction.
@@ -605,6 +590,28 @@ export class Router {
       await Promise.all([...this.#clients.values()].map((client) => client.close()));
     })();
     return this.#closing;
+  }
+
+  /** After a failed attempt: reads the topology again, then backs off. */
+  async #pauseAndRefresh(attempt: number): Promise<void> {
+    await this.refresh().catch(() => {});
+    await this.#backoff(attempt);
+  }
+
+  /**
+   * Opens a node's connection if it is down. Returns false when the node is
+   * unreachable for now (nothing was sent), so the caller may look again once
+   * the topology may have changed; throws when that is pointless.
+   */
+  async #opened(client: RedisClient, deadline: number): Promise<boolean> {
+    if (client.connected) return true;
+    try {
+      await client.open();
+      return true;
+    } catch (error) {
+      if (!transient(error) || this.#now() >= deadline || this.#closed) throw error;
+      return false;
+    }
   }
 
   #backoff(attempt: number): Promise<void> {
