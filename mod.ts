@@ -99,12 +99,3 @@ export type {
   ZMember,
   ZRangeOptions,
 } from "./src/client.ts";
-export {
-  ClusterClient,
-  type ClusterNodeAddress,
-  type ClusterNodeInfo,
-  type ClusterShardInfo,
-  connectCluster,
-  type ConnectClusterOptions,
-} from "./src/cluster/client.ts";
-export { keySlot } from "./src/cluster/slot.ts";

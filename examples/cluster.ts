@@ -14,7 +14,8 @@
  * @module
  */
 
-import { connectCluster, fromWebIdentity, IamAuth } from "../mod.ts";
+import { fromWebIdentity, IamAuth } from "../mod.ts";
+import { connectCluster } from "../src/cluster.ts";
 import { startEmulator } from "../src/emulator/mod.ts";
 
 await using emu = await startEmulator({ tls: true, cluster: { shards: 3, replicasPerShard: 1 } });

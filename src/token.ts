@@ -5,12 +5,28 @@
  *
  * @module
  */
-import { AwsV4Signer } from "aws4fetch";
 import type { AwsCredentials, CredentialsInput } from "./credentials/types.ts";
 import { resolveCredentials } from "./credentials/resolve.ts";
 import { describe } from "./_checks.ts";
+import { presignSigner } from "./presign_signer.ts";
 
-/** The longest life of an IAM auth token, in seconds (15 minutes). */
+/**
+ * The longest life of an IAM auth token, in seconds (15 minutes).
+ *
+ * @example
+ * ```ts
+ * import { createAuthToken, MAX_TOKEN_LIFETIME_SECONDS } from "./token.ts";
+ *
+ * const token = await createAuthToken({
+ *   replicationGroupId: "my-group",
+ *   userId: "my-user",
+ *   region: "us-east-1",
+ *   credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
+ *   expiresIn: MAX_TOKEN_LIFETIME_SECONDS,
+ * });
+ * console.log(new URL(`https://${token}`).searchParams.get("X-Amz-Expires")); // "900"
+ * ```
+ */
 export const MAX_TOKEN_LIFETIME_SECONDS = 900;
 
 /** The cache a token is for: exactly one of these three names. */
@@ -204,7 +220,7 @@ export async function signToken(
   url.searchParams.set("User", target.userId);
   if (target.serverless) url.searchParams.set("ResourceType", "ServerlessCache");
   url.searchParams.set("X-Amz-Expires", String(expiresIn));
-  const signer = new AwsV4Signer({
+  const signer = await presignSigner({
     url: url.toString(),
     method: "GET",
     service: target.service,

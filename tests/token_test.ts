@@ -157,3 +157,13 @@ Deno.test({
     assert.deepEqual(await Deno.readFile(SHARED_VECTORS), fixture);
   },
 });
+
+Deno.test("signing leaves the runtime's Headers global as it was", async () => {
+  const before = Object.getOwnPropertyDescriptor(globalThis, "Headers");
+  const token = await createAuthToken(optionsOf(vectors.valid[0]!));
+  assert.equal(token, vectors.valid[0]!.expected);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(globalThis, "Headers"), before);
+  const headers = new Headers({ "X-Test": "1" });
+  assert.ok(headers instanceof Headers);
+  assert.equal(headers.get("x-test"), "1");
+});

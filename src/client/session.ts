@@ -303,7 +303,10 @@ export class Session {
     const o = this.#o;
     const auth = o.auth;
     const provider = auth !== undefined && isAuthProvider(auth) ? auth : undefined;
-    // Minting a token and opening the socket run side by side.
+    // The socket opens first, so that minting a token runs while its TCP and
+    // TLS handshakes are under way.
+    const opening = openTransport(o);
+    opening.catch(() => {});
     const pending: Promise<AuthCredentials> | undefined = fresh !== undefined
       ? Promise.resolve(fresh)
       : provider !== undefined
@@ -314,13 +317,7 @@ export class Session {
     pending?.catch(() => {});
     let transport: Transport;
     try {
-      transport = await o.transport({
-        hostname: o.hostname,
-        port: o.port,
-        tls: o.tls,
-        servername: o.servername,
-        caCerts: o.caCerts,
-      });
+      transport = await opening;
     } catch (error) {
       if (error instanceof TypeError) throw error;
       throw new ConnectionClosedError(`Cannot connect to ${o.label}: ${messageOf(error)}`, {
@@ -524,6 +521,21 @@ async function getCredentials(provider: AuthProvider, fresh: boolean): Promise<A
 /** Whether a failed connection attempt is worth another try. */
 function retryable(error: Error): boolean {
   return error instanceof ConnectionClosedError || error instanceof TimeoutError;
+}
+
+/** Calls the transport factory; a factory that throws gives a rejected promise. */
+function openTransport(o: ResolvedOptions): Promise<Transport> {
+  try {
+    return o.transport({
+      hostname: o.hostname,
+      port: o.port,
+      tls: o.tls,
+      servername: o.servername,
+      caCerts: o.caCerts,
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 async function closeTransport(transport: Transport): Promise<void> {
