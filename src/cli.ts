@@ -23,6 +23,14 @@ const COMMANDS: Record<string, () => Promise<{ run(args: string[]): Promise<numb
  *
  * @param args The arguments after the program name.
  * @returns The exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./cli.ts";
+ *
+ * const code = await main(["--help"]); // prints the usage on stdout
+ * console.log(code); // 0
+ * ```
  */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;

@@ -87,9 +87,13 @@ export {
 /**
  * The client of {@linkcode BaseRedisClient} over `cloudflare:sockets` by default.
  *
- * @example
- * ```ts ignore
- * const client = new RedisClient({ host: "my-cache-xxxxxx.serverless.use1.cache.amazonaws.com", auth });
+ * @example Made without connecting
+ * ```ts
+ * import { RedisClient } from "./cloudflare.ts";
+ *
+ * const client = new RedisClient({ host: "my-cache-xxxxxx.serverless.use1.cache.amazonaws.com" });
+ * console.log(client.connected); // false: it connects on the first command
+ * await client.close();
  * ```
  */
 export class RedisClient extends BaseRedisClient {
@@ -108,11 +112,30 @@ export class RedisClient extends BaseRedisClient {
  * @throws {ConnectionClosedError} When the socket could not be opened.
  * @throws {TimeoutError} When connecting took longer than `connectTimeout`.
  *
- * @example
- * ```ts ignore
- * import { connect } from "@elasticache-iam/connector/cloudflare";
+ * @example Against the local emulator, with Deno's socket standing in for `cloudflare:sockets`
+ * ```ts
+ * import { connect } from "./cloudflare.ts";
+ * import { IamAuth } from "./iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "./emulator/mod.ts";
  *
- * await using client = await connect({ host: "my-cache-xxxxxx.serverless.use1.cache.amazonaws.com", auth });
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
+ * });
+ * await using client = await connect({
+ *   host: emu.gateway.hostname,
+ *   port: emu.gateway.port,
+ *   auth,
+ *   // In a Worker, leave `transport` out: it is cloudflare:sockets.
+ *   transport: ({ hostname, port }) => Deno.connect({ hostname, port }),
+ * });
+ * console.log(await client.ping()); // "PONG"
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<RedisClient> {

@@ -150,14 +150,34 @@ const DEFAULT_RETRY_DELAY = 10_000;
  * @throws {RangeError} When a duration is out of range.
  * @throws {CredentialsError} When no token can be had for the first connect.
  *
- * @example
- * ```ts ignore
- * import Redis from "iovalkey";
- * import { connectIoredis } from "@elasticache-iam/connector/ioredis";
+ * @example Against the local emulator, over TLS
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { connectIoredis } from "./ioredis.ts";
+ * import { IamAuth } from "./iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "./emulator/mod.ts";
  *
- * const client = new Redis({ host, port: 6379, tls: {}, lazyConnect: true });
- * using iam = await connectIoredis(client, auth);
+ * // An IAM user whose keys may connect to the emulator's cache.
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   tls: true,
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
+ * });
+ * const client = new Redis({
+ *   host: emu.gateway.hostname,
+ *   port: emu.gateway.port,
+ *   tls: { ca: emu.gateway.caCertPem! },
+ *   lazyConnect: true, // the first connect must already carry a token
+ * });
+ * using _iam = await connectIoredis(client, auth);
  * console.log(await client.ping()); // "PONG"
+ * await client.quit();
  * ```
  */
 export async function connectIoredis(
@@ -179,11 +199,29 @@ export async function connectIoredis(
  * What {@linkcode connectIoredis} returns: the helper that keeps the
  * client's password current and its connection re-authenticated.
  *
- * @example
- * ```ts ignore
+ * @example Against the local emulator
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { connectIoredis, IoredisIamAuth } from "./ioredis.ts";
+ * import { IamAuth } from "./iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "./emulator/mod.ts";
+ *
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
+ * });
+ * const client = new Redis({ host: emu.gateway.hostname, port: emu.gateway.port, lazyConnect: true });
  * using iam = await connectIoredis(client, auth);
- * // … on shutdown, ending the client stops the helper too:
- * await client.quit();
+ * // The client's password is a token, kept current for every reconnect.
+ * const token = client.options.password;
+ * console.log(iam instanceof IoredisIamAuth, token?.startsWith("replication-group-01/")); // true true
+ * await client.quit(); // ending the client stops the helper too
  * ```
  */
 export class IoredisIamAuth implements Disposable {

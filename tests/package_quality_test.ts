@@ -1,8 +1,10 @@
 /**
  * The package as users get it: what each entry point loads at import time,
  * that the main entry point loads and signs with no npm resolution and no
- * permission at all, module docs for every export, doc lint, the publish dry
- * run, and that the README's TypeScript snippets and install lines are right.
+ * permission at all, module docs for every export, a runnable `@example` for
+ * every exported function, class and constant, the doc tests, doc lint, the
+ * publish dry run, and that the README's TypeScript snippets and install lines
+ * are right.
  * (A Worker built from `mod.ts` runs in workerd in `tests/runtimes/workerd`.)
  */
 
@@ -14,6 +16,7 @@ const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) a
   exports: Record<string, string>;
   imports: Record<string, string>;
   compilerOptions: Record<string, unknown>;
+  tasks: Record<string, string>;
 };
 const decoder = new TextDecoder();
 
@@ -82,16 +85,19 @@ function reach(graph: ModuleGraph, entry: string) {
 
 const relative = (url: string) => url.startsWith(ROOT.href) ? url.slice(ROOT.href.length) : url;
 
-Deno.test("mod.ts loads no node:*, cloudflare:* or npm module except aws4fetch at import time", async () => {
+Deno.test("mod.ts loads no node:*, cloudflare:* or npm module at import time", async () => {
   const graph = await graphOf("mod.ts");
   const { loaded, dynamic, npm } = reach(graph, "mod.ts");
   const foreign = loaded.filter((url) => !url.startsWith(ROOT.href) && !url.startsWith("npm:"));
   assert.deepEqual(foreign, [], "node:, cloudflare:, jsr: or remote modules");
-  assert.deepEqual(npm, ["aws4fetch"]);
+  assert.deepEqual(npm, []);
   assert.ok(loaded.every((url) => !relative(url).startsWith("src/emulator/")), "the emulator");
-  // Loaded on first use only: the Node/Bun socket transport, and the AWS SDK for web identity.
+  assert.ok(loaded.every((url) => !relative(url).startsWith("src/cluster")), "the cluster client");
+  // Loaded on first use only: aws4fetch when the first token is signed, the Node/Bun socket
+  // transport, and the AWS SDK for web identity.
   assert.deepEqual(dynamic.map(relative).sort(), [
     config.imports["@aws-sdk/credential-provider-web-identity"]!.replace(/^npm:/, "npm:/"),
+    config.imports["aws4fetch"]!.replace(/^npm:/, "npm:/"),
     "src/transport/node.ts",
   ]);
   // Even that transport imports no Node built-in: it asks process.getBuiltinModule, so
@@ -161,33 +167,104 @@ console.log(Object.keys(main).length, token.split("&X-Amz-Signature=")[0]);
   }
 });
 
+interface DocJsDoc {
+  doc?: string;
+  tags?: { kind: string; doc?: string }[];
+}
+
+interface DocNode {
+  module_doc?: DocJsDoc;
+  symbols?: { name: string; declarations: { kind: string; jsDoc?: DocJsDoc }[] }[];
+}
+
+const docs = new Map<string, Promise<DocNode>>();
+
+/** What `deno doc --json` says about an entry point: its module doc and the symbols it exports. */
+function docOf(file: string): Promise<DocNode> {
+  let doc = docs.get(file);
+  if (doc === undefined) {
+    doc = deno(["doc", "--json", file]).then(({ code, stdout, stderr }) => {
+      assert.equal(code, 0, stderr);
+      const json = JSON.parse(stdout) as { nodes?: Record<string, DocNode> };
+      return json.nodes?.[new URL(file, ROOT).href] ?? {};
+    });
+    docs.set(file, doc);
+  }
+  return doc;
+}
+
 Deno.test("every export in deno.json has a module doc whose first line says what it is", async () => {
   for (const [subpath, file] of Object.entries(config.exports)) {
-    const { code, stdout, stderr } = await deno(["doc", "--json", file]);
-    assert.equal(code, 0, stderr);
-    const doc = JSON.parse(stdout) as {
-      nodes?: Record<string, { module_doc?: { doc?: string } }>;
-    };
-    const moduleDoc = doc.nodes?.[new URL(file, ROOT).href]?.module_doc?.doc ?? "";
+    const moduleDoc = (await docOf(file)).module_doc?.doc ?? "";
     const firstLine = moduleDoc.trim().split("\n")[0] ?? "";
     assert.ok(firstLine.length > 10, `${subpath} (${file}) has no @module doc`);
   }
 });
 
+/** The languages of the code blocks `deno test --doc` type-checks and runs. */
+const DOC_TEST_LANGUAGES = new Set([
+  "ts",
+  "typescript",
+  "mts",
+  "cts",
+  "tsx",
+  "js",
+  "javascript",
+  "mjs",
+  "cjs",
+  "jsx",
+]);
+
+/** Whether an `@example` holds a code block `deno test --doc` runs: a JS/TS one without `ignore`. */
+function hasRunnableCode(example: string): boolean {
+  return [...example.matchAll(/^\s*```([^\s`]*)(.*)$/gm)].some(([, lang, attributes]) =>
+    DOC_TEST_LANGUAGES.has(lang!) && !/(^|\s)ignore(\s|$)/.test(attributes!)
+  );
+}
+
 /**
- * Entry points whose doc lint still fails on other areas' types, and why:
- * - `./node-redis`: its signatures name node-redis's types (`RedisClientType`,
- *   `RedisClientOptions`, `RedisModules`, …). Re-exporting them from "redis" does not
- *   help: the lint then follows them into node-redis's own declarations (missing JSDoc,
- *   private types such as `RedisCommands`, `CredentialsProvider`), 35 errors instead of 25.
+ * Functions, classes, variables and enums: the symbols with behavior an example can run.
+ * Interfaces and type aliases are exempt: they have nothing to run, and the
+ * examples of the functions and classes that take or return them show them in use.
  */
-const DOC_LINT_PENDING = new Set(["./node-redis"]);
+const VALUE_KINDS = new Set(["function", "class", "variable", "enum"]);
+
+Deno.test("every exported function, class and constant has an @example that deno test --doc runs", async () => {
+  const missing: string[] = [];
+  for (const [subpath, file] of Object.entries(config.exports)) {
+    for (const symbol of (await docOf(file)).symbols ?? []) {
+      if (!symbol.declarations.some((d) => VALUE_KINDS.has(d.kind))) continue;
+      const examples = symbol.declarations.flatMap((d) =>
+        (d.jsDoc?.tags ?? []).filter((tag) => tag.kind === "example").map((tag) => tag.doc ?? "")
+      );
+      if (!examples.some(hasRunnableCode)) {
+        missing.push(`${subpath}: ${symbol.name}${examples.length > 0 ? " (only ignored)" : ""}`);
+      }
+    }
+  }
+  assert.deepEqual(missing, [], "symbols without a runnable @example");
+});
 
 Deno.test("deno doc --lint is clean for the exports", async () => {
-  const files = Object.entries(config.exports)
-    .filter(([subpath]) => !DOC_LINT_PENDING.has(subpath)).map(([, file]) => file);
+  // Linted together, as JSR documents the package: a type that one entry
+  // point uses and another exports (`./cluster` and `Pipeline`) is public.
+  const files = Object.values(config.exports);
   const { code, stdout, stderr } = await deno(["doc", "--lint", ...files]);
   assert.equal(code, 0, `${stdout}${stderr}`);
+  // The `ok` task lints the same files.
+  const linted = config.tasks.ok?.match(/deno doc --lint ([^&]+)/)?.[1]?.trim().split(/\s+/);
+  assert.deepEqual(linted?.sort(), files.map((file) => file.replace(/^\.\//, "")).sort());
+});
+
+Deno.test("the examples in the docs run: deno test --doc", async () => {
+  // `mod.ts` and `src/` hold every entry point and every module they load.
+  const roots = ["mod.ts", "src/"];
+  for (const file of Object.values(config.exports)) {
+    assert.ok(roots.some((root) => file.replace(/^\.\//, "").startsWith(root)), file);
+  }
+  const { code, stdout, stderr } = await deno(["test", "-A", "--doc", ...roots]);
+  assert.equal(code, 0, `${stdout.slice(-6000)}${stderr.slice(-4000)}`);
+  assert.match(stdout, /^ok \| [1-9]\d* passed \| 0 failed/m);
 });
 
 Deno.test("deno publish --dry-run passes with no slow types", async () => {

@@ -171,6 +171,16 @@ function json(value: RespValue): unknown {
  * The command methods. The client, {@linkcode Pipeline} and
  * {@linkcode Transaction} extend it; see {@linkcode Reply} for what the
  * methods return on each.
+ *
+ * @example The client and its pipelines have the same methods
+ * ```ts
+ * import { Commands, RedisClient } from "../client.ts";
+ *
+ * const client = new RedisClient({ host: "127.0.0.1" }); // not connected yet
+ * const pipeline = client.pipeline().set("greeting", "hello").get("greeting");
+ * console.log(client instanceof Commands, pipeline instanceof Commands, pipeline.length); // true true 2
+ * await client.close();
+ * ```
  */
 export abstract class Commands {
   readonly #dispatch: Dispatch;

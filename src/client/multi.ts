@@ -15,9 +15,30 @@ import { type BatchSender, type ExecOptions, Queue } from "./pipeline.ts";
  * `MULTI … EXEC` in one write and run by the server atomically. Each
  * command method queues its command and returns the transaction.
  *
- * @example
- * ```ts ignore
- * const [count] = await client.multi().incr("visits").expire("visits", 60).exec<[number, boolean]>();
+ * @example Against the local emulator
+ * ```ts
+ * import { connect } from "../client.ts";
+ * import { IamAuth } from "../iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "../emulator/mod.ts";
+ *
+ * // An IAM user whose keys may connect to the emulator's cache.
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
+ * });
+ * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+ *
+ * const [count, expiring] = await client.multi()
+ *   .incr("visits")
+ *   .expire("visits", 60)
+ *   .exec<[number, boolean]>();
+ * console.log(count, expiring); // 1 true
  * ```
  */
 export class Transaction extends Commands {

@@ -88,12 +88,30 @@ export class Queue {
  * returns one result per command, in order. The commands are not atomic: use
  * {@linkcode RedisClient.multi} for that.
  *
- * @example
- * ```ts ignore
+ * @example Against the local emulator
+ * ```ts
+ * import { connect } from "../client.ts";
+ * import { IamAuth } from "../iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "../emulator/mod.ts";
+ *
+ * // An IAM user whose keys may connect to the emulator's cache.
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
+ * });
+ * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+ *
  * const [hits, greeting] = await client.pipeline()
  *   .incr("hits")
  *   .get("greeting")
  *   .exec<[number, string | null]>();
+ * console.log(hits, greeting); // 1 null
  * ```
  */
 export class Pipeline extends Commands {

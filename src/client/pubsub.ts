@@ -41,9 +41,29 @@ class Registry {
  * A listener's subscription to channels or patterns. Dispose it (or call
  * {@linkcode Subscription.unsubscribe}) to stop receiving messages.
  *
- * @example
- * ```ts ignore
- * await using subscription = await client.subscribe("news", (message) => seen.push(message));
+ * @example Against the local emulator
+ * ```ts
+ * import { connect } from "../client.ts";
+ * import { IamAuth } from "../iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "../emulator/mod.ts";
+ *
+ * // An IAM user whose keys may connect to the emulator's cache.
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
+ * });
+ * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+ *
+ * const received = Promise.withResolvers<string>();
+ * await using subscription = await client.subscribe("news", (message) => received.resolve(message));
+ * await client.publish("news", "hello");
+ * console.log(subscription.names, await received.promise); // ["news"] "hello"
  * ```
  */
 export class Subscription implements AsyncDisposable {

@@ -14,7 +14,8 @@
  *
  * @example
  * ```ts ignore
- * import { connectCluster, fromEnv, IamAuth } from "@elasticache-iam/connector";
+ * import { fromEnv, IamAuth } from "@elasticache-iam/connector";
+ * import { connectCluster } from "@elasticache-iam/connector/cluster";
  *
  * const auth = new IamAuth({ replicationGroupId: "my-cluster", userId: "my-user", region: "us-east-1", credentials: fromEnv() });
  * await using cluster = await connectCluster({
@@ -96,10 +97,13 @@ export interface ConnectClusterOptions
  * `FLUSHDB`, `SCRIPT LOAD`/`FLUSH`/`EXISTS`) do so. `SCAN`, pub/sub,
  * `WATCH` and `SELECT` are refused with a `TypeError`.
  *
- * @example
- * ```ts ignore
- * await using cluster = await connectCluster({ host: "127.0.0.1", port: 7000 });
- * await cluster.mset({ "{cart:7}:items": "3", "{cart:7}:total": "42" });
+ * @example Made without connecting
+ * ```ts
+ * import { ClusterClient } from "./client.ts";
+ *
+ * const cluster = new ClusterClient({ host: "clustercfg.my-cluster.xxxxxx.use1.cache.amazonaws.com" });
+ * console.log(cluster.shards()); // []: the first command discovers the cluster
+ * await cluster.close();
  * ```
  */
 export class ClusterClient extends Commands implements AsyncDisposable {
@@ -257,13 +261,28 @@ export class ClusterClient extends Commands implements AsyncDisposable {
  * @throws {ConnectionClosedError} When no seed node answered.
  * @throws {AuthenticationError} When a node refused the credentials, also after a fresh token.
  *
- * @example With the IAM token manager
- * ```ts ignore
- * import { connectCluster, fromEnv, IamAuth } from "@elasticache-iam/connector";
+ * @example Against the local emulator in cluster mode
+ * ```ts
+ * import { connectCluster } from "./client.ts";
+ * import { IamAuth } from "../iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "../emulator/mod.ts";
  *
- * const auth = new IamAuth({ replicationGroupId: "my-cluster", userId: "my-user", region: "us-east-1", credentials: fromEnv() });
- * await using cluster = await connectCluster({ host: "clustercfg.my-cluster.xxxxxx.use1.cache.amazonaws.com", auth });
- * await cluster.set("greeting", "hello");
+ * // An IAM user whose keys may connect to the emulator's cache.
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   cluster: { shards: 2, replicasPerShard: 0 },
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
+ * });
+ * await using cluster = await connectCluster({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+ * await cluster.mset({ "{user:1}:name": "Ada", "{user:1}:lang": "en" });
+ * console.log(await cluster.mget("{user:1}:name", "{user:1}:lang")); // ["Ada", "en"]
+ * console.log(cluster.shards().length); // 2
  * ```
  */
 export async function connectCluster(options: ConnectClusterOptions): Promise<ClusterClient> {

@@ -166,10 +166,42 @@ export interface EmulatorConfig {
   log?: (line: string) => void;
 }
 
-/** The placeholder for the emulator's own OIDC provider name in trust policies. */
+/**
+ * The placeholder for the emulator's own OIDC provider name in trust policies.
+ *
+ * @example
+ * ```ts
+ * import { defaultTrustPolicy, OWN_PROVIDER_PLACEHOLDER } from "./mod.ts";
+ *
+ * const policy = JSON.stringify(defaultTrustPolicy("123456789012"));
+ * console.log(policy.includes(`:oidc-provider/${OWN_PROVIDER_PLACEHOLDER}"`)); // true
+ * ```
+ */
 export const OWN_PROVIDER_PLACEHOLDER = "${emulator:oidc-provider}";
 
-/** The seed's `policy.json`: `elasticache:Connect` on `replication-group-01` and `iam-user-01`. */
+/**
+ * The seed's `policy.json`: `elasticache:Connect` on `replication-group-01` and `iam-user-01`.
+ *
+ * @example Granted to an IAM user with long-term keys
+ * ```ts
+ * import { connect } from "../client.ts";
+ * import { IamAuth } from "../iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "./mod.ts";
+ *
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
+ * });
+ * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+ * console.log(await client.ping()); // "PONG"
+ * ```
+ */
 export const SEED_POLICY: PolicyDocument = {
   Version: "2012-10-17",
   Statement: [{
@@ -182,7 +214,16 @@ export const SEED_POLICY: PolicyDocument = {
   }],
 };
 
-/** The default role's name. */
+/**
+ * The default role's name.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_ROLE_NAME } from "./mod.ts";
+ *
+ * console.log(DEFAULT_ROLE_NAME); // "elasticache-iam-auth-app"
+ * ```
+ */
 export const DEFAULT_ROLE_NAME = "elasticache-iam-auth-app";
 
 /**
@@ -193,6 +234,16 @@ export const DEFAULT_ROLE_NAME = "elasticache-iam-auth-app";
  * @param partition The IAM partition.
  * @returns The trust policy.
  * @throws {TypeError} If the account id is not 12 digits or the partition is malformed.
+ *
+ * @example A second role, trusted like the default one
+ * ```ts
+ * import { defaultTrustPolicy, SEED_POLICY, startEmulator } from "./mod.ts";
+ *
+ * await using emu = await startEmulator({
+ *   roles: [{ roleName: "ci", trustPolicy: defaultTrustPolicy("123456789012"), policies: [SEED_POLICY] }],
+ * });
+ * console.log(emu.roleArn("ci")); // "arn:aws:iam::123456789012:role/ci"
+ * ```
  */
 export function defaultTrustPolicy(accountId: string, partition = "aws"): PolicyDocument {
   if (typeof accountId !== "string" || !ACCOUNT_ID.test(accountId)) {
@@ -231,6 +282,14 @@ export function defaultTrustPolicy(accountId: string, partition = "aws"): Policy
  * {@linkcode defaultTrustPolicy} and allowed to connect to every configured
  * cache as every configured user (with the defaults, exactly the seed's
  * `policy.json`).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONFIG } from "./mod.ts";
+ *
+ * const { caches: [cache], users: [user] } = DEFAULT_CONFIG;
+ * console.log(cache.replicationGroupId, user.userId); // "replication-group-01" "iam-user-01"
+ * ```
  */
 export const DEFAULT_CONFIG = {
   region: "us-east-1",

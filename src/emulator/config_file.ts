@@ -24,6 +24,22 @@ import type { EmulatorConfig } from "./config.ts";
  *
  * await using emu = await startEmulator(await loadEmulatorConfig("emulator.json"));
  * ```
+ *
+ * @example A policy read from its own file
+ * ```ts
+ * import { loadEmulatorConfig } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const policy = { Version: "2012-10-17", Statement: [] };
+ * await Deno.writeTextFile(`${dir}/policy.json`, JSON.stringify(policy));
+ * await Deno.writeTextFile(
+ *   `${dir}/emulator.json`,
+ *   JSON.stringify({ iamUsers: [{ userName: "app", policies: ["file://policy.json"] }] }),
+ * );
+ * const config = await loadEmulatorConfig(`${dir}/emulator.json`);
+ * console.log(config.iamUsers?.[0]?.policies); // [{ Version: "2012-10-17", Statement: [] }]
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function loadEmulatorConfig(path: string | URL): Promise<EmulatorConfig> {
   if (typeof path !== "string" && !(path instanceof URL)) {

@@ -58,16 +58,65 @@ export interface GatewayOptions {
   internalUser?: { username: string; password: string };
 }
 
-/** ElastiCache's answer to any refused token (Redis 7's exact text). */
+/**
+ * ElastiCache's answer to any refused token (Redis 7's exact text).
+ *
+ * @example A token signed with keys the emulator does not know
+ * ```ts
+ * import { connect } from "../client.ts";
+ * import { IamAuth } from "../iam_auth.ts";
+ * import { startEmulator, WRONGPASS } from "./mod.ts";
+ *
+ * await using emu = await startEmulator();
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: { accessKeyId: "AKIAUNKNOWN", secretAccessKey: "unknown" },
+ * });
+ * const error = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth })
+ *   .catch((error) => error);
+ * console.log(error.name, error.cause.message === WRONGPASS); // "AuthenticationError" true
+ * ```
+ */
 export const WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
-/** Redis' answer to a command before authentication. */
+/**
+ * Redis' answer to a command before authentication.
+ *
+ * @example
+ * ```ts
+ * import { NOAUTH } from "./mod.ts";
+ *
+ * console.log(NOAUTH); // "NOAUTH Authentication required."
+ * ```
+ */
 export const NOAUTH = "NOAUTH Authentication required.";
-/** Redis' answer to `HELLO` without `AUTH` before authentication. */
+/**
+ * Redis' answer to `HELLO` without `AUTH` before authentication.
+ *
+ * @example A client without credentials
+ * ```ts
+ * import { connect } from "../client.ts";
+ * import { NOAUTH_HELLO, startEmulator } from "./mod.ts";
+ *
+ * await using emu = await startEmulator();
+ * const error = await connect({ host: emu.gateway.hostname, port: emu.gateway.port })
+ *   .catch((error) => error);
+ * console.log(error.name, error.cause.message === NOAUTH_HELLO); // "AuthenticationError" true
+ * ```
+ */
 export const NOAUTH_HELLO =
   "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
 /**
  * The command forwarded in place of an IAM `AUTH` inside `MULTI`: Redis
  * refuses it as unknown when it is queued and then aborts the transaction.
+ *
+ * @example
+ * ```ts
+ * import { AUTH_IN_MULTI_COMMAND } from "./mod.ts";
+ *
+ * console.log(AUTH_IN_MULTI_COMMAND); // "IAM-AUTH-NOT-SUPPORTED-IN-MULTI"
+ * ```
  */
 export const AUTH_IN_MULTI_COMMAND = "IAM-AUTH-NOT-SUPPORTED-IN-MULTI";
 /** A backend user that does not exist: authenticating as it draws Redis' own WRONGPASS. */

@@ -7,23 +7,22 @@
  * @module
  */
 
-import {
-  createClient as createRedisClient,
-  createCluster as createRedisCluster,
-  type RedisClientOptions,
-  type RedisClientType,
-  type RedisClusterOptions,
-  type RedisClusterType,
-  type RedisFunctions,
-  type RedisModules,
-  type RedisScripts,
-  type RespVersions,
-  type TypeMapping,
-} from "redis";
+import { createClient as createRedisClient, createCluster as createRedisCluster } from "redis";
 import { authenticationError, type AuthProvider } from "../client/handshake.ts";
 import { backoffDelay, type Timers } from "../client/timers.ts";
 import { ReplyError } from "../errors.ts";
 import { nodeRedisCredentials, type NodeRedisCredentialsOptions } from "./credentials_provider.ts";
+import type {
+  RedisClientOptions,
+  RedisClientType,
+  RedisClusterOptions,
+  RedisClusterType,
+  RedisFunctions,
+  RedisModules,
+  RedisScripts,
+  RespVersions,
+  TypeMapping,
+} from "./types.ts";
 
 /** The IAM options {@linkcode createClient} and {@linkcode createCluster} add to node-redis's. */
 export interface IamConnectionOptions {
@@ -138,24 +137,34 @@ interface SocketFields {
  * @throws {TypeError} When `url` carries a user or password, or asks for plaintext to a host other than loopback without `allowPlaintext`.
  * @throws {RangeError} When `reauthAfter` or `retryDelay` is out of range.
  *
- * @example
- * ```ts ignore
- * import { IamAuth, fromEnv } from "@elasticache-iam/connector";
- * import { createClient } from "@elasticache-iam/connector/node-redis";
+ * @example Against the local emulator, over TLS
+ * ```ts
+ * import { createClient } from "./client.ts";
+ * import { IamAuth } from "../iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "../emulator/mod.ts";
  *
- * const auth = new IamAuth({
- *   replicationGroupId: "my-cache",
- *   userId: "my-user",
- *   region: "us-east-1",
- *   credentials: fromEnv(),
+ * // An IAM user whose keys may connect to the emulator's cache.
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   tls: true,
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
  * });
  * const client = createClient({
- *   url: "rediss://master.my-cache.xxxxxx.use1.cache.amazonaws.com:6379",
+ *   url: `rediss://${emu.gateway.hostname}:${emu.gateway.port}`,
+ *   caCerts: emu.gateway.caCertPem!,
  *   auth,
  * });
  * client.on("error", (error) => console.error(error));
  * await client.connect();
  * await client.set("greeting", "hello");
+ * console.log(await client.get("greeting")); // "hello"
+ * await client.close();
  * ```
  */
 export function createClient<
@@ -239,6 +248,36 @@ export function createClient<
  * });
  * cluster.on("error", (error) => console.error(error));
  * await cluster.connect();
+ * ```
+ *
+ * @example Against the local emulator in cluster mode
+ * ```ts
+ * import { createCluster } from "./client.ts";
+ * import { IamAuth } from "../iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "../emulator/mod.ts";
+ *
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   tls: true,
+ *   cluster: { shards: 2, replicasPerShard: 0 },
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
+ * });
+ * const cluster = createCluster({
+ *   rootNodes: [{ url: `rediss://${emu.gateway.hostname}:${emu.gateway.port}` }],
+ *   caCerts: emu.gateway.caCertPem!,
+ *   auth,
+ * });
+ * cluster.on("error", (error) => console.error(error));
+ * await cluster.connect();
+ * await cluster.set("{user:1}:name", "Ada");
+ * console.log(await cluster.get("{user:1}:name")); // "Ada"
+ * await cluster.close();
  * ```
  */
 export function createCluster<

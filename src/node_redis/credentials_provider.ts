@@ -104,9 +104,32 @@ export interface NodeRedisCredentialsOptions {
   timers?: Timers;
 }
 
-/** The default `reauthAfter`: 11 hours, one hour before the server's 12-hour cut. */
+/**
+ * The default `reauthAfter`: 11 hours, one hour before the server's 12-hour cut.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_REAUTH_AFTER } from "./credentials_provider.ts";
+ *
+ * console.log(DEFAULT_REAUTH_AFTER / 3_600_000); // 11 (hours)
+ * ```
+ */
 export const DEFAULT_REAUTH_AFTER = 11 * 60 * 60 * 1000;
-/** The server cuts IAM connections this long after their last authentication. */
+/**
+ * The server cuts IAM connections this long after their last authentication.
+ *
+ * @example `reauthAfter` must stay below it
+ * ```ts
+ * import { CONNECTION_MAX_AGE, nodeRedisCredentials } from "./credentials_provider.ts";
+ *
+ * const auth = { credentials: () => Promise.resolve({ username: "iam-user-01", password: "token" }) };
+ * try {
+ *   nodeRedisCredentials(auth, { reauthAfter: CONNECTION_MAX_AGE });
+ * } catch (error) {
+ *   console.log(error instanceof RangeError, CONNECTION_MAX_AGE / 3_600_000); // true 12
+ * }
+ * ```
+ */
 export const CONNECTION_MAX_AGE = 12 * 60 * 60 * 1000;
 const DEFAULT_RETRY_DELAY = 10_000;
 
@@ -147,22 +170,30 @@ interface Subscription {
  * @throws {TypeError} When `auth` has no `credentials()` method.
  * @throws {RangeError} When a duration is out of range.
  *
- * @example With node-redis's own `createClient`
- * ```ts ignore
+ * @example With node-redis's own `createClient`, against the local emulator
+ * ```ts
  * import { createClient } from "redis";
- * import { IamAuth, fromEnv } from "@elasticache-iam/connector";
- * import { nodeRedisCredentials } from "@elasticache-iam/connector/node-redis";
+ * import { nodeRedisCredentials } from "./credentials_provider.ts";
+ * import { IamAuth } from "../iam_auth.ts";
+ * import { SEED_POLICY, startEmulator } from "../emulator/mod.ts";
  *
- * const auth = new IamAuth({
- *   replicationGroupId: "my-cache",
- *   userId: "my-user",
- *   region: "us-east-1",
- *   credentials: fromEnv(),
+ * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+ * await using emu = await startEmulator({
+ *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+ * });
+ * using auth = new IamAuth({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: emu.region,
+ *   credentials: keys,
  * });
  * const client = createClient({
- *   url: "rediss://master.my-cache.xxxxxx.use1.cache.amazonaws.com:6379",
+ *   url: `redis://${emu.gateway.hostname}:${emu.gateway.port}`, // rediss:// for ElastiCache
  *   credentialsProvider: nodeRedisCredentials(auth),
  * });
+ * await client.connect();
+ * console.log(await client.ping()); // "PONG"
+ * await client.close();
  * ```
  */
 export function nodeRedisCredentials(

@@ -49,6 +49,22 @@ export interface CloudflareTransportOptions {
  * const transport = createCloudflareTransport({ connect: socketConnect });
  * await using client = await connect({ host: "my-cache.serverless.use1.cache.amazonaws.com", transport });
  * ```
+ *
+ * @example What it asks of `connect`, with a stand-in outside workerd
+ * ```ts
+ * import { type CloudflareConnect, createCloudflareTransport } from "./cloudflare.ts";
+ *
+ * const calls: Parameters<CloudflareConnect>[] = [];
+ * const transport = createCloudflareTransport({
+ *   connect: (address, options) => {
+ *     calls.push([address, options]);
+ *     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+ *     return { readable, writable, opened: Promise.resolve(), close() {} };
+ *   },
+ * });
+ * await transport({ hostname: "my-cache.serverless.use1.cache.amazonaws.com", port: 6379, tls: true });
+ * console.log(calls[0]?.[1]); // { secureTransport: "on", allowHalfOpen: false }
+ * ```
  */
 export function createCloudflareTransport(
   options: CloudflareTransportOptions = {},
@@ -98,6 +114,19 @@ export function createCloudflareTransport(
  * import { connect, cloudflareTransport } from "@elasticache-iam/connector/cloudflare";
  *
  * await using client = await connect({ host: "cache.example.com", transport: cloudflareTransport });
+ * ```
+ *
+ * @example Refused before any socket is opened
+ * ```ts
+ * import { cloudflareTransport } from "./cloudflare.ts";
+ *
+ * const error = await cloudflareTransport({
+ *   hostname: "cache.example.com",
+ *   port: 6379,
+ *   tls: true,
+ *   caCerts: ["-----BEGIN CERTIFICATE-----\n…"],
+ * }).catch((error) => error);
+ * console.log(error instanceof TypeError); // true: Workers trust the public CA list only
  * ```
  */
 export const cloudflareTransport: TransportFactory = createCloudflareTransport();
