@@ -94,10 +94,11 @@ Deno.test("mod.ts loads no node:*, cloudflare:* or npm module at import time", a
   assert.ok(loaded.every((url) => !relative(url).startsWith("src/emulator/")), "the emulator");
   assert.ok(loaded.every((url) => !relative(url).startsWith("src/cluster")), "the cluster client");
   // Loaded on first use only: aws4fetch when the first token is signed, the Node/Bun socket
-  // transport, and the AWS SDK for web identity.
+  // transport, and the AWS SDK and the STS client for web identity.
   assert.deepEqual(dynamic.map(relative).sort(), [
     config.imports["@aws-sdk/credential-provider-web-identity"]!.replace(/^npm:/, "npm:/"),
     config.imports["aws4fetch"]!.replace(/^npm:/, "npm:/"),
+    "src/credentials/sts_web_identity.ts",
     "src/transport/node.ts",
   ]);
   // Even that transport imports no Node built-in: it asks process.getBuiltinModule, so

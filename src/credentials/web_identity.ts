@@ -1,6 +1,8 @@
 /**
  * Credentials from a federated web identity: an OIDC JWT exchanged with STS
- * `AssumeRoleWithWebIdentity`, through `@aws-sdk/credential-provider-web-identity`.
+ * `AssumeRoleWithWebIdentity`, through `@aws-sdk/credential-provider-web-identity`,
+ * whose STS call is made by this module's own role assumer
+ * (`sts_web_identity.ts`), so that it runs in Workers too.
  *
  * @module
  */
@@ -10,6 +12,11 @@ import { REGION_PATTERN } from "../token.ts";
 import { cacheCredentials } from "./cache.ts";
 import { type Environment, readEnv } from "./env.ts";
 import { messageOf } from "./resolve.ts";
+import type {
+  AssumeRoleWithWebIdentityParams,
+  StsCredentials,
+  StsRoleAssumerOptions,
+} from "./sts_web_identity.ts";
 import type { AwsCredentials, AwsCredentialsProvider } from "./types.ts";
 
 /** Options of {@linkcode fromWebIdentity}. All are optional when the EKS-style variables are set. */
@@ -41,21 +48,25 @@ export interface FromWebIdentityOptions {
   /** How long the temporary credentials last, in seconds (900 to the role's maximum). */
   durationSeconds?: number;
   /**
-   * The STS region.
+   * The STS region: its regional endpoint is called (`https://sts.<region>.amazonaws.com`,
+   * with the partition's suffix in China, GovCloud and ISO regions; FIPS or dual-stack when
+   * `AWS_USE_FIPS_ENDPOINT` or `AWS_USE_DUALSTACK_ENDPOINT` is `true`).
    *
-   * @default {the `AWS_REGION` variable, else the SDK's default}
+   * @default {the `AWS_REGION` variable, else `us-east-1`}
    */
   region?: string;
   /**
    * The STS endpoint URL, for a private endpoint or the local emulator.
    *
-   * @default {the `AWS_ENDPOINT_URL_STS` variable, else the SDK's default}
+   * @default {the `AWS_ENDPOINT_URL_STS` variable, else `AWS_ENDPOINT_URL`, else the region's}
    */
   stsEndpoint?: string;
   /**
-   * How long one STS request may take to connect, and to answer, in
-   * milliseconds; a hung STS then fails the exchange instead of blocking
-   * every later token. The AWS SDK retries a timed-out request up to twice.
+   * How long one STS request may take, from sending it to the end of the
+   * answer, in milliseconds; a hung STS then fails the exchange instead of
+   * blocking every later token. As in the AWS SDK, a timed-out request is
+   * retried up to twice (3 attempts), as are throttling, 5xx answers,
+   * network errors and `IDPCommunicationError`.
    *
    * @default {3000}
    */
@@ -77,7 +88,10 @@ export interface FromWebIdentityOptions {
  * credentials with STS `AssumeRoleWithWebIdentity`. The result is cached until
  * five minutes before it expires; then the token is read or asked for again
  * and exchanged anew. The AWS SDK package behind it is loaded on first use
- * only, so importing this module stays cheap.
+ * only, so importing this module stays cheap; the STS call itself is one
+ * plain HTTP POST (`fetch`, or `node:http(s)` on Node.js; no AWS SDK client,
+ * no `DOMParser`), so it works in Deno, Node.js, Bun and Workers alike. Errors
+ * name STS's code and message, never the token.
  *
  * @param options The role, the token (or its file), and STS settings.
  * @returns The provider.
@@ -178,26 +192,42 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
       }`,
     );
   }
-  const endpoint = given.stsEndpoint ?? readEnv("AWS_ENDPOINT_URL_STS", env);
+  const configured = given.stsEndpoint === undefined &&
+      readOptionalEnv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", env) !== "true"
+    ? readEnv("AWS_ENDPOINT_URL_STS", env) ?? readOptionalEnv("AWS_ENDPOINT_URL", env)
+    : undefined;
+  const endpoint = given.stsEndpoint ?? configured;
   if (endpoint !== undefined && !isHttpUrl(endpoint)) {
     throw new TypeError(
-      `${action}: 'stsEndpoint' (or AWS_ENDPOINT_URL_STS) must be an http(s) URL such as ` +
-        `'https://sts.us-east-1.amazonaws.com', got ${describe(endpoint)}`,
+      `${action}: 'stsEndpoint' (or AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL) must be an http(s) ` +
+        `URL such as 'https://sts.us-east-1.amazonaws.com', got ${describe(endpoint)}`,
     );
   }
+  const assumerOptions: StsRoleAssumerOptions = {
+    timeout,
+    ...(endpoint === undefined
+      ? {
+        region: region ?? "us-east-1",
+        useFipsEndpoint: envFlag(action, "AWS_USE_FIPS_ENDPOINT", env),
+        useDualstackEndpoint: envFlag(action, "AWS_USE_DUALSTACK_ENDPOINT", env),
+      }
+      : { endpoint }),
+  };
+  // The STS client loads on the first exchange, like the SDK: importing this module stays cheap.
+  let assumer:
+    | Promise<(params: AssumeRoleWithWebIdentityParams) => Promise<StsCredentials>>
+    | undefined;
+  const roleAssumerWithWebIdentity = async (params: AssumeRoleWithWebIdentityParams) => {
+    assumer ??= import("./sts_web_identity.ts").then((sts) =>
+      sts.webIdentityRoleAssumer(assumerOptions)
+    );
+    return await (await assumer)(params);
+  };
   const common = {
     roleArn,
     ...(roleSessionName ? { roleSessionName } : {}),
     ...(durationSeconds ? { durationSeconds } : {}),
-    clientConfig: {
-      ...(region ? { region } : {}),
-      ...(endpoint ? { endpoint } : {}),
-      requestHandler: {
-        connectionTimeout: timeout,
-        requestTimeout: timeout,
-        throwOnRequestTimeout: true,
-      },
-    },
+    roleAssumerWithWebIdentity,
   };
 
   const exchange = async (): Promise<AwsCredentials> => {
@@ -205,6 +235,11 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
     let resolved: AwsCredentials;
     try {
       if (tokenFile) {
+        if (typeof sdk.fromTokenFile !== "function") {
+          throw new TypeError(
+            `this runtime cannot read the token file ${tokenFile}; pass 'webIdentityToken'`,
+          );
+        }
         resolved = await sdk.fromTokenFile({ ...common, webIdentityTokenFile: tokenFile })();
       } else {
         const webIdentityToken = typeof token === "function" ? await token() : token!;
@@ -231,6 +266,24 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+
+/** Reads a variable that only refines the defaults: unset when the environment may not be read. */
+function readOptionalEnv(name: string, env: Environment | undefined): string | undefined {
+  try {
+    return readEnv(name, env);
+  } catch (error) {
+    if (error instanceof CredentialsError) return undefined;
+    throw error;
+  }
+}
+
+/** A `true`/`false` variable, as the AWS SDK reads `AWS_USE_FIPS_ENDPOINT`. */
+function envFlag(action: string, name: string, env: Environment | undefined): boolean {
+  const value = readOptionalEnv(name, env);
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  throw new TypeError(`${action}: ${name} must be 'true' or 'false', got ${describe(value)}`);
+}
 
 function isHttpUrl(value: unknown): boolean {
   if (typeof value !== "string") return false;

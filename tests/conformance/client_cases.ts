@@ -284,10 +284,6 @@ export const clientCases: ConformanceCase[] = [
   {
     name:
       "credentials: web identity (OIDC token callback → STS AssumeRoleWithWebIdentity) signs an accepted token",
-    skip: {
-      workerd:
-        "the AWS SDK's browser build reads STS's XML with DOMParser, which Workers lack; pass a credentials provider or secrets (fromEnv({ env }))",
-    },
     async run(ctx) {
       let tokensAsked = 0;
       const credentials = fromWebIdentity({
@@ -302,6 +298,28 @@ export const clientCases: ConformanceCase[] = [
       await using client = await ctx.connect({ ...ctx.plainTarget(), auth, now: ctx.now });
       assertEquals(await client.send(["ACL", "WHOAMI"]), "iam-user-01");
       assertEquals(tokensAsked, 1);
+    },
+  },
+  {
+    name:
+      "credentials: web identity refused by STS (AccessDenied) is a CredentialsError naming STS's code, without the JWT",
+    async run(ctx) {
+      const jwt = await ctx.webIdentityToken();
+      const untrusted = ctx.info.roleArn.replace(/role\/.*$/, "role/not-configured");
+      const credentials = fromWebIdentity({
+        roleArn: untrusted,
+        webIdentityToken: jwt,
+        stsEndpoint: ctx.info.stsEndpoint,
+        region: ctx.info.region,
+        now: ctx.now,
+      });
+      const error = await assertRejects(
+        credentials(),
+        "CredentialsError",
+        /^Cannot assume role arn:aws:iam::\d{12}:role\/not-configured with web identity: STS answered AccessDenied \(HTTP 403\): Not authorized to perform sts:AssumeRoleWithWebIdentity/,
+      );
+      assert(!String(error.stack).includes(jwt), "the JWT is not in the error");
+      assertEquals((error.cause as { code?: unknown }).code, "AccessDenied");
     },
   },
 ];

@@ -1,0 +1,778 @@
+/**
+ * STS `AssumeRoleWithWebIdentity` as one HTTP POST: the role assumer that
+ * `fromWebIdentity` hands to `@aws-sdk/credential-provider-web-identity` (its
+ * `roleAssumerWithWebIdentity` option) instead of the AWS SDK's STS client.
+ * The call is unsigned, so it needs `fetch` (or, on Node.js, `node:http(s)`),
+ * a timer and nothing else: it works in Workers, where the SDK's browser build
+ * cannot read STS's XML (it needs `DOMParser`), and it spares every runtime
+ * loading that client.
+ *
+ * It does what the SDK's client does for this one call: the regional endpoint
+ * of the region's partition (or a given endpoint), a per-attempt timeout, and
+ * the SDK's standard retry (3 attempts; throttling, 500/502/503/504, timeouts,
+ * network errors and `IDPCommunicationError` are retried with jittered
+ * exponential backoff). STS's answer is read by a small, strict XML reader.
+ *
+ * @module
+ */
+
+/** The input of `AssumeRoleWithWebIdentity`, as the AWS SDK passes it to a role assumer. */
+export interface AssumeRoleWithWebIdentityParams {
+  /** The role to assume. */
+  RoleArn: string;
+  /** The role session name. */
+  RoleSessionName: string;
+  /** The OIDC token (or OAuth 2.0 access token) to exchange. */
+  WebIdentityToken: string;
+  /** The identity provider's host, for OAuth 2.0 access tokens only. */
+  ProviderId?: string | undefined;
+  /** Managed session policies. */
+  PolicyArns?: { arn?: string | undefined }[] | undefined;
+  /** An inline session policy (JSON). */
+  Policy?: string | undefined;
+  /** How long the credentials last, in seconds. */
+  DurationSeconds?: number | undefined;
+}
+
+/** Credentials from STS, shaped as the AWS SDK's `AwsCredentialIdentity`. */
+export interface StsCredentials {
+  /** The temporary access key id (`ASIA…`). */
+  readonly accessKeyId: string;
+  /** The secret access key. */
+  readonly secretAccessKey: string;
+  /** The session token. */
+  readonly sessionToken?: string;
+  /** When the credentials stop being valid. */
+  readonly expiration?: Date;
+  /** The credential scope, when STS returns one. */
+  readonly credentialScope?: string;
+  /** The role's account, taken from `AssumedRoleUser.Arn`. */
+  readonly accountId?: string;
+}
+
+/** Options of {@linkcode webIdentityRoleAssumer}. */
+export interface StsRoleAssumerOptions {
+  /**
+   * The region whose STS endpoint is called, unless `endpoint` is given.
+   *
+   * @default {"us-east-1"}
+   */
+  region?: string | undefined;
+  /** The STS endpoint URL, such as a VPC endpoint or the local emulator. */
+  endpoint?: string | undefined;
+  /**
+   * Use the region's FIPS endpoint (`AWS_USE_FIPS_ENDPOINT`).
+   *
+   * @default {false}
+   */
+  useFipsEndpoint?: boolean | undefined;
+  /**
+   * Use the region's dual-stack endpoint (`AWS_USE_DUALSTACK_ENDPOINT`).
+   *
+   * @default {false}
+   */
+  useDualstackEndpoint?: boolean | undefined;
+  /**
+   * How long one attempt may take, from sending to the end of the answer, in milliseconds.
+   *
+   * @default {3000}
+   */
+  timeout?: number | undefined;
+  /**
+   * Attempts per call, the first included.
+   *
+   * @default {3}
+   */
+  maxAttempts?: number | undefined;
+  /**
+   * How a request is sent: {@linkcode fetchPost} or {@linkcode nodePost}.
+   *
+   * @default {`node:http(s)` on Node.js, else `fetch`}
+   */
+  post?: StsPost | undefined;
+  /** Waits between attempts; tests pass one that does not sleep. @default {setTimeout} */
+  sleep?: ((ms: number) => Promise<void>) | undefined;
+  /** The jitter source, in [0, 1). @default {Math.random} */
+  random?: (() => number) | undefined;
+}
+
+/**
+ * STS answered with an error, or could not be reached or understood. The
+ * message names STS's code and message and never holds the token or a secret.
+ *
+ * @example
+ * ```ts
+ * import { StsError } from "./sts_web_identity.ts";
+ *
+ * const error = new StsError("STS answered Throttling (HTTP 400): Rate exceeded", {
+ *   code: "Throttling",
+ *   status: 400,
+ *   attempts: 3,
+ * });
+ * console.log(error.name, error.code); // "StsError" "Throttling"
+ * ```
+ */
+export class StsError extends Error {
+  /** STS's error code (`InvalidIdentityToken`, `Throttling`, …), or `TimeoutError` / `NetworkError`. */
+  readonly code: string;
+  /** The HTTP status, when STS answered. */
+  readonly status: number | undefined;
+  /** STS's request id, when it gave one. */
+  readonly requestId: string | undefined;
+  /** How many attempts were made. */
+  readonly attempts: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param message What failed, in a sentence.
+   * @param details The code, status, request id, attempts and cause.
+   */
+  constructor(
+    message: string,
+    details: {
+      code: string;
+      status?: number | undefined;
+      requestId?: string | undefined;
+      attempts?: number;
+      cause?: unknown;
+    },
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "StsError";
+    this.code = details.code;
+    this.status = details.status;
+    this.requestId = details.requestId;
+    this.attempts = details.attempts ?? 1;
+  }
+}
+
+/**
+ * The STS endpoint the AWS SDK v3 resolves for a region: regional, with the
+ * partition's DNS suffix (`amazonaws.com.cn` for China, `c2s.ic.gov` for ISO,
+ * …), its FIPS or dual-stack variant when asked.
+ *
+ * @param region The region, such as `us-east-1` or `cn-north-1`.
+ * @param options Whether to use the FIPS or the dual-stack endpoint.
+ * @returns The endpoint URL.
+ *
+ * @example
+ * ```ts
+ * import { stsEndpointFor } from "./sts_web_identity.ts";
+ *
+ * console.log(stsEndpointFor("cn-north-1")); // "https://sts.cn-north-1.amazonaws.com.cn"
+ * ```
+ */
+export function stsEndpointFor(
+  region: string,
+  options: { useFipsEndpoint?: boolean | undefined; useDualstackEndpoint?: boolean | undefined } =
+    {},
+): string {
+  const partition = PARTITIONS.find(([pattern]) => pattern.test(region)) ?? AWS_PARTITION;
+  const [, dnsSuffix, dualStackDnsSuffix, name] = partition;
+  const { useFipsEndpoint: fips, useDualstackEndpoint: dualStack } = options;
+  if (fips && dualStack) return `https://sts-fips.${region}.${dualStackDnsSuffix}`;
+  if (fips) {
+    return name === "aws-us-gov"
+      ? `https://sts.${region}.amazonaws.com`
+      : `https://sts-fips.${region}.${dnsSuffix}`;
+  }
+  if (dualStack) return `https://sts.${region}.${dualStackDnsSuffix}`;
+  return `https://sts.${region}.${dnsSuffix}`;
+}
+
+/** Pattern, DNS suffix, dual-stack DNS suffix, name: the AWS SDK's partitions. */
+type Partition = readonly [RegExp, string, string, string];
+const AWS_PARTITION: Partition = [
+  /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/,
+  "amazonaws.com",
+  "api.aws",
+  "aws",
+];
+const PARTITIONS: readonly Partition[] = [
+  AWS_PARTITION,
+  [/^cn-\w+-\d+$/, "amazonaws.com.cn", "api.amazonwebservices.com.cn", "aws-cn"],
+  [/^eusc-(de)-\w+-\d+$/, "amazonaws.eu", "api.amazonwebservices.eu", "aws-eusc"],
+  [/^us-iso-\w+-\d+$/, "c2s.ic.gov", "api.aws.ic.gov", "aws-iso"],
+  [/^us-isob-\w+-\d+$/, "sc2s.sgov.gov", "api.aws.scloud", "aws-iso-b"],
+  [/^eu-isoe-\w+-\d+$/, "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk", "aws-iso-e"],
+  [/^us-isof-\w+-\d+$/, "csp.hci.ic.gov", "api.aws.hci.ic.gov", "aws-iso-f"],
+  [/^us-gov-\w+-\d+$/, "amazonaws.com", "api.aws", "aws-us-gov"],
+];
+
+/**
+ * A role assumer for the `roleAssumerWithWebIdentity` option of
+ * `@aws-sdk/credential-provider-web-identity`: each call posts one
+ * `AssumeRoleWithWebIdentity` to STS (retrying as the SDK does) and returns
+ * the credentials.
+ *
+ * @param options The region or endpoint, timeout and retry settings.
+ * @returns The role assumer.
+ * @throws {TypeError} When the endpoint is not an http(s) URL, or is given with FIPS or dual-stack.
+ *
+ * @example
+ * ```ts ignore
+ * import { fromWebToken } from "@aws-sdk/credential-provider-web-identity";
+ * import { webIdentityRoleAssumer } from "./sts_web_identity.ts";
+ *
+ * const provider = fromWebToken({
+ *   roleArn: "arn:aws:iam::123456789012:role/app",
+ *   webIdentityToken: "a JWT from your identity provider",
+ *   roleAssumerWithWebIdentity: webIdentityRoleAssumer({ region: "eu-west-1" }),
+ * });
+ * ```
+ */
+export function webIdentityRoleAssumer(
+  options: StsRoleAssumerOptions = {},
+): (params: AssumeRoleWithWebIdentityParams) => Promise<StsCredentials> {
+  const {
+    region = "us-east-1",
+    useFipsEndpoint,
+    useDualstackEndpoint,
+    timeout = 3000,
+    maxAttempts = 3,
+    sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    random = Math.random,
+  } = options;
+  if (options.endpoint !== undefined && (useFipsEndpoint || useDualstackEndpoint)) {
+    throw new TypeError(
+      "Cannot call STS: a custom endpoint cannot be combined with the FIPS or dual-stack endpoint",
+    );
+  }
+  const endpoint = options.endpoint ?? stsEndpointFor(region, options);
+  const url = URL.canParse(endpoint) ? new URL(endpoint) : undefined;
+  if (url?.protocol !== "https:" && url?.protocol !== "http:") {
+    throw new TypeError(`Cannot call STS: the endpoint must be an http(s) URL, got '${endpoint}'`);
+  }
+  const where = url.origin;
+  const agent = navigatorUserAgent();
+  const userAgent = `elasticache-iam-connector sts-web-identity${agent ? ` ${agent}` : ""}`;
+
+  let post: StsPost | undefined;
+  return async (params) => {
+    const body = formBody(params).toString();
+    post ??= options.post ?? defaultPost();
+    const invocationId = crypto.randomUUID();
+    for (let attempt = 1;; attempt++) {
+      let failure: StsError;
+      let retryAfterMs: number | undefined;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), timeout);
+      try {
+        const answer = await post(
+          url,
+          {
+            "content-type": "application/x-www-form-urlencoded; charset=utf-8",
+            "user-agent": userAgent,
+            "amz-sdk-invocation-id": invocationId,
+            "amz-sdk-request": `attempt=${attempt}; max=${maxAttempts}`,
+          },
+          body,
+          controller.signal,
+        );
+        if (answer.status >= 200 && answer.status < 300) {
+          return credentialsFrom(answer.text, params.RoleArn);
+        }
+        failure = errorFrom(answer.status, answer.text, attempt);
+        retryAfterMs = retryAfter(answer.retryAfter);
+      } catch (error) {
+        if (error instanceof StsError) throw error;
+        failure = controller.signal.aborted
+          ? new StsError(`STS at ${where} did not answer within ${timeout} ms`, {
+            code: "TimeoutError",
+            attempts: attempt,
+            cause: error,
+          })
+          : new StsError(`Cannot reach STS at ${where}: ${messageOf(error)}`, {
+            code: "NetworkError",
+            attempts: attempt,
+            cause: error,
+          });
+      } finally {
+        clearTimeout(timer);
+      }
+      const kind = retryKind(failure);
+      if (kind === undefined || attempt >= maxAttempts) {
+        if (attempt > 1) {
+          throw new StsError(`${failure.message} (after ${attempt} attempts)`, {
+            code: failure.code,
+            status: failure.status,
+            requestId: failure.requestId,
+            attempts: attempt,
+            ...(failure.cause === undefined ? {} : { cause: failure.cause }),
+          });
+        }
+        throw failure;
+      }
+      // The SDK's standard retry: full jitter over base × 2^retry, capped at 20 s.
+      const base = kind === "throttling" ? 1000 : 50;
+      let delay = Math.floor(random() * Math.min(base * 2 ** (attempt - 1), 20_000));
+      if (retryAfterMs !== undefined) delay = Math.max(delay, Math.min(retryAfterMs, delay + 5000));
+      await sleep(delay);
+    }
+  };
+}
+
+const THROTTLING_CODES = new Set([
+  "BandwidthLimitExceeded",
+  "EC2ThrottledException",
+  "LimitExceededException",
+  "PriorRequestNotComplete",
+  "ProvisionedThroughputExceededException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "SlowDown",
+  "ThrottledException",
+  "Throttling",
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "TransactionInProgressException",
+]);
+const TRANSIENT_CODES = new Set([
+  "TimeoutError",
+  "NetworkError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  // STS could not reach the identity provider: AWS advises retrying.
+  "IDPCommunicationError",
+]);
+const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
+
+function retryKind(error: StsError): "throttling" | "transient" | undefined {
+  if (error.status === 429 || THROTTLING_CODES.has(error.code)) return "throttling";
+  if (TRANSIENT_CODES.has(error.code) || TRANSIENT_STATUSES.has(error.status ?? 0)) {
+    return "transient";
+  }
+  return undefined;
+}
+
+function retryAfter(header: string | null): number | undefined {
+  if (header === null || !/^\d+$/.test(header.trim())) return undefined;
+  return Number(header.trim()) * 1000;
+}
+
+function formBody(params: AssumeRoleWithWebIdentityParams): URLSearchParams {
+  const body = new URLSearchParams({
+    Action: "AssumeRoleWithWebIdentity",
+    Version: "2011-06-15",
+    RoleArn: params.RoleArn,
+    RoleSessionName: params.RoleSessionName,
+    WebIdentityToken: params.WebIdentityToken,
+  });
+  if (params.ProviderId !== undefined) body.set("ProviderId", params.ProviderId);
+  params.PolicyArns?.forEach((policy, i) => {
+    if (policy.arn !== undefined) body.set(`PolicyArns.member.${i + 1}.arn`, policy.arn);
+  });
+  if (params.Policy !== undefined) body.set("Policy", params.Policy);
+  if (params.DurationSeconds !== undefined) {
+    body.set("DurationSeconds", String(params.DurationSeconds));
+  }
+  return body;
+}
+
+/** STS answers are a few kilobytes; anything much larger is not STS. */
+const MAX_BODY = 256 * 1024;
+
+function tooLarge(status: number): StsError {
+  return new StsError(`STS answered HTTP ${status} with more than ${MAX_BODY} bytes`, {
+    code: "MalformedResponse",
+    status,
+  });
+}
+
+/** An HTTP answer, read whole. */
+export interface StsAnswer {
+  /** The HTTP status. */
+  status: number;
+  /** The body. */
+  text: string;
+  /** The `Retry-After` header. */
+  retryAfter: string | null;
+}
+
+/** Posts a form to STS; rejects when `signal` aborts, or with a network error. */
+export type StsPost = (
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+) => Promise<StsAnswer>;
+
+/**
+ * Sends STS requests with `fetch`.
+ *
+ * @param fetcher The `fetch` function.
+ * @returns The sender.
+ *
+ * @example
+ * ```ts
+ * import { fetchPost, webIdentityRoleAssumer } from "./sts_web_identity.ts";
+ *
+ * const assume = webIdentityRoleAssumer({ region: "eu-west-1", post: fetchPost() });
+ * console.log(typeof assume); // "function": STS is called when it is
+ * ```
+ */
+export function fetchPost(fetcher: typeof fetch = globalThis.fetch): StsPost {
+  return async (url, headers, body, signal) => {
+    const response = await fetcher(url, { method: "POST", headers, body, signal });
+    const text = await response.text();
+    if (text.length > MAX_BODY) throw tooLarge(response.status);
+    return { status: response.status, text, retryAfter: response.headers.get("retry-after") };
+  };
+}
+
+/**
+ * `fetch`, except on Node.js, whose first `fetch` loads undici (about 30 ms of
+ * cold start, measured against `node:http`): there `node:http(s)` is used, taken
+ * from `process.getBuiltinModule` so that nothing imports a Node built-in.
+ */
+function defaultPost(): StsPost {
+  const runtime = globalThis as {
+    Deno?: unknown;
+    Bun?: unknown;
+    navigator?: { userAgent?: unknown };
+    process?: {
+      versions?: { node?: unknown };
+      getBuiltinModule?: (name: string) => unknown;
+    };
+  };
+  // Checked first: on Deno, touching `process` loads the Node compatibility layer.
+  if (
+    runtime.Deno !== undefined || runtime.Bun !== undefined ||
+    runtime.navigator?.userAgent === "Cloudflare-Workers"
+  ) {
+    return fetchPost();
+  }
+  const process = runtime.process;
+  if (
+    typeof process?.versions?.node !== "string" || typeof process.getBuiltinModule !== "function"
+  ) {
+    return fetchPost();
+  }
+  const http = process.getBuiltinModule("node:http") as NodeHttp | undefined;
+  const https = process.getBuiltinModule("node:https") as NodeHttp | undefined;
+  return http && https ? nodePost(http, https) : fetchPost();
+}
+
+/**
+ * Sends STS requests with Node's `node:http` and `node:https`.
+ *
+ * @param http The `node:http` module.
+ * @param https The `node:https` module.
+ * @returns The sender.
+ *
+ * @example
+ * ```ts
+ * import * as http from "node:http";
+ * import * as https from "node:https";
+ * import { type NodeHttp, nodePost, webIdentityRoleAssumer } from "./sts_web_identity.ts";
+ *
+ * const post = nodePost(http as unknown as NodeHttp, https as unknown as NodeHttp);
+ * const assume = webIdentityRoleAssumer({ region: "eu-west-1", post });
+ * console.log(typeof assume); // "function"
+ * ```
+ */
+export function nodePost(http: NodeHttp, https: NodeHttp): StsPost {
+  return (url, headers, body, signal) =>
+    new Promise<StsAnswer>((resolve, reject) => {
+      const request = (url.protocol === "https:" ? https : http).request(url, {
+        method: "POST",
+        headers: { ...headers, "content-length": String(new TextEncoder().encode(body).length) },
+        signal,
+      }, (response) => {
+        const chunks: Uint8Array[] = [];
+        let size = 0;
+        response.on("data", (chunk: Uint8Array) => {
+          size += chunk.length;
+          if (size > MAX_BODY) {
+            response.destroy();
+            reject(tooLarge(response.statusCode ?? 0));
+          } else {
+            chunks.push(chunk);
+          }
+        });
+        response.on("error", reject);
+        response.on("end", () => {
+          const bytes = new Uint8Array(size);
+          let at = 0;
+          for (const chunk of chunks) {
+            bytes.set(chunk, at);
+            at += chunk.length;
+          }
+          const retryAfter = response.headers["retry-after"];
+          resolve({
+            status: response.statusCode ?? 0,
+            text: new TextDecoder().decode(bytes),
+            retryAfter: typeof retryAfter === "string" ? retryAfter : null,
+          });
+        });
+      });
+      request.on("error", reject);
+      request.end(body);
+    });
+}
+
+/** The part of `node:http` / `node:https` used here, declared structurally. */
+export interface NodeHttp {
+  /** Starts a request; `onResponse` gets the answer's head. */
+  request(
+    url: URL,
+    options: { method: string; headers: Record<string, string>; signal: AbortSignal },
+    onResponse: (response: NodeIncomingMessage) => void,
+  ): NodeClientRequest;
+}
+
+/** The part of Node's `ClientRequest` used here. */
+export interface NodeClientRequest {
+  /** Listens for a failed request (refused, reset, aborted). */
+  on(event: "error", listener: (error: Error) => void): unknown;
+  /** Sends the body and ends the request. */
+  end(body: string): unknown;
+}
+
+/** The part of Node's `IncomingMessage` used here. */
+export interface NodeIncomingMessage {
+  /** The HTTP status. */
+  statusCode?: number;
+  /** The headers, lower-cased. */
+  headers: Record<string, string | string[] | undefined>;
+  /** Listens for a body chunk. */
+  on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+  /** Listens for the end of the body. */
+  on(event: "end", listener: () => void): unknown;
+  /** Listens for a failure while reading the body. */
+  on(event: "error", listener: (error: Error) => void): unknown;
+  /** Stops reading and closes the connection. */
+  destroy(): void;
+}
+
+function credentialsFrom(text: string, roleArn: string): StsCredentials {
+  const malformed = (what: string, cause?: unknown) =>
+    new StsError(
+      `STS answered AssumeRoleWithWebIdentity for ${roleArn} with a malformed document: ${what}`,
+      { code: "MalformedResponse", status: 200, cause },
+    );
+  let root: XmlElement;
+  try {
+    root = readXml(text);
+  } catch (error) {
+    throw malformed(messageOf(error));
+  }
+  try {
+    if (root.name !== "AssumeRoleWithWebIdentityResponse") {
+      throw new SyntaxError(`its root is <${root.name}>`);
+    }
+    const result = required(root, "AssumeRoleWithWebIdentityResult");
+    const credentials = required(result, "Credentials");
+    const accessKeyId = textOf(required(credentials, "AccessKeyId"));
+    const secretAccessKey = textOf(required(credentials, "SecretAccessKey"));
+    if (accessKeyId === "" || secretAccessKey === "") {
+      throw new SyntaxError("<AccessKeyId> or <SecretAccessKey> is empty");
+    }
+    const sessionToken = optionalText(credentials, "SessionToken");
+    const expirationText = optionalText(credentials, "Expiration");
+    const credentialScope = optionalText(credentials, "CredentialScope");
+    const arn = optionalText(child(result, "AssumedRoleUser"), "Arn");
+    const accountId = arn?.split(":")[4];
+    let expiration: Date | undefined;
+    if (expirationText !== undefined) {
+      expiration = RFC3339.test(expirationText) ? new Date(expirationText) : new Date(NaN);
+      if (Number.isNaN(expiration.getTime())) {
+        throw new SyntaxError(`<Expiration> is not an RFC 3339 date: '${expirationText}'`);
+      }
+    }
+    return {
+      accessKeyId,
+      secretAccessKey,
+      ...(sessionToken ? { sessionToken } : {}),
+      ...(expiration ? { expiration } : {}),
+      ...(credentialScope ? { credentialScope } : {}),
+      ...(accountId ? { accountId } : {}),
+    };
+  } catch (error) {
+    throw malformed(messageOf(error));
+  }
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+function errorFrom(status: number, text: string, attempts: number): StsError {
+  let code: string | undefined;
+  let message: string | undefined;
+  let requestId: string | undefined;
+  try {
+    const root = readXml(text);
+    const error = root.name === "ErrorResponse" ? child(root, "Error") : undefined;
+    code = optionalText(error, "Code");
+    message = optionalText(error, "Message");
+    requestId = optionalText(root, "RequestId");
+  } catch {
+    // Not STS's XML: a proxy's or load balancer's page. Report the status only.
+  }
+  if (code === undefined) {
+    return new StsError(`STS answered HTTP ${status} without an STS error document`, {
+      code: `Http${status}`,
+      status,
+      attempts,
+    });
+  }
+  return new StsError(
+    `STS answered ${code} (HTTP ${status})${message ? `: ${message}` : ""}${
+      requestId ? ` [request id ${requestId}]` : ""
+    }`,
+    { code, status, requestId, attempts },
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function navigatorUserAgent(): string | undefined {
+  const agent = (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent;
+  return typeof agent === "string" && /^[\x20-\x7e]{1,200}$/.test(agent) ? agent : undefined;
+}
+
+// ------------------------------------------------------------------ a small, strict XML reader
+
+/** An element: its name, child elements, and its text (entities decoded). */
+export interface XmlElement {
+  /** The tag name, prefix included. */
+  readonly name: string;
+  /** Child elements, in order. */
+  readonly children: XmlElement[];
+  /** The element's own text, with entities and CDATA decoded. */
+  text: string;
+}
+
+const OPEN_TAG =
+  /<([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/y;
+const CLOSE_TAG = /<\/([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*>/y;
+const ENTITY = /&(?:#(\d{1,7})|#x([0-9A-Fa-f]{1,6})|(lt|gt|amp|quot|apos));|&/g;
+const NAMED: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+
+/**
+ * Reads an XML document into elements. Strict: one root element, tags that
+ * match, well-formed attributes, the five predefined entities and character
+ * references only; document type declarations (and so custom entities) are
+ * refused.
+ *
+ * @param source The document.
+ * @returns Its root element.
+ * @throws {SyntaxError} When the document is not well formed.
+ *
+ * @example
+ * ```ts
+ * import { readXml } from "./sts_web_identity.ts";
+ *
+ * const root = readXml("<Error><Code>A&amp;B</Code></Error>");
+ * console.log(root.children[0]?.text); // "A&B"
+ * ```
+ */
+export function readXml(source: string): XmlElement {
+  const stack: XmlElement[] = [];
+  let root: XmlElement | undefined;
+  let i = source.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const fail = (what: string): never => {
+    throw new SyntaxError(`${what} at offset ${i}`);
+  };
+  const skipTo = (end: string, from: number, what: string): number => {
+    const at = source.indexOf(end, from);
+    if (at === -1) fail(`unterminated ${what}`);
+    return at;
+  };
+  while (i < source.length) {
+    const lt = source.indexOf("<", i);
+    const textEnd = lt === -1 ? source.length : lt;
+    if (textEnd > i) {
+      const raw = source.slice(i, textEnd);
+      const top = stack.at(-1);
+      if (top) top.text += decodeText(raw, i);
+      else if (raw.trim() !== "") fail("text outside the root element");
+      i = textEnd;
+      continue;
+    }
+    if (source.startsWith("<?", i)) {
+      i = skipTo("?>", i + 2, "processing instruction") + 2;
+    } else if (source.startsWith("<!--", i)) {
+      i = skipTo("-->", i + 4, "comment") + 3;
+    } else if (source.startsWith("<![CDATA[", i)) {
+      const top = stack.at(-1) ?? fail("CDATA outside the root element");
+      const end = skipTo("]]>", i + 9, "CDATA section");
+      top.text += source.slice(i + 9, end);
+      i = end + 3;
+    } else if (source.startsWith("<!", i)) {
+      fail("a document type declaration (not accepted)");
+    } else if (source.startsWith("</", i)) {
+      CLOSE_TAG.lastIndex = i;
+      const match = CLOSE_TAG.exec(source) ?? fail("a malformed end tag");
+      const open = stack.pop();
+      if (open?.name !== match[1]) {
+        fail(`</${match[1]}> where ${open ? `</${open.name}>` : "no end tag"} was expected`);
+      }
+      i = CLOSE_TAG.lastIndex;
+    } else {
+      OPEN_TAG.lastIndex = i;
+      const match = OPEN_TAG.exec(source) ?? fail("a malformed tag");
+      if (root !== undefined && stack.length === 0) fail("a second root element");
+      const element: XmlElement = { name: match[1]!, children: [], text: "" };
+      const parent = stack.at(-1);
+      if (parent) parent.children.push(element);
+      else root = element;
+      if (match[3] !== "/") stack.push(element);
+      i = OPEN_TAG.lastIndex;
+    }
+  }
+  if (stack.length > 0) fail(`<${stack.at(-1)!.name}> is not closed`);
+  return root ?? fail("no root element");
+}
+
+function decodeText(raw: string, offset: number): string {
+  return raw.replace(ENTITY, (entity, decimal?: string, hex?: string, named?: string) => {
+    if (named !== undefined) return NAMED[named]!;
+    const code = decimal !== undefined
+      ? Number(decimal)
+      : hex !== undefined
+      ? parseInt(hex, 16)
+      : NaN;
+    if (!isXmlChar(code)) {
+      throw new SyntaxError(
+        `${
+          entity === "&" ? "a bare '&'" : `the reference '${entity}'`
+        } in text near offset ${offset}`,
+      );
+    }
+    return String.fromCodePoint(code);
+  });
+}
+
+function isXmlChar(code: number): boolean {
+  return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+}
+
+function child(parent: XmlElement | undefined, name: string): XmlElement | undefined {
+  if (parent === undefined) return undefined;
+  const found = parent.children.filter((element) => element.name === name);
+  if (found.length > 1) throw new SyntaxError(`<${parent.name}> has more than one <${name}>`);
+  return found[0];
+}
+
+function required(parent: XmlElement, name: string): XmlElement {
+  const found = child(parent, name);
+  if (found === undefined) throw new SyntaxError(`<${parent.name}> has no <${name}>`);
+  return found;
+}
+
+function textOf(element: XmlElement): string {
+  if (element.children.length > 0) {
+    throw new SyntaxError(`<${element.name}> holds elements where text was expected`);
+  }
+  return element.text.trim();
+}
+
+function optionalText(parent: XmlElement | undefined, name: string): string | undefined {
+  const found = child(parent, name);
+  return found === undefined ? undefined : textOf(found);
+}
