@@ -12,11 +12,11 @@ import * as nodeHttp from "node:http";
 import * as nodeHttps from "node:https";
 import { generateKeyPair, SignJWT } from "jose";
 import { fromWebIdentity } from "../src/credentials/web_identity.ts";
+import { readXml } from "../src/credentials/xml.ts";
 import {
   fetchPost,
   type NodeHttp,
   nodePost,
-  readXml,
   type StsCredentials,
   stsEndpointFor,
   StsError,
