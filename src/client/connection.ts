@@ -8,8 +8,8 @@
  */
 
 import { ConnectionClosedError, ProtocolError, ReplyError, TimeoutError } from "../errors.ts";
-import { encodeCommand, encodeCommands } from "../resp/encoder.ts";
-import { RespDecoder } from "../resp/decoder.ts";
+import { encodeCommandsView, encodeCommandView } from "../resp/encoder.ts";
+import { type ReadOptions, RespDecoder } from "../resp/decoder.ts";
 import { type CommandArg, Push, type RespValue } from "../resp/types.ts";
 import type { Transport } from "../transport/types.ts";
 import { setIoTimeout, type Timers } from "./timers.ts";
@@ -53,6 +53,7 @@ const SUBSCRIBE_KINDS = new Set([
 
 /** A command (or a batch of them) waiting for its replies. */
 class Slot {
+  /** A batch's replies, filled in order (`remaining` counts the unfilled places at the end). */
   values: RespValue[] | undefined = undefined;
   constructor(
     readonly kind: number,
@@ -108,7 +109,7 @@ export class Connection {
       this.#writer = transport.writable.getWriter();
       this.#writer.closed.catch(() => {});
     }
-    this.#readDone = this.#readLoop();
+    this.#readDone = transport.listen === undefined ? this.#readLoop() : this.#listen(transport);
   }
 
   /** Whether the connection has closed (or failed). */
@@ -142,7 +143,7 @@ export class Connection {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     let data: Uint8Array;
     try {
-      data = encodeCommand(args);
+      data = encodeCommandView(args);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -171,7 +172,7 @@ export class Connection {
     if (commands.length === 0) return Promise.resolve([]);
     let data: Uint8Array;
     try {
-      data = encodeCommands(commands);
+      data = encodeCommandsView(commands);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -186,7 +187,7 @@ export class Connection {
         reject,
         this.#sentAt(),
       );
-      slot.values = [];
+      slot.values = new Array<RespValue>(commands.length);
       this.#push(slot);
       this.#write(data);
     });
@@ -204,7 +205,7 @@ export class Connection {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     let data: Uint8Array;
     try {
-      data = encodeCommand(args);
+      data = encodeCommandView(args);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -298,7 +299,21 @@ export class Connection {
   }
 
   #write(data: Uint8Array): void {
-    this.#outbox.push(data);
+    const outbox = this.#outbox;
+    const last = outbox.length === 0 ? undefined : outbox[outbox.length - 1]!;
+    if (
+      last !== undefined && last.buffer === data.buffer &&
+      last.byteOffset + last.length === data.byteOffset
+    ) {
+      // Encoded right after the previous command in the encoder's arena: one view covers both.
+      outbox[outbox.length - 1] = new Uint8Array(
+        last.buffer,
+        last.byteOffset,
+        last.length + data.length,
+      );
+    } else {
+      outbox.push(data);
+    }
     this.#outBytes += data.length;
     if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -339,12 +354,17 @@ export class Connection {
     );
   }
 
-  async #writeAll(data: Uint8Array): Promise<void> {
+  /** Writes all of `data`; a throwing transport rejects, as an `async` function would. */
+  #writeAll(data: Uint8Array): Promise<unknown> {
     const write = this.#transport.write;
-    if (write === undefined) return this.#writer!.write(data);
-    while (data.length > 0) {
-      const n = await write.call(this.#transport, data);
-      data = data.subarray(n);
+    try {
+      if (write === undefined) return this.#writer!.write(data);
+      const length = data.length;
+      return write.call(this.#transport, data).then((n) =>
+        n < length ? this.#writeAll(data.subarray(n)) : undefined
+      );
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 
@@ -369,17 +389,7 @@ export class Connection {
         new ConnectionClosedError(`Connection to ${this.#options.label} closed by the server`),
       );
     } catch (error) {
-      this.#fail(
-        error instanceof ProtocolError
-          ? new ProtocolError(
-            `${error.message}; the connection to ${this.#options.label} was closed`,
-            { cause: error },
-          )
-          : new ConnectionClosedError(
-            `Connection to ${this.#options.label} closed: ${messageOf(error)}`,
-            { cause: error },
-          ),
-      );
+      this.#readFailed(error);
     } finally {
       try {
         reader?.releaseLock();
@@ -389,17 +399,66 @@ export class Connection {
     }
   }
 
+  /** Reads through the transport's `listen` fast path: chunks are decoded as they arrive. */
+  #listen(transport: Transport): Promise<void> {
+    return new Promise<void>((resolve) => {
+      transport.listen!(
+        (chunk) => {
+          if (this.#closed !== undefined) return;
+          try {
+            this.#decoder.push(chunk);
+            this.#drain();
+          } catch (error) {
+            this.#readFailed(error);
+          }
+        },
+        (error) => {
+          if (error === undefined) {
+            this.#fail(
+              new ConnectionClosedError(
+                `Connection to ${this.#options.label} closed by the server`,
+              ),
+            );
+          } else {
+            this.#readFailed(error);
+          }
+          resolve();
+        },
+      );
+    });
+  }
+
+  /** Closes the connection after reading failed: a protocol error, or the socket's error. */
+  #readFailed(error: unknown): void {
+    this.#fail(
+      error instanceof ProtocolError
+        ? new ProtocolError(
+          `${error.message}; the connection to ${this.#options.label} was closed`,
+          { cause: error },
+        )
+        : new ConnectionClosedError(
+          `Connection to ${this.#options.label} closed: ${messageOf(error)}`,
+          { cause: error },
+        ),
+    );
+  }
+
   /** Decodes every complete frame buffered and settles commands with them. */
   #drain(): void {
     const decoder = this.#decoder;
     for (;;) {
       const slot = this.#slots[this.#head];
+      if (slot !== undefined && slot.kind === BATCH && typeof slot.bytes === "boolean") {
+        // A batch with one read mode: its replies in a tight loop.
+        if (!this.#drainBatch(slot, slot.bytes ? BYTES : undefined)) return;
+        continue;
+      }
       let bytes = false;
       if (slot !== undefined) {
         const flags = slot.bytes;
         bytes = typeof flags === "boolean"
           ? flags
-          : flags[slot.values === undefined ? 0 : slot.values.length] === true;
+          : flags[slot.values === undefined ? 0 : slot.values.length - slot.remaining] === true;
       }
       const value = bytes ? decoder.read(BYTES) : decoder.read();
       if (value === undefined) return;
@@ -420,7 +479,8 @@ export class Connection {
         );
       }
       if (slot.kind === BATCH) {
-        slot.values!.push(value);
+        const values = slot.values!;
+        values[values.length - slot.remaining] = value;
         if (--slot.remaining > 0) continue;
         this.#shift();
         slot.resolve(slot.values);
@@ -443,6 +503,28 @@ export class Connection {
         }
       }
     }
+  }
+
+  /**
+   * Reads replies into the batch at the head of the queue. Returns whether
+   * the batch completed (and was settled), `false` when bytes ran out first.
+   */
+  #drainBatch(slot: Slot, options: ReadOptions | undefined): boolean {
+    const decoder = this.#decoder;
+    const values = slot.values!;
+    for (;;) {
+      const value = decoder.read(options);
+      if (value === undefined) return false;
+      if (value instanceof Push) {
+        this.#options.onPush?.(value);
+        continue;
+      }
+      values[values.length - slot.remaining] = value;
+      if (--slot.remaining === 0) break;
+    }
+    this.#shift();
+    slot.resolve(values);
+    return true;
   }
 
   /** Removes the head slot, keeping the queue O(1) per reply. */

@@ -31,14 +31,22 @@ export interface ExecOptions {
 export class Queue {
   commands: CommandArg[][] = [];
   parsers: (Parser | undefined)[] = [];
+  /** Per command, whether its reply's bulk strings are bytes; empty until one is. */
   bytes: boolean[] = [];
   anyBytes = false;
 
   add(args: CommandArg[], parse: Parser | undefined, bytes: boolean): void {
     this.commands.push(args);
     this.parsers.push(parse);
-    this.bytes.push(bytes);
-    if (bytes) this.anyBytes = true;
+    if (bytes) {
+      if (!this.anyBytes) {
+        this.anyBytes = true;
+        this.bytes = new Array<boolean>(this.commands.length - 1).fill(false);
+      }
+      this.bytes.push(true);
+    } else if (this.anyBytes) {
+      this.bytes.push(false);
+    }
   }
 
   /** Takes the queued commands out, leaving the queue empty for reuse. */

@@ -90,7 +90,7 @@ const INITIAL_CAPACITY = 16 * 1024;
 /** An emptied buffer larger than this is released rather than kept. */
 const RETAINED_CAPACITY = 1024 * 1024;
 /** Strings up to this many bytes are decoded in JavaScript when they are ASCII. */
-const SHORT_STRING = 24;
+const SHORT_STRING = 48;
 /** Byte values up to this size are copied into a shared slab rather than their own buffer. */
 const SLAB_MAX = 1024;
 const SLAB_SIZE = 16 * 1024;
@@ -329,7 +329,8 @@ export class RespDecoder {
 
   /**
    * The fast path for the most common replies: a complete top-level bulk
-   * string or short simple string, decoded without the general machinery.
+   * string, short simple string or integer, decoded without the general
+   * machinery.
    * Anything else, incomplete or wrong returns `SLOW` with nothing consumed,
    * and the general path decodes it or reports it.
    */
@@ -377,6 +378,31 @@ export class RespDecoder {
         this.#scan = 0;
         return this.#finishFrame(value);
       }
+      return SLOW;
+    }
+    if (type === INTEGER) {
+      // `:[-]<at most 15 digits>\r\n`, exact as a number
+      let at = start + 1;
+      const negative = buffer[at] === MINUS;
+      if (negative) at++;
+      const digitsFrom = at;
+      const limit = Math.min(end, digitsFrom + 15);
+      let value = 0;
+      for (; at < limit; at++) {
+        const digit = buffer[at]! - 0x30;
+        if (digit < 0 || digit > 9) break;
+        value = value * 10 + digit;
+      }
+      if (
+        at === digitsFrom || at + 1 >= end || buffer[at] !== CR || buffer[at + 1] !== LF ||
+        at - start - 1 > this.#maxInlineLength
+      ) {
+        return SLOW;
+      }
+      this.#start = at + 2;
+      this.#needed = 0;
+      this.#scan = 0;
+      return this.#finishFrame(negative ? 0 - value : value);
     }
     return SLOW;
   }
@@ -793,20 +819,53 @@ export class RespDecoder {
   /** Decodes bytes as UTF-8; short ASCII runs are decoded without a call into the platform. */
   #text(from: number, to: number): string {
     const buffer = this.#buffer;
-    if (to - from <= SHORT_STRING) {
-      let text = "";
-      let i = from;
-      for (; i + 4 <= to; i += 4) {
-        const a = buffer[i]!, b = buffer[i + 1]!, c = buffer[i + 2]!, d = buffer[i + 3]!;
-        if ((a | b | c | d) & 0x80) return textDecoder.decode(buffer.subarray(from, to));
-        text += String.fromCharCode(a, b, c, d);
+    if (to - from > SHORT_STRING) return textDecoder.decode(buffer.subarray(from, to));
+    // Few, wide `fromCharCode` calls: each call makes a string, and each `+=` a rope node.
+    let text = "";
+    let i = from;
+    for (; i + 16 <= to; i += 16) {
+      const a = buffer[i]!, b = buffer[i + 1]!, c = buffer[i + 2]!, d = buffer[i + 3]!;
+      const e = buffer[i + 4]!, f = buffer[i + 5]!, g = buffer[i + 6]!, h = buffer[i + 7]!;
+      const j = buffer[i + 8]!, k = buffer[i + 9]!, l = buffer[i + 10]!, m = buffer[i + 11]!;
+      const n = buffer[i + 12]!, o = buffer[i + 13]!, p = buffer[i + 14]!, q = buffer[i + 15]!;
+      if ((a | b | c | d | e | f | g | h | j | k | l | m | n | o | p | q) & 0x80) {
+        return textDecoder.decode(buffer.subarray(from, to));
       }
-      for (; i < to; i++) {
-        const c = buffer[i]!;
-        if (c & 0x80) return textDecoder.decode(buffer.subarray(from, to));
-        text += String.fromCharCode(c);
+      text += String.fromCharCode(a, b, c, d, e, f, g, h, j, k, l, m, n, o, p, q);
+    }
+    if (i + 8 <= to) {
+      const a = buffer[i]!, b = buffer[i + 1]!, c = buffer[i + 2]!, d = buffer[i + 3]!;
+      const e = buffer[i + 4]!, f = buffer[i + 5]!, g = buffer[i + 6]!, h = buffer[i + 7]!;
+      if ((a | b | c | d | e | f | g | h) & 0x80) {
+        return textDecoder.decode(buffer.subarray(from, to));
       }
-      return text;
+      text += String.fromCharCode(a, b, c, d, e, f, g, h);
+      i += 8;
+    }
+    if (i + 4 <= to) {
+      const a = buffer[i]!, b = buffer[i + 1]!, c = buffer[i + 2]!, d = buffer[i + 3]!;
+      if ((a | b | c | d) & 0x80) return textDecoder.decode(buffer.subarray(from, to));
+      text += String.fromCharCode(a, b, c, d);
+      i += 4;
+    }
+    switch (to - i) {
+      case 0:
+        return text;
+      case 1: {
+        const a = buffer[i]!;
+        if (a & 0x80) break;
+        return text + String.fromCharCode(a);
+      }
+      case 2: {
+        const a = buffer[i]!, b = buffer[i + 1]!;
+        if ((a | b) & 0x80) break;
+        return text + String.fromCharCode(a, b);
+      }
+      default: {
+        const a = buffer[i]!, b = buffer[i + 1]!, c = buffer[i + 2]!;
+        if ((a | b | c) & 0x80) break;
+        return text + String.fromCharCode(a, b, c);
+      }
     }
     return textDecoder.decode(buffer.subarray(from, to));
   }

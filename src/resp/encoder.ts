@@ -2,8 +2,9 @@
  * Encodes commands as RESP arrays of bulk strings, the form every Redis and
  * Valkey server accepts from clients in RESP2 and RESP3 alike.
  *
- * Each call writes the command (or pipeline) in one pass into a reused
- * scratch buffer and returns an exactly sized copy. A string is written as
+ * Each call writes the command (or pipeline) in one pass into a shared
+ * arena and returns an exactly sized copy (or, for the client's own writes, a
+ * view of the arena, which saves the copy). A string is written as
  * if it were ASCII, which most are, and rewritten as UTF-8 only when it is
  * not; long strings go through the platform's `TextEncoder`.
  *
@@ -21,17 +22,24 @@ const LF = 0x0a;
 const NATIVE_ENCODE_THRESHOLD = 256;
 /** Room for `$<length>\r\n` and the closing `\r\n` of any argument. */
 const ARG_OVERHEAD = 24;
-const SCRATCH_SIZE = 16 * 1024;
-/** A scratch buffer grown past this is dropped after the call rather than kept. */
-const SCRATCH_RETAINED = 1024 * 1024;
+const ARENA_SIZE = 64 * 1024;
+/** An arena grown past this is dropped after the call rather than kept. */
+const ARENA_RETAINED = 1024 * 1024;
 
 const textEncoder = new TextEncoder();
 
 /**
- * Where commands are written before the exact copy is taken (JavaScript runs
- * one call at a time, and encoding runs no caller code, so it can be shared).
+ * Where commands are written (JavaScript runs one call at a time, and
+ * encoding runs no caller code, so it can be shared). The exact-copy
+ * functions write at `used` and copy out; the view functions hand the bytes
+ * out as a view and move `used` past them, so the arena is never written
+ * twice at a place a view was given.
  */
-let scratch = new Uint8Array(SCRATCH_SIZE);
+let arena = new Uint8Array(ARENA_SIZE);
+/** Where the bytes handed out as views end. */
+let used = 0;
+/** Where the current call's output starts (moves to 0 when the arena is replaced). */
+let start = 0;
 
 /**
  * Encodes one command as a RESP array of bulk strings.
@@ -55,7 +63,8 @@ let scratch = new Uint8Array(SCRATCH_SIZE);
  * ```
  */
 export function encodeCommand(args: readonly CommandArg[]): Uint8Array {
-  return takeScratch(writeCommand(0, args, undefined));
+  start = used;
+  return copyOut(writeCommand(start, args, undefined));
 }
 
 /**
@@ -78,30 +87,101 @@ export function encodeCommand(args: readonly CommandArg[]): Uint8Array {
  * ```
  */
 export function encodeCommands(commands: readonly (readonly CommandArg[])[]): Uint8Array {
-  let pos = 0;
+  start = used;
+  let pos = start;
   for (let i = 0; i < commands.length; i++) pos = writeCommand(pos, commands[i]!, i);
-  return takeScratch(pos);
-}
-
-/** Copies the first `end` bytes out of the scratch buffer. */
-function takeScratch(end: number): Uint8Array {
-  const out = scratch.slice(0, end);
-  if (scratch.length > SCRATCH_RETAINED) scratch = new Uint8Array(SCRATCH_SIZE);
-  return out;
-}
-
-/** Makes room for `bytes` more bytes at `pos` in the scratch buffer. */
-function reserve(pos: number, bytes: number): Uint8Array {
-  const need = pos + bytes;
-  if (need <= scratch.length) return scratch;
-  const grown = new Uint8Array(Math.max(need, scratch.length * 2));
-  grown.set(scratch.subarray(0, pos));
-  scratch = grown;
-  return grown;
+  return copyOut(pos);
 }
 
 /**
- * Writes one command at `pos` in the scratch buffer, validating its
+ * Encodes one command as {@linkcode encodeCommand} does, into a view of a
+ * shared arena instead of a copy: for bytes that are written to a socket and
+ * dropped. The arena is never written again where the view lies (like Node's
+ * `Buffer` pool), but the view keeps the whole arena (64 KiB) alive.
+ *
+ * @param args The command name and its arguments.
+ * @returns The command's bytes, a view into the arena.
+ * @throws {TypeError} As {@linkcode encodeCommand}.
+ * @throws {RangeError} As {@linkcode encodeCommand}.
+ *
+ * @example Two commands encoded in a row lie side by side in the arena
+ * ```ts
+ * import { encodeCommandView } from "./encoder.ts";
+ *
+ * const get = encodeCommandView(["GET", "a"]);
+ * const del = encodeCommandView(["DEL", "a"]);
+ * console.log(new TextDecoder().decode(get)); // "*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+ * console.log(get.buffer === del.buffer && get.byteOffset + get.length === del.byteOffset); // true
+ * ```
+ */
+export function encodeCommandView(args: readonly CommandArg[]): Uint8Array {
+  start = used;
+  return viewOut(writeCommand(start, args, undefined));
+}
+
+/**
+ * Encodes several commands as {@linkcode encodeCommands} does, into a view
+ * of a shared arena; see {@linkcode encodeCommandView}.
+ *
+ * @param commands The commands, each as {@linkcode encodeCommand} takes it.
+ * @returns The commands' bytes in order, a view into the arena.
+ * @throws {TypeError} As {@linkcode encodeCommands}.
+ * @throws {RangeError} As {@linkcode encodeCommands}.
+ *
+ * @example
+ * ```ts
+ * import { encodeCommandsView } from "./encoder.ts";
+ *
+ * const bytes = encodeCommandsView([["INCR", "hits"], ["GET", "hits"]]);
+ * console.log(bytes.length); // 47
+ * ```
+ */
+export function encodeCommandsView(commands: readonly (readonly CommandArg[])[]): Uint8Array {
+  start = used;
+  let pos = start;
+  for (let i = 0; i < commands.length; i++) pos = writeCommand(pos, commands[i]!, i);
+  return viewOut(pos);
+}
+
+/** Copies the current call's output (`start` to `end`) out of the arena. */
+function copyOut(end: number): Uint8Array {
+  const out = arena.slice(start, end);
+  if (arena.length > ARENA_RETAINED) replaceArena();
+  return out;
+}
+
+/** Hands the current call's output (`start` to `end`) out as a view of the arena. */
+function viewOut(end: number): Uint8Array {
+  const out = arena.subarray(start, end);
+  used = end;
+  if (arena.length > ARENA_RETAINED) replaceArena();
+  return out;
+}
+
+function replaceArena(): void {
+  arena = new Uint8Array(ARENA_SIZE);
+  used = 0;
+  start = 0;
+}
+
+/**
+ * Makes room for `bytes` more bytes at `pos` in the arena. When it must
+ * move to a new arena, it copies the current call's output there (to offset
+ * 0) and returns `pos` moved with it; read `arena` again after calling it.
+ */
+function reserve(pos: number, bytes: number): number {
+  if (pos + bytes <= arena.length) return pos;
+  const written = pos - start;
+  const grown = new Uint8Array(Math.max(ARENA_SIZE, 2 * (written + bytes)));
+  grown.set(arena.subarray(start, pos));
+  arena = grown;
+  used = 0;
+  start = 0;
+  return written;
+}
+
+/**
+ * Writes one command at `pos` in the arena, validating its
  * arguments, and returns the end position.
  */
 function writeCommand(
@@ -114,28 +194,49 @@ function writeCommand(
       `${commandLabel(index)}: expected a non-empty array of arguments, got ${describe(args)}`,
     );
   }
-  let out = reserve(pos, ARG_OVERHEAD);
-  out[pos++] = ASTERISK;
-  pos = writeDecimal(out, pos, args.length);
-  out[pos++] = CR;
-  out[pos++] = LF;
-  for (let i = 0; i < args.length; i++) {
+  const count = args.length;
+  let out = arena;
+  if (pos + ARG_OVERHEAD > out.length) {
+    pos = reserve(pos, ARG_OVERHEAD);
+    out = arena;
+  }
+  out[pos] = ASTERISK;
+  if (count < 10) {
+    out[pos + 1] = 0x30 + count;
+    pos += 2;
+  } else {
+    pos = writeDecimal(out, pos + 1, count);
+  }
+  out[pos] = CR;
+  out[pos + 1] = LF;
+  pos += 2;
+  for (let i = 0; i < count; i++) {
     const arg = args[i];
     if (typeof arg === "string") {
       const length = arg.length;
       if (length > NATIVE_ENCODE_THRESHOLD) {
         pos = writeLongString(pos, arg);
-      } else {
-        out = reserve(pos, ARG_OVERHEAD + length * 3);
-        pos = writeShortString(out, pos, arg);
+        out = arena;
+        continue;
       }
+      if (pos + ARG_OVERHEAD + length * 3 > out.length) {
+        pos = reserve(pos, ARG_OVERHEAD + length * 3);
+        out = arena;
+      }
+      pos = writeShortString(out, pos, arg);
     } else if (typeof arg === "number") {
       const text = numberText(arg, index, i);
-      out = reserve(pos, ARG_OVERHEAD + text.length);
+      if (pos + ARG_OVERHEAD + text.length > out.length) {
+        pos = reserve(pos, ARG_OVERHEAD + text.length);
+        out = arena;
+      }
       pos = writeShortString(out, pos, text);
     } else if (arg instanceof Uint8Array) {
       const length = arg.length;
-      out = reserve(pos, ARG_OVERHEAD + length);
+      if (pos + ARG_OVERHEAD + length > out.length) {
+        pos = reserve(pos, ARG_OVERHEAD + length);
+        out = arena;
+      }
       pos = writeHeader(out, pos, length);
       if (length <= 16) {
         for (let j = 0; j < length; j++) out[pos + j] = arg[j]!;
@@ -143,8 +244,9 @@ function writeCommand(
         out.set(arg, pos);
       }
       pos += length;
-      out[pos++] = CR;
-      out[pos++] = LF;
+      out[pos] = CR;
+      out[pos + 1] = LF;
+      pos += 2;
     } else {
       throw new TypeError(
         `${commandLabel(index)}: argument ${i} must be a string, a number or a Uint8Array, got ${
@@ -162,24 +264,37 @@ function writeCommand(
  * `ARG_OVERHEAD + 3 * text.length` bytes at `pos`.
  */
 function writeShortString(out: Uint8Array, pos: number, text: string): number {
-  const start = pos;
   const length = text.length;
-  pos = writeHeader(out, pos, length);
+  let at: number; // where the payload starts
+  out[pos] = DOLLAR;
+  if (length < 10) {
+    out[pos + 1] = 0x30 + length;
+    at = pos + 4;
+  } else if (length < 100) {
+    const tens = (length * 205) >>> 11; // length / 10 without a division, exact below 1029
+    out[pos + 1] = 0x30 + tens;
+    out[pos + 2] = 0x30 + length - tens * 10;
+    at = pos + 5;
+  } else {
+    at = writeDecimal(out, pos + 1, length) + 2;
+  }
+  out[at - 2] = CR;
+  out[at - 1] = LF;
   let bits = 0;
   for (let j = 0; j < length; j++) {
     const c = text.charCodeAt(j);
     bits |= c;
-    out[pos + j] = c;
+    out[at + j] = c;
   }
+  let end: number;
   if (bits < 0x80) {
-    pos += length;
+    end = at + length;
   } else {
-    pos = writeHeader(out, start, utf8Length(text));
-    pos = writeUtf8(out, pos, text);
+    end = writeUtf8(out, writeHeader(out, pos, utf8Length(text)), text);
   }
-  out[pos++] = CR;
-  out[pos++] = LF;
-  return pos;
+  out[end] = CR;
+  out[end + 1] = LF;
+  return end + 2;
 }
 
 /**
@@ -190,7 +305,8 @@ function writeShortString(out: Uint8Array, pos: number, text: string): number {
 function writeLongString(pos: number, text: string): number {
   const most = text.length * 3;
   const gap = 3 + decimalLength(most);
-  const out = reserve(pos, gap + most + 2);
+  pos = reserve(pos, gap + most + 2);
+  const out = arena;
   const { written } = textEncoder.encodeInto(text, out.subarray(pos + gap, pos + gap + most));
   const header = 3 + decimalLength(written);
   if (header < gap) out.copyWithin(pos + header, pos + gap, pos + gap + written);
@@ -240,7 +356,7 @@ function writeDecimal(out: Uint8Array, pos: number, value: number): number {
     return pos + 1;
   }
   if (value < 100) {
-    const tens = (value / 10) | 0;
+    const tens = (value * 205) >>> 11;
     out[pos] = 0x30 + tens;
     out[pos + 1] = 0x30 + value - tens * 10;
     return pos + 2;

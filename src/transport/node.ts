@@ -1,6 +1,7 @@
 /**
- * The Node.js and Bun transport: `node:net` and `node:tls` sockets wrapped as
- * Web streams. It imports no `node:*` module: it asks the runtime for
+ * The Node.js and Bun transport: `node:net` and `node:tls` sockets, read
+ * straight from their `data` events by the client (and offered as Web streams
+ * to anyone else). It imports no `node:*` module: it asks the runtime for
  * `node:net` and `node:tls` with `process.getBuiltinModule` when it connects,
  * so bundlers that follow the main entry point's dynamic `import()` of this
  * file (esbuild and Wrangler for Workers) find no Node built-in to resolve.
@@ -70,6 +71,8 @@ export function nodeTransport(options: TransportOptions): Promise<Transport> {
         ...(caCerts === undefined ? {} : { ca: [...caCerts] }),
       } as Tls.ConnectionOptions)
       : net.connect({ host: hostname, port });
+    // Before the handshake, so that no flight of it waits for a delayed ACK.
+    socket.setNoDelay(true);
     const onError = (error: Error) => {
       socket.destroy();
       reject(error);
@@ -77,7 +80,6 @@ export function nodeTransport(options: TransportOptions): Promise<Transport> {
     socket.once("error", onError);
     socket.once(options.tls ? "secureConnect" : "connect", () => {
       socket.off("error", onError);
-      socket.setNoDelay(true);
       resolve(new NodeSocketTransport(socket));
     });
   });
@@ -85,29 +87,79 @@ export function nodeTransport(options: TransportOptions): Promise<Transport> {
 
 /** A connected `node:net` socket as a {@linkcode Transport}. */
 class NodeSocketTransport implements Transport {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
-  #socket: Net.Socket;
+  readonly #socket: Net.Socket;
+  /** The socket's error, once it failed. */
+  #failure: Error | undefined;
+  /** Whether the socket has closed. */
+  #closed = false;
+  /** Who reads the socket: nobody yet, `listen`, or the `readable` stream. */
+  #reader: "listen" | "stream" | undefined;
+  /** Called when the socket closes, once a reader is attached. */
+  #onClose: (() => void) | undefined;
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
 
   constructor(socket: Net.Socket) {
     this.#socket = socket;
-    let failure: Error | undefined;
     socket.on("error", (error) => {
-      failure = error;
+      this.#failure = error;
     });
-    this.readable = new ReadableStream<Uint8Array>({
-      start(controller) {
-        socket.on("data", (data: Uint8Array) => {
-          controller.enqueue(data);
-          if ((controller.desiredSize ?? 1) <= 0) socket.pause();
-        });
-        socket.once("close", () => {
+    socket.once("close", () => {
+      this.#closed = true;
+      this.#onClose?.();
+    });
+  }
+
+  /**
+   * The read fast path, used by the client instead of `readable`: each chunk
+   * goes to `onData` straight from the socket's `data` event, without a Web
+   * stream in between (on Node.js, a `ReadableStream` costs more per chunk
+   * than decoding a batch of replies). `onData` consumes the chunk before it
+   * returns, so nothing queues up and no backpressure is needed.
+   *
+   * @param onData Receives each chunk as it arrives.
+   * @param onEnd Called once when the socket has closed: with its error, or
+   * with nothing when the peer closed it or {@linkcode close} was called.
+   * @throws {TypeError} When the socket is already being read.
+   */
+  listen(onData: (chunk: Uint8Array) => void, onEnd: (error?: Error) => void): void {
+    this.#claim("listen");
+    const socket = this.#socket;
+    const end = () => {
+      socket.off("data", onData);
+      onEnd(this.#failure);
+    };
+    if (this.#closed) {
+      queueMicrotask(end);
+      return;
+    }
+    this.#onClose = end;
+    socket.on("data", onData);
+  }
+
+  /** The bytes the server sends, as a Web stream (made on first use). */
+  get readable(): ReadableStream<Uint8Array> {
+    if (this.#readable !== undefined) return this.#readable;
+    this.#claim("stream");
+    const socket = this.#socket;
+    this.#readable = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        const end = () => {
           try {
-            if (failure === undefined) controller.close();
-            else controller.error(failure);
+            if (this.#failure === undefined) controller.close();
+            else controller.error(this.#failure);
           } catch {
             // The stream was cancelled.
           }
+        };
+        if (this.#closed) {
+          end();
+          return;
+        }
+        this.#onClose = end;
+        socket.on("data", (data: Uint8Array) => {
+          controller.enqueue(data);
+          if ((controller.desiredSize ?? 1) <= 0) socket.pause();
         });
       },
       pull() {
@@ -117,17 +169,25 @@ class NodeSocketTransport implements Transport {
         socket.destroy();
       },
     }, { highWaterMark: 4 });
-    this.writable = new WritableStream<Uint8Array>({
+    return this.#readable;
+  }
+
+  /** Where commands are written, as a Web stream (made on first use). */
+  get writable(): WritableStream<Uint8Array> {
+    if (this.#writable !== undefined) return this.#writable;
+    const socket = this.#socket;
+    const failure = () => this.#failure;
+    this.#writable = new WritableStream<Uint8Array>({
       write(chunk) {
         if (socket.destroyed) {
-          return Promise.reject(failure ?? new Error("Cannot write: the socket is closed"));
+          return Promise.reject(failure() ?? new Error("Cannot write: the socket is closed"));
         }
         if (socket.write(chunk)) return;
         return new Promise<void>((resolve, reject) => {
           const done = () => {
             socket.off("drain", done);
             socket.off("close", done);
-            if (socket.destroyed) reject(failure ?? new Error("Cannot write: the socket closed"));
+            if (socket.destroyed) reject(failure() ?? new Error("Cannot write: the socket closed"));
             else resolve();
           };
           socket.on("drain", done);
@@ -141,6 +201,7 @@ class NodeSocketTransport implements Transport {
         socket.destroy();
       },
     });
+    return this.#writable;
   }
 
   /**
@@ -170,5 +231,16 @@ class NodeSocketTransport implements Transport {
 
   close(): void {
     this.#socket.destroy();
+  }
+
+  #claim(reader: "listen" | "stream"): void {
+    if (this.#reader !== undefined) {
+      throw new TypeError(
+        `Cannot read the socket ${
+          reader === "listen" ? "with listen()" : "as a stream"
+        }: it is already read ${this.#reader === "listen" ? "with listen()" : "as a stream"}`,
+      );
+    }
+    this.#reader = reader;
   }
 }

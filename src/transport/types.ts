@@ -23,6 +23,13 @@ export interface Transport {
    */
   read?(buffer: Uint8Array): Promise<number | null>;
   /**
+   * Optional fast path, used instead of `readable` and `read` when present
+   * (the Node.js transport has it): hands each chunk to `onData` as it
+   * arrives, and calls `onEnd` once when the socket has closed, with its
+   * error if it failed. `onData` consumes the chunk before it returns.
+   */
+  listen?(onData: (chunk: Uint8Array) => void, onEnd: (error?: Error) => void): void;
+  /**
    * Optional fast path, used instead of `writable` when present (`Deno.Conn`
    * has it): writes some of `data`, resolving with how many bytes were written.
    */
