@@ -17,7 +17,7 @@
  *   id-token: write
  * steps:
  *   - uses: denoland/setup-deno@v2
- *   - run: deno run --allow-net --allow-env --allow-sys=osRelease examples/github_actions_oidc.ts
+ *   - run: deno run --allow-net --allow-env examples/github_actions_oidc.ts
  *     env:
  *       AWS_ROLE_ARN: arn:aws:iam::123456789012:role/elasticache-iam-auth-app
  *       AWS_REGION: us-east-1

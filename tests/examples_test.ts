@@ -47,7 +47,6 @@ Deno.test("examples/deno_script.ts connects with web identity credentials from a
     "--allow-net",
     "--allow-env",
     "--allow-read",
-    "--allow-sys=osRelease",
     "examples/deno_script.ts",
   ], example.vars);
   assert.equal(result.code, 0, result.stderr);
@@ -168,7 +167,6 @@ async function runGitHubExample(env: IamEmulator, sub: string) {
     "--allow-net",
     "--allow-env",
     "--allow-read",
-    "--allow-sys=osRelease",
     "examples/github_actions_oidc.ts",
   ], {
     ...vars,
