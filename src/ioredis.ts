@@ -37,7 +37,7 @@ import { AuthenticationError } from "./errors.ts";
 import { authenticationError, type AuthProvider } from "./client/handshake.ts";
 import { ReplyError } from "./errors.ts";
 import { systemTimers, type Timers } from "./client/timers.ts";
-import { CONNECTION_MAX_AGE, DEFAULT_REAUTH_AFTER } from "./node_redis/credentials_provider.ts";
+import { reauthAfterOption } from "./node_redis/credentials_provider.ts";
 
 export type { AuthCredentials, AuthProvider } from "./client/handshake.ts";
 export type { Timers } from "./client/timers.ts";
@@ -260,17 +260,7 @@ export class IoredisIamAuth implements Disposable {
     }
     this.#client = client;
     this.#auth = auth;
-    const reauthAfter = options.reauthAfter ?? DEFAULT_REAUTH_AFTER;
-    if (
-      typeof reauthAfter !== "number" || Number.isNaN(reauthAfter) || reauthAfter <= 0 ||
-      (reauthAfter >= CONNECTION_MAX_AGE && reauthAfter !== Infinity)
-    ) {
-      throw new RangeError(
-        `Cannot set up IAM auth: 'reauthAfter' must be above 0 and below ${CONNECTION_MAX_AGE} ms ` +
-          `(12 hours), or Infinity to turn re-authentication off, got ${reauthAfter}`,
-      );
-    }
-    this.#reauthAfter = reauthAfter;
+    this.#reauthAfter = reauthAfterOption("Cannot set up IAM auth", options.reauthAfter);
     this.#refreshInterval = positive(
       "refreshInterval",
       options.refreshInterval,

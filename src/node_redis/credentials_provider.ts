@@ -133,6 +133,29 @@ export const DEFAULT_REAUTH_AFTER = 11 * 60 * 60 * 1000;
 export const CONNECTION_MAX_AGE = 12 * 60 * 60 * 1000;
 const DEFAULT_RETRY_DELAY = 10_000;
 
+/**
+ * Checks a `reauthAfter` option: above 0 and below {@linkcode CONNECTION_MAX_AGE},
+ * or `Infinity` (no re-authentication).
+ *
+ * @param action What is being set up, for the error message.
+ * @param value The option as given.
+ * @returns The value, or {@linkcode DEFAULT_REAUTH_AFTER} when it is undefined.
+ * @throws {RangeError} When it is out of range.
+ */
+export function reauthAfterOption(action: string, value: number | undefined): number {
+  const reauthAfter = value ?? DEFAULT_REAUTH_AFTER;
+  if (
+    typeof reauthAfter !== "number" || Number.isNaN(reauthAfter) || reauthAfter <= 0 ||
+    (reauthAfter >= CONNECTION_MAX_AGE && reauthAfter !== Infinity)
+  ) {
+    throw new RangeError(
+      `${action}: 'reauthAfter' must be above 0 and below ${CONNECTION_MAX_AGE} ms (12 hours), ` +
+        `or Infinity to turn re-authentication off, got ${reauthAfter}`,
+    );
+  }
+  return reauthAfter;
+}
+
 /** One connection's subscription. */
 interface Subscription {
   readonly listener: NodeRedisCredentialsListener;
@@ -251,17 +274,10 @@ export class NodeRedisCredentialsProvider
       );
     }
     this.#auth = auth;
-    const reauthAfter = options.reauthAfter ?? DEFAULT_REAUTH_AFTER;
-    if (
-      typeof reauthAfter !== "number" || Number.isNaN(reauthAfter) || reauthAfter <= 0 ||
-      (reauthAfter >= CONNECTION_MAX_AGE && reauthAfter !== Infinity)
-    ) {
-      throw new RangeError(
-        `Cannot create the node-redis credentials provider: 'reauthAfter' must be above 0 and ` +
-          `below ${CONNECTION_MAX_AGE} ms (12 hours), or Infinity to turn re-authentication off, got ${reauthAfter}`,
-      );
-    }
-    this.#reauthAfter = reauthAfter;
+    this.#reauthAfter = reauthAfterOption(
+      "Cannot create the node-redis credentials provider",
+      options.reauthAfter,
+    );
     const retryDelay = options.retryDelay ?? DEFAULT_RETRY_DELAY;
     if (typeof retryDelay !== "number" || !Number.isFinite(retryDelay) || retryDelay <= 0) {
       throw new RangeError(
