@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { AwsV4Signer } from "aws4fetch";
+import { AwsV4Signer } from "aws4fetch";
 
 /** The options `AwsV4Signer` takes. */
 export type SignerInit = ConstructorParameters<typeof AwsV4Signer>[0];
@@ -57,16 +57,12 @@ class PresignHeaders {
 /**
  * Constructs an `AwsV4Signer` for a presigned URL with no headers of its own.
  *
- * aws4fetch is loaded on the first call rather than with this module: a
- * client then loads it while its socket's handshakes are under way.
- *
  * @param init The signer's options; `signQuery` must be true and `headers` absent.
  * @returns The signer.
  */
-export async function presignSigner(
+export function presignSigner(
   init: SignerInit & { signQuery: true; headers?: never },
-): Promise<AwsV4Signer> {
-  const { AwsV4Signer } = await import("aws4fetch");
+): AwsV4Signer {
   const descriptor = Object.getOwnPropertyDescriptor(globalThis, "Headers");
   // Where the global cannot be swapped back exactly, use the platform's.
   if (descriptor !== undefined && !descriptor.configurable) return new AwsV4Signer(init);

@@ -220,7 +220,7 @@ export async function signToken(
   url.searchParams.set("User", target.userId);
   if (target.serverless) url.searchParams.set("ResourceType", "ServerlessCache");
   url.searchParams.set("X-Amz-Expires", String(expiresIn));
-  const signer = await presignSigner({
+  const signer = presignSigner({
     url: url.toString(),
     method: "GET",
     service: target.service,

@@ -91,6 +91,44 @@ Deno.test("the default transport on Deno is Deno's socket API", async () => {
   await transport.close();
 });
 
+Deno.test("deno transport: a refused first TLS connection rejects and leaves no operation running", async () => {
+  // The first TLS connection of a process starts the TLS library's initialisation on a
+  // worker thread; it must be settled even when the TCP connect fails. A fresh process,
+  // with `deno test`'s sanitizers, which fail a test that leaves an operation running.
+  const dir = await Deno.makeTempDir({ prefix: "first-tls-" });
+  try {
+    const file = `${dir}/first_tls_test.ts`;
+    await Deno.writeTextFile(
+      file,
+      `import assert from "node:assert/strict";
+import { denoTransport } from ${
+        JSON.stringify(new URL("../src/transport/deno.ts", import.meta.url).href)
+      };
+Deno.test("refused twice", async () => {
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(
+      denoTransport({ hostname: "127.0.0.1", port: ${freePort()}, tls: true }),
+      Deno.errors.ConnectionRefused,
+    );
+  }
+});
+`,
+    );
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["test", "--allow-net", "--no-check", file],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, text);
+    assert.match(text, /refused twice \.\.\. ok/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** A stand-in for `connect` from `cloudflare:sockets`, over Deno's sockets. */
 function fakeCloudflareConnect(calls: unknown[]): CloudflareConnect {
   return (address, options) => {
