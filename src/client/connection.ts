@@ -177,17 +177,39 @@ export class Connection {
       return Promise.reject(error);
     }
     for (const args of commands) this.#track(args);
+    return this.#sendBatch(data, commands.length, bytes);
+  }
+
+  /**
+   * Sends commands encoded beforehand (by the encoder) and collects their
+   * replies, as {@linkcode Connection.sendBatch} does. For commands that
+   * open or close no transaction (the handshake).
+   *
+   * @param data The commands' bytes.
+   * @param count How many commands they hold.
+   * @returns One reply per command.
+   */
+  sendEncoded(data: Uint8Array, count: number): Promise<RespValue[]> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    return this.#sendBatch(data, count, false);
+  }
+
+  #sendBatch(
+    data: Uint8Array,
+    count: number,
+    bytes: boolean | readonly boolean[],
+  ): Promise<RespValue[]> {
     return new Promise<RespValue[]>((resolve, reject) => {
       const slot = new Slot(
         BATCH,
-        commands.length,
+        count,
         bytes,
         undefined,
         resolve as (v: unknown) => void,
         reject,
         this.#sentAt(),
       );
-      slot.values = new Array<RespValue>(commands.length);
+      slot.values = new Array<RespValue>(count);
       this.#push(slot);
       this.#write(data);
     });

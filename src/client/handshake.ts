@@ -7,6 +7,7 @@
  */
 
 import { AuthenticationError, ReplyError } from "../errors.ts";
+import { encodeCommandsView } from "../resp/encoder.ts";
 import type { CommandArg, RespValue } from "../resp/types.ts";
 import type { Connection } from "./connection.ts";
 
@@ -113,13 +114,39 @@ export function authCommand(credentials: AuthCredentials): CommandArg[] {
     : ["AUTH", credentials.username, credentials.password];
 }
 
+/** Handshake commands already encoded, ready to be written on a new connection. */
+export interface PreparedHandshake {
+  /** The commands, in order (none when RESP2 needs no handshake). */
+  readonly commands: readonly CommandArg[][];
+  /** Their bytes. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Builds and encodes the handshake before there is a connection to send it
+ * on. A new connection prepares it as soon as the credentials are in, while
+ * its socket is still opening, so that the encoding (and, on a cold start,
+ * the encoder's first compilation) is not on the path to the first reply.
+ *
+ * @param credentials Who to authenticate as, if anyone.
+ * @param options Protocol, client name and database.
+ * @returns The commands and their bytes.
+ */
+export function prepareHandshake(
+  credentials: AuthCredentials | undefined,
+  options: HandshakeOptions,
+): PreparedHandshake {
+  const commands = handshakeCommands(credentials, options);
+  return { commands, bytes: encodeCommandsView(commands) };
+}
+
 /**
  * Runs the handshake on a fresh connection: one write, one round trip. The
  * caller sends no user command until it resolves, so nothing runs as the
  * `default` user after a failed authentication.
  *
  * @param conn The new connection.
- * @param credentials Who to authenticate as, if anyone.
+ * @param prepared The handshake, from {@linkcode prepareHandshake}.
  * @param options Protocol, client name, database.
  * @returns Resolves when every handshake reply was a success.
  * @throws {CredentialsRefused} When the server answered `WRONGPASS`.
@@ -129,12 +156,12 @@ export function authCommand(credentials: AuthCredentials): CommandArg[] {
  */
 export async function handshake(
   conn: Connection,
-  credentials: AuthCredentials | undefined,
+  prepared: PreparedHandshake,
   options: HandshakeOptions,
 ): Promise<void> {
-  const commands = handshakeCommands(credentials, options);
+  const { commands } = prepared;
   if (commands.length === 0) return;
-  const replies = await conn.sendBatch(commands);
+  const replies = await conn.sendEncoded(prepared.bytes, commands.length);
   for (let i = 0; i < replies.length; i++) {
     const reply: RespValue | undefined = replies[i];
     if (!(reply instanceof ReplyError)) continue;
