@@ -87,10 +87,7 @@ export function encodeCommand(args: readonly CommandArg[]): Uint8Array {
  * ```
  */
 export function encodeCommands(commands: readonly (readonly CommandArg[])[]): Uint8Array {
-  start = used;
-  let pos = start;
-  for (let i = 0; i < commands.length; i++) pos = writeCommand(pos, commands[i]!, i);
-  return copyOut(pos);
+  return copyOut(writeCommands(commands));
 }
 
 /**
@@ -137,10 +134,18 @@ export function encodeCommandView(args: readonly CommandArg[]): Uint8Array {
  * ```
  */
 export function encodeCommandsView(commands: readonly (readonly CommandArg[])[]): Uint8Array {
+  return viewOut(writeCommands(commands));
+}
+
+/**
+ * Writes commands back to back from the arena's first free byte, which
+ * becomes the current call's `start`, and returns the end position.
+ */
+function writeCommands(commands: readonly (readonly CommandArg[])[]): number {
   start = used;
   let pos = start;
   for (let i = 0; i < commands.length; i++) pos = writeCommand(pos, commands[i]!, i);
-  return viewOut(pos);
+  return pos;
 }
 
 /** Copies the current call's output (`start` to `end`) out of the arena. */
