@@ -23,6 +23,7 @@ export const NODE_PROGRAMS = [
   "throughput_ioredis.ts",
   "throughput_glide.ts",
   "throughput_raw.ts",
+  "throughput_codec.ts",
   "mint_cost.ts",
 ];
 

@@ -145,7 +145,7 @@ export function renderTables(results: Results): string {
         for (const op of ["set", "get"]) {
           const cell = find(m, `throughput.${first.runtime}.${d.client}.${op}.depth-${depth}`);
           const vsNodeRedis = d.client === "node-redis" || d.client === "redis-benchmark" ||
-              d.client === "raw"
+              d.client === "raw" || d.client === "codec"
             ? undefined
             : cell?.ratios?.["vs node-redis"];
           const vsCeiling = d.client === "redis-benchmark"

@@ -2,8 +2,11 @@
  * Throughput on one connection against one plain `redis-server` on loopback:
  * `SET`/`GET` of a 16-byte value, sequential (depth 1) and pipelined (depth
  * 16 and 128), for the thin client, node-redis v6, ioredis and valkey-glide,
- * with `redis-benchmark -c 1 -P <depth>` as the ceiling. Clients run in
- * rounds, in rotating order; each round is a fresh process per client.
+ * with `redis-benchmark -c 1 -P <depth>` as the ceiling. Two loops without a
+ * client frame them on each runtime: the bare socket loop (pre-encoded
+ * batches, the runtime's own ceiling) and the same loop encoding and decoding
+ * every command with this module's codec (what any client must do). Clients
+ * run in rounds, in rotating order; each round is a fresh process per client.
  *
  * @module
  */
@@ -55,6 +58,18 @@ const CLIENTS: Client[] = [
     label: "valkey-glide",
     runtime: "node",
     argv: nodeProgram("throughput_glide.ts"),
+  },
+  {
+    key: "codec",
+    label: "bare socket loop + this module's encoder and decoder, no client",
+    runtime: "deno",
+    argv: denoProgram("throughput_codec.ts"),
+  },
+  {
+    key: "codec",
+    label: "bare socket loop + this module's encoder and decoder, no client",
+    runtime: "node",
+    argv: nodeProgram("throughput_codec.ts"),
   },
   {
     key: "raw",

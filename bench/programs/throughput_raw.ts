@@ -8,12 +8,11 @@
  *
  * @module
  */
-import type { Buffer } from "node:buffer";
 import { measure, workload } from "./_throughput.ts";
+import { openRawSocket } from "./_raw_socket.ts";
 
 const load = workload();
 const encoder = new TextEncoder();
-const deno = (globalThis as { Deno?: typeof Deno }).Deno;
 
 function frame(args: string[]): string {
   return `*${args.length}\r\n${
@@ -30,78 +29,25 @@ for (const depth of load.depths) {
 /** Line ends per reply: `+OK\r\n` has one, `$16\r\n<value>\r\n` two. */
 const LINES = { set: 1, get: 2 } as const;
 
-interface RawSocket {
-  write(bytes: Uint8Array): Promise<void>;
-  /** Resolves when `lines` more CRLFs have arrived. */
-  lines(count: number): Promise<void>;
-  close(): void;
-}
+const socket = await openRawSocket(load.host, load.port);
 
-async function denoSocket(): Promise<RawSocket> {
-  const conn = await deno!.connect({ hostname: load.host, port: load.port });
-  conn.setNoDelay(true);
-  const buffer = new Uint8Array(256 * 1024);
-  let lastByte = 0;
-  return {
-    async write(bytes) {
-      let written = 0;
-      while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-    },
-    async lines(count) {
-      let seen = 0;
-      while (seen < count) {
-        const n = await conn.read(buffer);
-        if (n === null) throw new Error("Connection closed");
-        for (let i = 0; i < n; i++) {
-          if (buffer[i] === 10 && (i > 0 ? buffer[i - 1] : lastByte) === 13) seen++;
-        }
-        lastByte = buffer[n - 1]!;
-      }
-    },
-    close: () => conn.close(),
-  };
-}
+/** The last byte read, for a CRLF split between two chunks. */
+let lastByte = 0;
 
-async function nodeSocket(): Promise<RawSocket> {
-  const net = await import("node:net");
-  const socket = net.connect({ host: load.host, port: load.port });
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve).once("error", reject);
-  });
+/** Resolves when `count` more CRLFs have arrived. */
+function lines(count: number): Promise<void> {
   let seen = 0;
-  let wanted = 0;
-  let lastByte = 0;
-  let done: (() => void) | undefined;
-  socket.on("data", (chunk: Buffer) => {
+  return socket.readUntil((chunk) => {
     for (let i = 0; i < chunk.length; i++) {
       if (chunk[i] === 10 && (i > 0 ? chunk[i - 1] : lastByte) === 13) seen++;
     }
     lastByte = chunk[chunk.length - 1]!;
-    if (seen >= wanted && done) {
-      const resolve = done;
-      done = undefined;
-      resolve();
-    }
+    return seen >= count;
   });
-  return {
-    write(bytes) {
-      socket.write(bytes);
-      return Promise.resolve();
-    },
-    lines(count) {
-      seen = 0;
-      wanted = count;
-      return new Promise((resolve) => done = resolve);
-    },
-    close: () => socket.destroy(),
-  };
 }
 
-const socket = deno ? await denoSocket() : await nodeSocket();
-
 async function run(op: "set" | "get", depth: number): Promise<void> {
-  const waiting = socket.lines(depth * LINES[op]);
+  const waiting = lines(depth * LINES[op]);
   await socket.write(batches.get(`${op}${depth}`)!);
   await waiting;
 }
