@@ -144,13 +144,8 @@ export function renderTables(results: Results): string {
       for (const depth of DEPTHS) {
         for (const op of ["set", "get"]) {
           const cell = find(m, `throughput.${first.runtime}.${d.client}.${op}.depth-${depth}`);
-          const vsNodeRedis = d.client === "node-redis" || d.client === "redis-benchmark" ||
-              d.client === "raw" || d.client === "codec"
-            ? undefined
-            : cell?.ratios?.["vs node-redis"];
-          const vsCeiling = d.client === "redis-benchmark"
-            ? undefined
-            : cell?.ratios?.["vs redis-benchmark"];
+          const vsNodeRedis = cell?.ratios?.["vs node-redis"];
+          const vsCeiling = cell?.ratios?.["vs redis-benchmark"];
           const notes = [
             vsNodeRedis === undefined ? "" : `${vsNodeRedis.toFixed(2)}× nr`,
             vsCeiling === undefined ? "" : `${vsCeiling.toFixed(2)}× rb`,

@@ -25,6 +25,11 @@ interface Client {
   label: string;
   runtime: "deno" | "node" | "native";
   argv?: string[];
+  /**
+   * A reference that frames the clients (node-redis itself, the loops
+   * without a client, `redis-benchmark`): not compared with node-redis.
+   */
+  reference?: true;
 }
 
 const CLIENTS: Client[] = [
@@ -42,12 +47,14 @@ const CLIENTS: Client[] = [
   },
   {
     key: "node-redis",
+    reference: true,
     label: "node-redis v6",
     runtime: "deno",
     argv: denoProgram("throughput_node_redis.ts"),
   },
   {
     key: "node-redis",
+    reference: true,
     label: "node-redis v6",
     runtime: "node",
     argv: nodeProgram("throughput_node_redis.ts"),
@@ -61,29 +68,38 @@ const CLIENTS: Client[] = [
   },
   {
     key: "codec",
+    reference: true,
     label: "bare socket loop + this module's encoder and decoder, no client",
     runtime: "deno",
     argv: denoProgram("throughput_codec.ts"),
   },
   {
     key: "codec",
+    reference: true,
     label: "bare socket loop + this module's encoder and decoder, no client",
     runtime: "node",
     argv: nodeProgram("throughput_codec.ts"),
   },
   {
     key: "raw",
+    reference: true,
     label: "bare socket loop, no client (runtime ceiling)",
     runtime: "deno",
     argv: denoProgram("throughput_raw.ts"),
   },
   {
     key: "raw",
+    reference: true,
     label: "bare socket loop, no client (runtime ceiling)",
     runtime: "node",
     argv: nodeProgram("throughput_raw.ts"),
   },
-  { key: "redis-benchmark", label: "redis-benchmark (ceiling)", runtime: "native" },
+  {
+    key: "redis-benchmark",
+    label: "redis-benchmark (ceiling)",
+    runtime: "native",
+    reference: true,
+  },
 ];
 
 /** Rough ops/s per depth, to size `redis-benchmark -n` for about `seconds`. */
@@ -211,17 +227,19 @@ export async function measureThroughput(
       }
     }
   }
+  const ceiling = CLIENTS.at(-1)!;
   for (const client of CLIENTS) {
     for (const op of ["set", "get"] as const) {
       for (const depth of DEPTHS) {
         const m = byKey.get(cellKey(client, op, depth))!;
         const ratios: Record<string, number> = {};
-        const nodeRedis = CLIENTS.find((c) =>
-          c.key === "node-redis" &&
-          c.runtime === (client.runtime === "native" ? "node" : client.runtime)
-        )!;
-        const toNodeRedis = ratio(m, byKey.get(cellKey(nodeRedis, op, depth)));
-        const toCeiling = ratio(m, byKey.get(cellKey(CLIENTS.at(-1)!, op, depth)));
+        const nodeRedis = client.reference
+          ? undefined
+          : CLIENTS.find((c) => c.key === "node-redis" && c.runtime === client.runtime)!;
+        const toNodeRedis = nodeRedis && ratio(m, byKey.get(cellKey(nodeRedis, op, depth)));
+        const toCeiling = client === ceiling
+          ? undefined
+          : ratio(m, byKey.get(cellKey(ceiling, op, depth)));
         if (toNodeRedis !== undefined) ratios["vs node-redis"] = toNodeRedis;
         if (toCeiling !== undefined) ratios["vs redis-benchmark"] = toCeiling;
         if (Object.keys(ratios).length > 0) m.ratios = ratios;
