@@ -500,10 +500,10 @@ for (const [sender, post] of SENDERS) {
       outcome: RegExp | "ok";
     }[] = [
       {
-        what: "throttling, 3 times: 1 s base, full jitter (0.5 here)",
+        what: "throttling, 3 times: 1 s base, doubling, jittered between half and all (0.5 here)",
         script: throttled,
         requests: 3,
-        waits: [500, 1000],
+        waits: [750, 1500],
         outcome:
           /^STS answered Throttling \(HTTP 400\): Rate exceeded \[request id req-1\] \(after 3 attempts\)$/,
       },
@@ -511,14 +511,14 @@ for (const [sender, post] of SENDERS) {
         what: "HTTP 429 is throttling",
         script: () => new Response("slow down", { status: 429 }),
         requests: 3,
-        waits: [500, 1000],
+        waits: [750, 1500],
         outcome: /^STS answered HTTP 429 without an STS error document \(after 3 attempts\)$/,
       },
       {
         what: "throttled, then answered",
         script: (n) => n === 1 ? throttled() : xmlResponse(200, success(PLAIN_CREDENTIALS)),
         requests: 2,
-        waits: [500],
+        waits: [750],
         outcome: "ok",
       },
       {
@@ -528,14 +528,14 @@ for (const [sender, post] of SENDERS) {
             ? xmlResponse(500, stsError("InternalFailure", "oops", "Receiver"))
             : xmlResponse(200, success(PLAIN_CREDENTIALS)),
         requests: 3,
-        waits: [25, 50],
+        waits: [38, 75],
         outcome: "ok",
       },
       {
         what: "a proxy's 502 page, 3 times",
         script: () => new Response("<html><body>Bad Gateway</body></html>", { status: 502 }),
         requests: 3,
-        waits: [25, 50],
+        waits: [38, 75],
         outcome: /^STS answered HTTP 502 without an STS error document \(after 3 attempts\)$/,
       },
       {
@@ -591,6 +591,18 @@ for (const [sender, post] of SENDERS) {
     }
   });
 
+  Deno.test(`scripted STS (${sender}): retry waits are jittered between half and all of the backoff`, async () => {
+    const throttled = () => xmlResponse(400, stsError("Throttling", "Rate exceeded"));
+    for (const [random, expected] of [[0, [500, 1000]], [0.999999, [1000, 2000]]] as const) {
+      await using sts = scriptedSts(throttled);
+      const waits: number[] = [];
+      await failure(
+        assumer({ endpoint: sts.endpoint, post, waits, random: () => random })(params()),
+      );
+      assert.deepEqual(waits, expected, `random ${random}`);
+    }
+  });
+
   Deno.test(`scripted STS (${sender}): refused connections are retried, then named`, async () => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const endpoint = `http://127.0.0.1:${listener.addr.port}`;
@@ -608,7 +620,43 @@ for (const [sender, post] of SENDERS) {
       new RegExp(`^Cannot reach STS at ${endpoint}: .+ \\(after 3 attempts\\)$`),
     );
     assert.equal(sent, 3);
-    assert.deepEqual(waits, [25, 50]);
+    assert.deepEqual(waits, [38, 75]);
+  });
+
+  Deno.test(`scripted STS (${sender}): an endless answer is refused at 256 KiB and its stream cancelled`, async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x20); // XML whitespace, forever
+    let pulled = 0;
+    const cancelled = Promise.withResolvers<void>();
+    await using sts = scriptedSts(() =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          // One chunk per millisecond (64 MB/s), so that what the server pulls is what the
+          // client reads, not what loopback's socket buffers hold (4 MB and more here).
+          async pull(controller) {
+            pulled++;
+            controller.enqueue(chunk);
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          },
+          cancel() {
+            cancelled.resolve();
+          },
+        }),
+        { status: 200, headers: { "content-type": "text/xml" } },
+      )
+    );
+    const waits: number[] = [];
+    const error = await failure(assumer({ endpoint: sts.endpoint, post, waits })(params()));
+    assert.equal(error.code, "MalformedResponse");
+    assert.equal(error.message, "STS answered HTTP 200 with more than 262144 bytes");
+    assert.equal(sts.requests.length, 1, "not retried");
+    assert.deepEqual(waits, []);
+    // The server sees its stream cancelled once the client stops reading.
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => deadline = setTimeout(resolve, 10_000, "late"));
+    const outcome = await Promise.race([cancelled.promise, late]);
+    clearTimeout(deadline);
+    assert.notEqual(outcome, "late", `the stream was not cancelled; ${pulled} chunks pulled`);
+    assert.ok(pulled < 64, `${pulled} chunks of 64 KiB pulled before the cancel`);
   });
 
   Deno.test(`scripted STS (${sender}): each attempt times out, whether STS is silent or stalls mid-answer`, async () => {

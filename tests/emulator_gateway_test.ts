@@ -403,6 +403,50 @@ Deno.test("the gateway authenticates like ElastiCache", async (t) => {
     assert.deepEqual(replies.slice(8), ["OK", "OK", "OK", "OK"]);
   });
 
+  await t.step(
+    "after AUTH, a command that decodes past the decoder's bounds closes only its connection",
+    async () => {
+      emu.clock.set(START);
+      await using bomber = await RespTestClient.connect(gateway);
+      await using bystander = await RespTestClient.connect(gateway);
+      assert.equal(await bomber.send("AUTH", "iam-user-01", await token()), "OK");
+      assert.equal(await bystander.send("AUTH", "iam-user-01", await token()), "OK");
+      // A command announcing 2^24 + 1 arguments, then empty maps (4 bytes each on the wire, about
+      // 200 once decoded): the default maxReplyBytes (512 MiB, estimated) stops it after some 2.6
+      // million of them, 10 MB, well before maxReplyElements would.
+      await bomber.write("*16777217\r\n");
+      const chunk = new TextEncoder().encode("%0\r\n".repeat(16 * 1024));
+      let sent = 0;
+      let stalled = false;
+      const guard = setTimeout(() => {
+        stalled = true;
+        bomber.close();
+      }, 30_000);
+      try {
+        while (sent < 64 * 1024 * 1024) {
+          await bomber.write(chunk);
+          sent += chunk.length;
+        }
+      } catch {
+        // The gateway closed the connection.
+      } finally {
+        clearTimeout(guard);
+      }
+      assert.ok(!stalled, `the gateway stopped reading after ${sent} bytes without closing`);
+      assert.ok(sent < 64 * 1024 * 1024, `the gateway still read after ${sent} bytes`);
+      assert.ok(await bomber.closedByServer(), "the bomber's connection is closed");
+      assert.ok(
+        logged.some((line) =>
+          /protocol error: Cannot decode RESP frame: the reply exceeds maxReplyBytes \(537001984 bytes, estimated\)/
+            .test(line)
+        ),
+        "the gateway logs which bound was exceeded",
+      );
+      assert.equal(await bystander.send("PING"), "PONG");
+      assert.equal(await authReply(gateway, "iam-user-01", await token()), "OK");
+    },
+  );
+
   await t.step("the age cap closes a connection unless a re-auth extended it", async () => {
     emu.clock.set(START);
     await using kept = await RespTestClient.connect(gateway);

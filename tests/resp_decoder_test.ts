@@ -654,3 +654,200 @@ Deno.test("the warm-up frames decode to a HELLO map, a bulk string, a null and O
   after.push(bytes("$2\r\nhi\r\n"));
   assert.equal(after.read(), "hi");
 });
+
+// ---------------------------------------------------------------- what one reply decodes to
+
+/**
+ * The decoder's estimate of the reply `data` holds: the smallest
+ * `maxReplyBytes` under which it decodes.
+ */
+function replyEstimate(data: Uint8Array, options?: ReadOptions): number {
+  const decodes = (maxReplyBytes: number) => {
+    try {
+      decodeChunks([data], options, { maxReplyBytes });
+      return true;
+    } catch (error) {
+      assert.ok(error instanceof ProtocolError);
+      assert.match(error.message, /maxReplyBytes/);
+      return false;
+    }
+  };
+  let low = 1;
+  let high = 2 ** 40;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (decodes(middle)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
+/** Asserts that `data` decodes to `count` frames under `limits`, whole, byte by byte and at random splits. */
+function assertDecodesWithin(
+  data: Uint8Array,
+  count: number,
+  limits: DecoderLimits,
+  options?: ReadOptions,
+): void {
+  for (const [how, chunks] of [["whole", [data]], ["byte by byte", byteByByte(data)]] as const) {
+    assert.equal(decodeChunks(chunks, options, limits).length, count, how);
+  }
+  for (let seed = 1; seed <= 5; seed++) {
+    assert.equal(decodeChunks(randomSplits(data, seed), options, limits).length, count);
+  }
+}
+
+const TOO_MANY_VALUES =
+  /^Cannot decode RESP frame: the reply exceeds maxReplyElements \((\d+) values\); raise the limit if such replies are expected$/;
+const TOO_MANY_BYTES =
+  /^Cannot decode RESP frame: the reply exceeds maxReplyBytes \((\d+) bytes, estimated\); raise the limit if such replies are expected$/;
+
+/** `*10` of `*10` of `%0` (or `*0`): 111 values, none of them a string or a number. */
+function emptyTree(leaf: "%0" | "*0"): string {
+  return `*10\r\n${`*10\r\n${`${leaf}\r\n`.repeat(10)}`.repeat(10)}`;
+}
+
+Deno.test("RespDecoder bounds the values one reply decodes to with maxReplyElements", async (t) => {
+  await t.step("a flat array of tiny integers", () => {
+    // The array and 999 integers: 1,000 values.
+    const atCap = bytes(`*999\r\n${":1\r\n".repeat(999)}`);
+    assertDecodesWithin(atCap, 1, { maxReplyElements: 1000 });
+    assertProtocolError(
+      `*1000\r\n${":1\r\n".repeat(1000)}`,
+      /the reply exceeds maxReplyElements \(1000 values\); raise the limit/,
+      { maxReplyElements: 1000 },
+    );
+  });
+  await t.step("nested empty maps and arrays", () => {
+    for (const leaf of ["%0", "*0"] as const) {
+      assertDecodesWithin(bytes(emptyTree(leaf)), 1, { maxReplyElements: 111 });
+      assertProtocolError(emptyTree(leaf), TOO_MANY_VALUES, { maxReplyElements: 110 });
+    }
+  });
+  await t.step(
+    "map and attribute pairs count as two values, attributes and inline words too",
+    () => {
+      assertDecodesWithin(bytes("%2\r\n:1\r\n:2\r\n:3\r\n:4\r\n"), 1, { maxReplyElements: 5 });
+      assertProtocolError("%2\r\n:1\r\n:2\r\n:3\r\n:4\r\n", TOO_MANY_VALUES, {
+        maxReplyElements: 4,
+      });
+      // The attribute map, its key and value, then the reply.
+      const attributed = bytes("|1\r\n+key\r\n+value\r\n:1\r\n");
+      assertDecodesWithin(attributed, 1, { maxReplyElements: 4 });
+      assertProtocolError(attributed, TOO_MANY_VALUES, { maxReplyElements: 3 });
+      assertDecodesWithin(bytes("SET key value\r\n"), 1, { maxReplyElements: 4 }, { inline: true });
+      assertProtocolError("SET key value\r\n", TOO_MANY_VALUES, { maxReplyElements: 3 }, {
+        inline: true,
+      });
+    },
+  );
+  await t.step("the count resets with each top-level frame", () => {
+    const frame = `*999\r\n${":1\r\n".repeat(999)}`;
+    assertDecodesWithin(bytes(frame + frame + "+OK\r\n" + frame), 4, { maxReplyElements: 1000 });
+  });
+  await t.step("counted as values arrive, whatever the header announces", () => {
+    const decoder = new RespDecoder({ maxReplyElements: 1000 });
+    decoder.push(bytes(`*4294967295\r\n${":1\r\n".repeat(999)}`));
+    assert.equal(decoder.read(), undefined);
+    decoder.push(bytes(":1\r\n"));
+    let failure: unknown;
+    assert.throws(() => decoder.read(), (error) => (failure = error) instanceof ProtocolError);
+    assert.match((failure as Error).message, TOO_MANY_VALUES);
+    // Poisoned like for the other limits: the same error, nothing held.
+    assert.throws(() => decoder.read(), (error) => error === failure);
+    assert.throws(() => decoder.push(bytes("+OK\r\n")), (error) => error === failure);
+    assert.equal(decoder.bufferedBytes, 0);
+  });
+});
+
+Deno.test("RespDecoder bounds the memory one reply decodes to with maxReplyBytes", async (t) => {
+  await t.step("many small bulk strings", () => {
+    for (const options of [undefined, { bytes: true }]) {
+      const data = bytes(`*1000\r\n${"$16\r\nsixteen-bytes-16\r\n".repeat(1000)}`);
+      const estimate = replyEstimate(data, options);
+      // Each string holds 16 payload bytes and a 16-byte header, in an 8-byte slot.
+      assert.ok(estimate >= 1000 * (16 + 16 + 8), `estimate ${estimate}`);
+      assert.ok(estimate <= 1000 * 300, `estimate ${estimate}`);
+      assertDecodesWithin(data, 1, { maxReplyBytes: estimate }, options);
+      assertProtocolError(data, TOO_MANY_BYTES, { maxReplyBytes: estimate - 1 }, options);
+    }
+    // A byte value costs more than a string of the same payload (its view object).
+    const data = bytes(`*10\r\n${"$16\r\nsixteen-bytes-16\r\n".repeat(10)}`);
+    assert.ok(replyEstimate(data, { bytes: true }) > replyEstimate(data));
+  });
+  await t.step("a flat array of tiny integers", () => {
+    const data = bytes(`*1000\r\n${":1\r\n".repeat(1000)}`);
+    const estimate = replyEstimate(data);
+    assert.ok(estimate >= 1000 * 8, "an 8-byte slot each");
+    assertDecodesWithin(data, 1, { maxReplyBytes: estimate });
+    assertProtocolError(data, TOO_MANY_BYTES, { maxReplyBytes: estimate - 1 });
+  });
+  await t.step("nested empty maps and arrays", () => {
+    for (const leaf of ["%0", "*0"] as const) {
+      const data = bytes(emptyTree(leaf));
+      const estimate = replyEstimate(data);
+      // An empty map is a 32-byte object and its hash table; an empty array, 32 bytes.
+      assert.ok(estimate >= 100 * (leaf === "%0" ? 160 : 40), `${leaf}: estimate ${estimate}`);
+      assertDecodesWithin(data, 1, { maxReplyBytes: estimate });
+      assertProtocolError(data, TOO_MANY_BYTES, { maxReplyBytes: estimate - 1 });
+    }
+  });
+  await t.step("a lone top-level string, on the fast path as on the general path", () => {
+    const data = bytes(`$1000\r\n${"x".repeat(1000)}\r\n`);
+    const estimate = replyEstimate(data);
+    assert.ok(estimate > 1000 && estimate < 1100, `estimate ${estimate}`);
+    assertDecodesWithin(data, 1, { maxReplyBytes: estimate });
+    assertProtocolError(data, TOO_MANY_BYTES, { maxReplyBytes: estimate - 1 });
+    const line = bytes(`+${"x".repeat(60)}\r\n`);
+    assertDecodesWithin(line, 1, { maxReplyBytes: replyEstimate(line) });
+    assertProtocolError(line, TOO_MANY_BYTES, { maxReplyBytes: replyEstimate(line) - 1 });
+    assertProtocolError(":1\r\n", TOO_MANY_BYTES, {
+      maxReplyBytes: replyEstimate(bytes(":1\r\n")) - 1,
+    });
+  });
+  await t.step("the estimate resets with each top-level frame", () => {
+    const frame = `*100\r\n${"$16\r\nsixteen-bytes-16\r\n".repeat(100)}`;
+    const estimate = replyEstimate(bytes(frame));
+    assertDecodesWithin(bytes(frame + frame + frame), 3, { maxReplyBytes: estimate });
+  });
+  await t.step("counted as values arrive: an endless reply stops within the cap", () => {
+    const decoder = new RespDecoder({ maxReplyBytes: 1024 * 1024 });
+    decoder.push(bytes("*4294967295\r\n"));
+    const chunk = bytes("%0\r\n".repeat(1024));
+    let fed = 0;
+    assert.throws(
+      () => {
+        for (;;) {
+          decoder.push(chunk);
+          fed += chunk.length;
+          assert.equal(decoder.read(), undefined);
+        }
+      },
+      (error) => error instanceof ProtocolError && TOO_MANY_BYTES.test(error.message),
+    );
+    // An empty map is estimated at about 200 bytes: 1 MiB holds some 5,000 of them.
+    assert.ok(fed > 4 * 4000 && fed < 4 * 6000, `${fed} bytes fed`);
+    assert.equal(decoder.bufferedBytes, 0);
+  });
+});
+
+Deno.test("RespDecoder checks maxReplyElements and maxReplyBytes", () => {
+  assert.throws(
+    () => new RespDecoder({ maxReplyElements: 0 }),
+    new RangeError(
+      "Cannot create RESP decoder: 'maxReplyElements' must be a positive integer, got 0",
+    ),
+  );
+  assert.throws(
+    () => new RespDecoder({ maxReplyBytes: 1.5 }),
+    new RangeError(
+      "Cannot create RESP decoder: 'maxReplyBytes' must be a positive integer, got 1.5",
+    ),
+  );
+  assert.throws(() => new RespDecoder({ maxReplyBytes: -1 }), RangeError);
+  assert.throws(() => new RespDecoder({ maxReplyElements: 2 ** 53 }), RangeError);
+  // The smallest limits still decode a lone null, and refuse a second value.
+  assertDecodesWithin(bytes("_\r\n_\r\n"), 2, { maxReplyElements: 1 });
+  assertProtocolError("*1\r\n_\r\n", TOO_MANY_VALUES, { maxReplyElements: 1 });
+  assertProtocolError("_\r\n", TOO_MANY_BYTES, { maxReplyBytes: 1 });
+});

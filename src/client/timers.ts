@@ -148,14 +148,95 @@ export function setIoTimeout(timers: Timers, callback: () => void, ms: number): 
 }
 
 /**
- * Waits `ms` milliseconds on `timers`.
+ * Waits `ms` milliseconds on `timers`; an abort ends the wait early (it then
+ * resolves, it does not reject: the caller checks why it woke). The one
+ * cancellable sleep of the module: backoffs and retry pauses use it, so that
+ * `close()` never waits for a pause to run out.
  *
  * @param timers The timers to use.
  * @param ms The delay.
- * @returns Resolves after the delay.
+ * @param signal Ends the wait at once when aborted.
+ * @returns Resolves after the delay, or as soon as `signal` aborts.
  */
-export function sleep(timers: Timers, ms: number): Promise<void> {
-  return new Promise((resolve) => timers.setTimeout(resolve, ms));
+export function sleep(timers: Timers, ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const wake = () => {
+      timers.clearTimeout(handle);
+      signal?.removeEventListener("abort", wake);
+      resolve();
+    };
+    const handle = timers.setTimeout(wake, Math.max(0, ms));
+    signal?.addEventListener("abort", wake, { once: true });
+  });
+}
+
+/**
+ * Waits for `work` at most `ms` milliseconds: the one way the module bounds a
+ * wait on something it does not control (a credentials callback, a provider).
+ * On time-out the returned promise rejects with `timeout()`'s error; `work`
+ * goes on, and its outcome is ignored (a late rejection is caught, never
+ * unhandled). The timer is an I/O timer (see {@linkcode Timers.setIoTimeout}):
+ * on Deno it does not load `node:timers` on a cold start.
+ *
+ * @param work What to wait for.
+ * @param ms The bound, in ms; `Infinity` waits as long as `work` takes.
+ * @param timers The timers to use.
+ * @param timeout Makes the error to reject with when time runs out.
+ * @returns What `work` resolves to.
+ */
+export function withTimeout<T>(
+  work: Promise<T>,
+  ms: number,
+  timers: Timers,
+  timeout: () => Error,
+): Promise<T> {
+  if (ms === Infinity) return work;
+  return new Promise<T>((resolve, reject) => {
+    const fire = () => reject(timeout());
+    const handle = timers.setIoTimeout?.(fire, Math.max(0, ms)) ??
+      timers.setTimeout(fire, Math.max(0, ms));
+    work.then(
+      (value) => {
+        timers.clearTimeout(handle);
+        resolve(value);
+      },
+      (error) => {
+        timers.clearTimeout(handle);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Waits for `work` until `signal` aborts: then the returned promise rejects
+ * with the signal's reason, and `work`'s outcome is ignored. For waits that
+ * `close()` must be able to end at once.
+ *
+ * @param work What to wait for.
+ * @param signal Ends the wait.
+ * @returns What `work` resolves to.
+ */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", abort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", abort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**

@@ -11,11 +11,13 @@
  * of the region's partition (or a given endpoint), a per-attempt timeout, and
  * the SDK's standard retry (3 attempts; throttling, 500/502/503/504, timeouts,
  * network errors and `IDPCommunicationError` are retried with jittered
- * exponential backoff). STS's answer is read by a small, strict XML reader.
+ * exponential backoff, the module's {@linkcode backoffDelay}). STS's answer is
+ * read, up to 256 KiB, by a small, strict XML reader.
  *
  * @module
  */
 
+import { backoffDelay, sleep as sleepOn, systemTimers } from "../client/timers.ts";
 import { child, optionalText, readXml, required, textOf, type XmlElement } from "./xml.ts";
 
 /** The input of `AssumeRoleWithWebIdentity`, as the AWS SDK passes it to a role assumer. */
@@ -92,7 +94,11 @@ export interface StsRoleAssumerOptions {
    * @default {`node:http(s)` on Node.js, else `fetch`}
    */
   post?: StsPost | undefined;
-  /** Waits between attempts; tests pass one that does not sleep. @default {setTimeout} */
+  /**
+   * Waits between attempts; tests pass one that does not sleep.
+   *
+   * @default {the module's cancellable `sleep` on the runtime's timers}
+   */
   sleep?: ((ms: number) => Promise<void>) | undefined;
   /** The jitter source, in [0, 1). @default {Math.random} */
   random?: (() => number) | undefined;
@@ -233,7 +239,7 @@ export function webIdentityRoleAssumer(
     useDualstackEndpoint,
     timeout = 3000,
     maxAttempts = 3,
-    sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    sleep = (ms: number) => sleepOn(systemTimers, ms),
     random = Math.random,
   } = options;
   if (options.endpoint !== undefined && (useFipsEndpoint || useDualstackEndpoint)) {
@@ -306,9 +312,10 @@ export function webIdentityRoleAssumer(
         }
         throw failure;
       }
-      // The SDK's standard retry: full jitter over base × 2^retry, capped at 20 s.
+      // The SDK's standard retry schedule, base × 2^retry capped at 20 s, jittered as every
+      // backoff of this module: between half and all of it.
       const base = kind === "throttling" ? 1000 : 50;
-      let delay = Math.floor(random() * Math.min(base * 2 ** (attempt - 1), 20_000));
+      let delay = backoffDelay(attempt - 1, base, 20_000, random);
       if (retryAfterMs !== undefined) delay = Math.max(delay, Math.min(retryAfterMs, delay + 5000));
       await sleep(delay);
     }
@@ -418,10 +425,40 @@ export type StsPost = (
 export function fetchPost(fetcher: typeof fetch = globalThis.fetch): StsPost {
   return async (url, headers, body, signal) => {
     const response = await fetcher(url, { method: "POST", headers, body, signal });
-    const text = await response.text();
-    if (text.length > MAX_BODY) throw tooLarge(response.status);
+    const text = await readBody(response);
     return { status: response.status, text, retryAfter: response.headers.get("retry-after") };
   };
+}
+
+/**
+ * Reads a response's body as UTF-8, stopping as soon as it passes
+ * `MAX_BODY` bytes: the rest is cancelled, never read.
+ */
+async function readBody(response: Response): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(response.status);
+    }
+    chunks.push(value);
+  }
+  let bytes = chunks[0] ?? new Uint8Array(0);
+  if (chunks.length > 1) {
+    bytes = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, at);
+      at += chunk.byteLength;
+    }
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /**

@@ -336,7 +336,12 @@ class Session {
     this.#decoder.push(chunk);
   }
 
-  /** Authenticated: the bytes not decoded yet go to a decoder with the usual limits. */
+  /**
+   * Authenticated: the bytes not decoded yet go to a decoder with the usual
+   * limits: Redis' 64 KiB inline commands, and the decoder's defaults for the
+   * rest, which also bound what one command decodes to (2^24 values, about
+   * 512 MiB): past them the connection gets a protocol error and is closed.
+   */
   #relax(): void {
     const rest = this.#tail.subarray(this.#tail.length - this.#decoder.bufferedBytes);
     this.#strict = false;

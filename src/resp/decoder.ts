@@ -11,6 +11,11 @@ import { Push, type RespValue } from "./types.ts";
 /**
  * Bounds that turn a hostile or broken byte stream into a
  * {@linkcode ProtocolError} rather than a hang or unbounded memory.
+ *
+ * The bytes held are bounded by `maxBufferedBytes`; what one reply decodes to
+ * by `maxReplyElements` and `maxReplyBytes`, which are counted as the reply is
+ * decoded, so a reply that announces billions of tiny elements is refused
+ * once it has decoded that many, not when the process runs out of memory.
  */
 export interface DecoderLimits {
   /**
@@ -44,12 +49,35 @@ export interface DecoderLimits {
   /**
    * The most elements an array, set or push may announce (a map or an
    * attribute may announce this many pairs). Elements are never preallocated:
-   * memory grows with what actually arrives, so this only caps how long a
-   * peer may keep one aggregate open.
+   * memory grows with what actually arrives, and what arrives is bounded by
+   * `maxReplyElements` and `maxReplyBytes`; this only caps what one header
+   * may announce.
    *
    * @default {4294967295} 2³² − 1
    */
   maxAggregateLength?: number;
+  /**
+   * The most values one top-level reply may decode to, counting every value
+   * at every nesting level: the reply itself, each aggregate and each element
+   * (a map or attribute pair counts as two values). Counted as values are
+   * decoded, before they are kept.
+   *
+   * @default {16777216} 2²⁴
+   */
+  maxReplyElements?: number;
+  /**
+   * The most memory one top-level reply may decode to, in bytes, as an
+   * estimate: the payload bytes of its strings plus, for each value, a fixed
+   * overhead measured on V8 for its kind (from 16 bytes for a small integer to
+   * about 1 KiB for an error reply, which captures a stack trace). Counted as
+   * values are decoded, before they are kept. Text decoded from invalid UTF-8
+   * may take up to twice its payload bytes.
+   *
+   * @default {537001984} 512 MiB + 128 KiB, so that a reply holding one value
+   * of Redis' largest size (`proto-max-bulk-len`) fits; `maxBulkLength` +
+   * 128 KiB when that is larger
+   */
+  maxReplyBytes?: number;
 }
 
 /** How {@linkcode RespDecoder.read} returns the frame it decodes. */
@@ -83,6 +111,7 @@ const DEFAULT_MAX_BULK_LENGTH = 512 * 1024 * 1024;
 const DEFAULT_MAX_DEPTH = 64;
 const DEFAULT_MAX_INLINE_LENGTH = 64 * 1024;
 const DEFAULT_MAX_AGGREGATE_LENGTH = 2 ** 32 - 1;
+const DEFAULT_MAX_REPLY_ELEMENTS = 2 ** 24;
 const BUFFER_HEADROOM = 128 * 1024;
 const MIN_BUFFER_HEADROOM = 1024;
 
@@ -122,6 +151,84 @@ const NULL = 0x5f; // _
 const STREAMED_PART = 0x3b; // ;
 const STREAMED_END = 0x2e; // .
 
+/*
+ * What one decoded value costs, in bytes beyond its payload, for maxReplyBytes:
+ * its own objects and its slot in the array that holds it. Measured on V8 15.0
+ * (Deno 2.9.6, x86-64, no pointer compression: 8-byte slots) as heapUsed +
+ * external after two GCs, over 1,000,000 values decoded by this class into
+ * one array (scratch script, `--v8-flags=--expose-gc`); the weights round the
+ * worst measured figure up. Per value:
+ *
+ *   small integer, boolean, null, 1-char string   10.5 (array slots grow by 1.5x: up to 12)
+ *   double or integer beyond 31 bits, in a mixed array  26.5 (16-byte heap number + slot)
+ *   big number of 31 digits                        42.6
+ *   string > 48 bytes (TextDecoder, flat)          25.6–32.6; invalid UTF-8 becomes
+ *                                                  U+FFFD, 2 bytes per payload byte
+ *   string ≤ 48 bytes (ASCII, built by #text)      25.5 (16 B) … 226.6 (47 B): a rope of
+ *                                                  up to 5 pieces and 4 cons strings
+ *   Uint8Array view (bytes: true)                  114.6 (view on the slab); 180.6 with the
+ *                                                  slab's worst padding (964 B); 210.5 (own
+ *                                                  buffer, > 1 KiB)
+ *   empty array []                                 42.5
+ *   array of 1–17 elements                         194.6 + its elements (push allocates 17 slots)
+ *   empty Map / Map of 1–4 pairs                   194.5 / 193–195 in all
+ *   Map, per member value (hash table, 2x spare)   ≤ 28 at steady state, + the 12 of the items
+ *                                                  array it is built from
+ *   empty Set / Set of 1–8 members                 162.5 / 241 in all
+ *   Set, per member (hash table, 2x spare)         ≤ 40.2 in all
+ *   Push of 1 element                              82.6
+ *   ReplyError                                     713.6 (7 frames deep), 1,013.6 (10 frames
+ *                                                  or more: Error.stackTraceLimit's default)
+ *
+ * Checked the other way round over 100,000-value replies of each shape: the
+ * estimate (the smallest maxReplyBytes that decodes the reply) is 1.01x (1 KiB
+ * byte values) to 5x (1-byte strings, which V8 shares) what the reply takes,
+ * never less, except text from invalid UTF-8 over 48 bytes (0.74x at 64 bytes).
+ */
+/** A number in 32-bit integer range, a boolean or a null: its slot. */
+const SLOT_WEIGHT = 16;
+/** A double or a larger integer: a heap number and its slot. */
+const NUMBER_WEIGHT = 32;
+/** A bigint, plus its decimal digits as payload (a bigint takes under half a byte per digit). */
+const BIG_NUMBER_WEIGHT = 48;
+/** A flat string: 16-byte header, up to 7 bytes of padding, its slot. */
+const TEXT_WEIGHT = 48;
+/** Each further piece of a short string's rope: a sequential string and a cons string. */
+const ROPE_PIECE_WEIGHT = 56;
+/** A `Uint8Array` view, with the slab's padding. */
+const BYTES_WEIGHT = 224;
+/** An error reply, with the stack trace it captures, beyond its text's own weight. */
+const ERROR_WEIGHT = 1024;
+const EMPTY_ARRAY_WEIGHT = 48;
+const ARRAY_WEIGHT = 208;
+const MAP_WEIGHT = 208;
+const EMPTY_SET_WEIGHT = 176;
+const SET_WEIGHT = 256;
+const PUSH_WEIGHT = 128;
+/** What each value of a map or attribute adds to its hash table, and to the array it is built from. */
+const MAP_MEMBER_WEIGHT = 24;
+/** What each member of a set adds to its hash table, and to the array it is built from. */
+const SET_MEMBER_WEIGHT = 32;
+/** What each element of a push adds: the copy that leaves its kind out. */
+const PUSH_MEMBER_WEIGHT = 8;
+
+/**
+ * The weight of a string of up to `SHORT_STRING` bytes, by length, as
+ * `#text` builds it: one `fromCharCode` piece per 16 bytes, then one of 8, of
+ * 4 and of the rest, joined into a rope.
+ */
+const SHORT_TEXT_WEIGHT = Uint16Array.from({ length: SHORT_STRING + 1 }, (_, length) => {
+  const pieces = (length >> 4) + ((length >> 3) & 1) + ((length >> 2) & 1) + (length & 3 ? 1 : 0);
+  return TEXT_WEIGHT + ROPE_PIECE_WEIGHT * Math.max(0, pieces - 1);
+});
+/** The largest weight of one string: the fast path leaves longer strings to the general path. */
+const MAX_STRING_WEIGHT = Math.max(BYTES_WEIGHT, ...SHORT_TEXT_WEIGHT);
+
+/** The weight of a decoded string of `length` payload bytes. */
+function textWeight(length: number): number {
+  return length <= SHORT_STRING ? SHORT_TEXT_WEIGHT[length]! : TEXT_WEIGHT;
+}
+
 /** What the fast path returns when the general path must decode the frame. */
 const SLOW: unique symbol = Symbol("slow");
 /** The longest simple string the fast path decodes, in bytes. */
@@ -142,7 +249,12 @@ const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** An aggregate whose elements are still arriving. */
 class Frame {
   readonly items: RespValue[] = [];
-  constructor(readonly type: number, public remaining: number) {}
+  constructor(
+    readonly type: number,
+    public remaining: number,
+    /** What each value adds, beyond its own weight, as a member of this aggregate. */
+    readonly memberWeight: number,
+  ) {}
 }
 
 /**
@@ -156,7 +268,11 @@ class Frame {
  * unusable and every later call throws the same error.
  *
  * Call `read()` until it returns `undefined` after each `push()`: bytes that
- * are pushed but not read count against `maxBufferedBytes`.
+ * are pushed but not read count against `maxBufferedBytes`. What one reply
+ * decodes to is bounded by `maxReplyElements` and `maxReplyBytes` (see
+ * {@linkcode DecoderLimits}), counted while it is decoded: a peer that
+ * streams one endless reply gets a `ProtocolError`, and the memory it took
+ * stays under those bounds.
  *
  * @example Decoding a reply that arrives in two pieces
  * ```ts
@@ -176,6 +292,14 @@ export class RespDecoder {
   readonly #maxBufferedBytes: number;
   readonly #maxInlineLength: number;
   readonly #maxAggregateLength: number;
+  readonly #maxReplyElements: number;
+  readonly #maxReplyBytes: number;
+  /** The longest bulk string the fast path decodes: within every limit whatever its kind. */
+  readonly #plainBulkMax: number;
+  /** The longest simple string the fast path decodes. */
+  readonly #plainLineMax: number;
+  /** The longest integer line the fast path decodes; -1 if an integer may exceed maxReplyBytes. */
+  readonly #plainIntegerLineMax: number;
 
   #buffer: Uint8Array = EMPTY;
   /** Where the undecoded bytes start in `#buffer`. */
@@ -197,6 +321,12 @@ export class RespDecoder {
   #lastAttributes: Map<RespValue, RespValue> | undefined;
   /** The token's value, when `#parseToken` returns `VALUE`. */
   #value: RespValue = null;
+  /** How many more values the reply being decoded on the general path may have. */
+  #elementsLeft: number;
+  /** How many more estimated bytes the reply being decoded on the general path may take. */
+  #bytesLeft: number;
+  /** What each value adds as a member of the innermost open aggregate (`Frame.memberWeight`). */
+  #memberWeight = 0;
   #error: ProtocolError | undefined;
 
   /**
@@ -205,6 +335,20 @@ export class RespDecoder {
    * @param limits Bounds on what the peer may send; see {@linkcode DecoderLimits}.
    * @throws {RangeError} If a limit is not a positive integer, or
    * `maxBufferedBytes` leaves no room for a bulk string of `maxBulkLength`.
+   *
+   * @example A decoder for replies of at most 1,000 values and about 1 MiB
+   * ```ts
+   * import { RespDecoder } from "./decoder.ts";
+   *
+   * const decoder = new RespDecoder({ maxReplyElements: 1000, maxReplyBytes: 1024 * 1024 });
+   * decoder.push(new TextEncoder().encode("*1001\r\n" + ":1\r\n".repeat(1001)));
+   * try {
+   *   decoder.read();
+   * } catch (error) {
+   *   console.log((error as Error).message);
+   *   // "Cannot decode RESP frame: the reply exceeds maxReplyElements (1000 values); …"
+   * }
+   * ```
    */
   constructor(limits: DecoderLimits = {}) {
     this.#maxBulkLength = readLimit(limits, "maxBulkLength", DEFAULT_MAX_BULK_LENGTH);
@@ -227,6 +371,24 @@ export class RespDecoder {
         }), got ${this.#maxBufferedBytes}`,
       );
     }
+    this.#maxReplyElements = readLimit(
+      limits,
+      "maxReplyElements",
+      DEFAULT_MAX_REPLY_ELEMENTS,
+    );
+    this.#maxReplyBytes = readLimit(
+      limits,
+      "maxReplyBytes",
+      Math.max(DEFAULT_MAX_BULK_LENGTH, this.#maxBulkLength) + BUFFER_HEADROOM,
+    );
+    this.#elementsLeft = this.#maxReplyElements;
+    this.#bytesLeft = this.#maxReplyBytes;
+    // The fast path decodes one value, which never exceeds maxReplyElements; it
+    // leaves to the general path any value whose weight might exceed maxReplyBytes.
+    const plainMax = this.#maxReplyBytes - MAX_STRING_WEIGHT;
+    this.#plainBulkMax = Math.min(this.#maxBulkLength, plainMax);
+    this.#plainLineMax = Math.min(SHORT_LINE, this.#maxInlineLength, plainMax);
+    this.#plainIntegerLineMax = this.#maxReplyBytes >= NUMBER_WEIGHT ? this.#maxInlineLength : -1;
   }
 
   /**
@@ -354,7 +516,7 @@ export class RespDecoder {
       }
       const from = at + 2;
       const to = from + length;
-      if (length > this.#maxBulkLength || to + 2 > end) return SLOW;
+      if (length > this.#plainBulkMax || to + 2 > end) return SLOW;
       if (buffer[to] !== CR || buffer[to + 1] !== LF) return SLOW;
       const value = this.#bytes ? this.#copy(from, to) : this.#text(from, to);
       this.#start = to + 2;
@@ -364,7 +526,7 @@ export class RespDecoder {
     }
     if (type === SIMPLE) {
       // `+<at most SHORT_LINE bytes>\r\n`
-      const limit = Math.min(end - 1, start + 2 + Math.min(SHORT_LINE, this.#maxInlineLength));
+      const limit = Math.min(end - 1, start + 2 + this.#plainLineMax);
       for (let at = start + 1; at < limit; at++) {
         const c = buffer[at];
         if (c === LF) return SLOW;
@@ -395,7 +557,7 @@ export class RespDecoder {
       }
       if (
         at === digitsFrom || at + 1 >= end || buffer[at] !== CR || buffer[at + 1] !== LF ||
-        at - start - 1 > this.#maxInlineLength
+        at - start - 1 > this.#plainIntegerLineMax
       ) {
         return SLOW;
       }
@@ -422,10 +584,15 @@ export class RespDecoder {
       this.#value = null; // Do not keep a large value alive.
       for (;;) {
         const top = stack[stack.length - 1];
-        if (top === undefined) return this.#finishFrame(value);
+        if (top === undefined) {
+          this.#elementsLeft = this.#maxReplyElements;
+          this.#bytesLeft = this.#maxReplyBytes;
+          return this.#finishFrame(value);
+        }
         top.items.push(value);
         if (--top.remaining > 0) continue tokens;
         stack.pop();
+        this.#memberWeight = stack.length === 0 ? 0 : stack[stack.length - 1]!.memberWeight;
         if (top.type === ATTRIBUTE) {
           this.#addAttributes(top.items);
           continue tokens;
@@ -492,16 +659,26 @@ export class RespDecoder {
     let value: RespValue;
     switch (type) {
       case SIMPLE:
+        this.#count(lineEnd - from + textWeight(lineEnd - from));
         value = this.#text(from, lineEnd);
         break;
       case ERROR:
+        this.#count(lineEnd - from + textWeight(lineEnd - from) + ERROR_WEIGHT);
         value = new ReplyError(this.#text(from, lineEnd));
         break;
       case INTEGER:
         value = this.#integer(from, lineEnd);
+        this.#count(
+          typeof value === "bigint"
+            ? lineEnd - from + BIG_NUMBER_WEIGHT
+            : (value | 0) === value
+            ? SLOT_WEIGHT
+            : NUMBER_WEIGHT,
+        );
         break;
       case DOUBLE:
         value = parseDouble(latin1(buffer, from, lineEnd));
+        this.#count(NUMBER_WEIGHT);
         break;
       case BOOLEAN: {
         const c = lineEnd - from === 1 ? buffer[from] : undefined;
@@ -512,6 +689,7 @@ export class RespDecoder {
             `Cannot decode RESP frame: invalid boolean ${quote(buffer, from, lineEnd)}`,
           );
         }
+        this.#count(SLOT_WEIGHT);
         break;
       }
       case BIG_NUMBER: {
@@ -521,6 +699,7 @@ export class RespDecoder {
             `Cannot decode RESP frame: invalid big number ${quote(buffer, from, lineEnd)}`,
           );
         }
+        this.#count(lineEnd - from + BIG_NUMBER_WEIGHT);
         value = BigInt(text);
         break;
       }
@@ -530,6 +709,7 @@ export class RespDecoder {
             `Cannot decode RESP frame: null must be empty, got ${quote(buffer, from, lineEnd)}`,
           );
         }
+        this.#count(SLOT_WEIGHT);
         value = null;
     }
     this.#value = value;
@@ -560,6 +740,7 @@ export class RespDecoder {
       if (type !== BULK) {
         throw new ProtocolError(`Cannot decode RESP frame: ${what} length -1 is not allowed`);
       }
+      this.#count(SLOT_WEIGHT);
       this.#value = null;
       this.#start = lineEnd + 2;
       return VALUE;
@@ -580,15 +761,23 @@ export class RespDecoder {
       );
     }
     if (type === BULK) {
-      this.#value = this.#bytes ? this.#copy(from, to) : this.#text(from, to);
+      if (this.#bytes) {
+        this.#count(length + BYTES_WEIGHT);
+        this.#value = this.#copy(from, to);
+      } else {
+        this.#count(length + textWeight(length));
+        this.#value = this.#text(from, to);
+      }
     } else if (type === VERBATIM) {
       if (length < 4 || buffer[from + 3] !== COLON_CHAR) {
         throw new ProtocolError(
           `Cannot decode RESP frame: verbatim string of ${length} bytes lacks its 'fmt:' prefix`,
         );
       }
+      this.#count(length - 4 + (this.#bytes ? BYTES_WEIGHT : textWeight(length - 4)));
       this.#value = this.#bytes ? this.#copy(from + 4, to) : this.#text(from + 4, to);
     } else {
+      this.#count(length + textWeight(length) + ERROR_WEIGHT);
       this.#value = new ReplyError(this.#text(from, to));
     }
     this.#start = to + 2;
@@ -621,18 +810,22 @@ export class RespDecoder {
       if (type !== ARRAY) {
         throw new ProtocolError(`Cannot decode RESP frame: ${what} length -1 is not allowed`);
       }
+      this.#count(SLOT_WEIGHT);
       this.#value = null;
       return VALUE;
     }
     if (count === 0) {
       switch (type) {
         case ARRAY:
+          this.#count(EMPTY_ARRAY_WEIGHT);
           this.#value = [];
           return VALUE;
         case MAP:
+          this.#count(MAP_WEIGHT);
           this.#value = new Map();
           return VALUE;
         case SET:
+          this.#count(EMPTY_SET_WEIGHT);
           this.#value = new Set();
           return VALUE;
         case PUSH:
@@ -647,7 +840,27 @@ export class RespDecoder {
         `Cannot decode RESP frame: ${what} nests deeper than maxDepth ${this.#maxDepth}`,
       );
     }
-    this.#stack.push(new Frame(type, type === MAP || type === ATTRIBUTE ? count * 2 : count));
+    let weight = ARRAY_WEIGHT;
+    let memberWeight = 0;
+    let remaining = count;
+    switch (type) {
+      case MAP:
+      case ATTRIBUTE:
+        weight = MAP_WEIGHT;
+        memberWeight = MAP_MEMBER_WEIGHT;
+        remaining = count * 2;
+        break;
+      case SET:
+        weight = SET_WEIGHT;
+        memberWeight = SET_MEMBER_WEIGHT;
+        break;
+      case PUSH:
+        weight = PUSH_WEIGHT;
+        memberWeight = PUSH_MEMBER_WEIGHT;
+    }
+    this.#count(weight);
+    this.#stack.push(new Frame(type, remaining, memberWeight));
+    this.#memberWeight = memberWeight;
     return AGGREGATE;
   }
 
@@ -683,6 +896,10 @@ export class RespDecoder {
       const c = i < lineEnd ? buffer[i] : SPACE;
       if (c === SPACE || c === TAB) {
         if (wordStart !== -1) {
+          const length = i - wordStart;
+          // The words' array first, as an aggregate is counted when it opens.
+          if (words.length === 0) this.#count(ARRAY_WEIGHT);
+          this.#count(length + (this.#bytes ? BYTES_WEIGHT : textWeight(length)));
           words.push(this.#bytes ? this.#copy(wordStart, i) : this.#text(wordStart, i));
           wordStart = -1;
         }
@@ -749,32 +966,15 @@ export class RespDecoder {
    */
   #length(from: number, to: number, what: string, max: number, maxName: string): number {
     const buffer = this.#buffer;
-    if (from === to) {
-      throw new ProtocolError(`Cannot decode RESP frame: ${what} length is empty`);
-    }
-    if (buffer[from] === MINUS) {
-      if (to - from === 2 && buffer[from + 1] === 0x31) return -1;
-      throw new ProtocolError(
-        `Cannot decode RESP frame: invalid ${what} length ${quote(buffer, from, to)}`,
-      );
+    if (from === to || buffer[from] === MINUS) {
+      if (to - from === 2 && buffer[from] === MINUS && buffer[from + 1] === 0x31) return -1;
+      throw lengthError(buffer, from, to, what, max, maxName);
     }
     let value = 0;
     for (let i = from; i < to; i++) {
       const digit = buffer[i]! - 0x30;
-      if (digit < 0 || digit > 9) {
-        throw new ProtocolError(
-          `Cannot decode RESP frame: invalid ${what} length ${quote(buffer, from, to)}`,
-        );
-      }
-      value = value * 10 + digit;
-      if (value > max) {
-        // Report the whole number if it is all digits, else the bad text.
-        const text = latin1(buffer, from, Math.min(to, from + 40));
-        throw new ProtocolError(
-          /^[0-9]+$/.test(text)
-            ? `Cannot decode RESP frame: ${what} length ${text} exceeds ${maxName} ${max}`
-            : `Cannot decode RESP frame: invalid ${what} length ${quote(buffer, from, to)}`,
-        );
+      if (digit < 0 || digit > 9 || (value = value * 10 + digit) > max) {
+        throw lengthError(buffer, from, to, what, max, maxName);
       }
     }
     return value;
@@ -814,6 +1014,30 @@ export class RespDecoder {
     }
     const big = BigInt(text);
     return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big;
+  }
+
+  /**
+   * Counts one value of the reply being decoded against `maxReplyElements`
+   * and `maxReplyBytes`, before the value is made and kept.
+   *
+   * @param weight The value's estimated bytes: its payload and its kind's weight.
+   */
+  #count(weight: number): void {
+    if (
+      --this.#elementsLeft < 0 || (this.#bytesLeft -= weight + this.#memberWeight) < 0
+    ) {
+      this.#replyTooLarge();
+    }
+  }
+
+  /** Throws the error for the limit `#count` found exceeded. */
+  #replyTooLarge(): never {
+    const [name, value, unit] = this.#elementsLeft < 0
+      ? ["maxReplyElements", this.#maxReplyElements, "values"]
+      : ["maxReplyBytes", this.#maxReplyBytes, "bytes, estimated"];
+    throw new ProtocolError(
+      `Cannot decode RESP frame: the reply exceeds ${name} (${value} ${unit}); raise the limit if such replies are expected`,
+    );
   }
 
   /** Decodes bytes as UTF-8; short ASCII runs are decoded without a call into the platform. */
@@ -969,6 +1193,8 @@ export class RespDecoder {
     this.#start = 0;
     this.#end = 0;
     this.#stack.length = 0;
+    this.#value = null;
+    this.#frameAttributes = undefined;
   }
 }
 
@@ -984,6 +1210,42 @@ function readLimit(limits: DecoderLimits, name: keyof DecoderLimits, fallback: n
     );
   }
   return value;
+}
+
+/**
+ * The error for a length `#length` refused; kept out of it so that the
+ * parsers it is inlined into stay within V8's inlining budget.
+ */
+function lengthError(
+  buffer: Uint8Array,
+  from: number,
+  to: number,
+  what: string,
+  max: number,
+  maxName: string,
+): ProtocolError {
+  if (from === to) return new ProtocolError(`Cannot decode RESP frame: ${what} length is empty`);
+  const invalid = () =>
+    new ProtocolError(
+      `Cannot decode RESP frame: invalid ${what} length ${quote(buffer, from, to)}`,
+    );
+  if (buffer[from] === MINUS) return invalid();
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const digit = buffer[i]! - 0x30;
+    if (digit < 0 || digit > 9) return invalid();
+    value = value * 10 + digit;
+    if (value > max) {
+      // Report the whole number if it is all digits, else the bad text.
+      const text = latin1(buffer, from, Math.min(to, from + 40));
+      return /^[0-9]+$/.test(text)
+        ? new ProtocolError(
+          `Cannot decode RESP frame: ${what} length ${text} exceeds ${maxName} ${max}`,
+        )
+        : invalid();
+    }
+  }
+  return invalid();
 }
 
 function parseDouble(text: string): number {

@@ -84,6 +84,8 @@ const DEFAULT_LIMITS: Required<DecoderLimits> = {
   maxInlineLength: 64 * 1024,
   maxAggregateLength: 2 ** 32 - 1,
   maxBufferedBytes: 512 * 1024 * 1024 + 128 * 1024,
+  maxReplyElements: 2 ** 24,
+  maxReplyBytes: 512 * 1024 * 1024 + 128 * 1024,
 };
 
 /** Real replies: base64 frames from `real_replies.json`. */
@@ -250,6 +252,9 @@ function pickLimits(rng: Prng): Required<DecoderLimits> {
     maxInlineLength: rng.pick([1, 4, 16, 100, 65536]),
     maxAggregateLength: rng.pick([1, 2, 5, 100, 2 ** 32 - 1]),
     maxBufferedBytes: maxBulkLength + 1024 + rng.pick([0, 10, 5000, 1 << 20]),
+    // Far above what a fuzzed frame decodes to: the oracle does not model these two.
+    maxReplyElements: DEFAULT_LIMITS.maxReplyElements,
+    maxReplyBytes: DEFAULT_LIMITS.maxReplyBytes,
   };
 }
 
