@@ -72,6 +72,7 @@ export type {
   Chain,
   CommandArg,
   ConnectOptions,
+  DecoderLimits,
   Dispatch,
   ExecOptions,
   ExpireCondition,

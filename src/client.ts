@@ -26,7 +26,7 @@ import { defaultTransport } from "./transport/default_transport.ts";
 import type { TransportFactory } from "./transport/types.ts";
 
 export type { ConnectOptions, ReconnectOptions } from "./client/options.ts";
-export type { AuthCredentials, AuthProvider } from "./client/handshake.ts";
+export type { AuthCredentials, AuthProvider } from "./auth/types.ts";
 export type {
   Chain,
   Dispatch,
@@ -49,6 +49,7 @@ export type { ScoreMember } from "./client/replies.ts";
 export type { BatchSender, ExecOptions } from "./client/pipeline.ts";
 export type { MessageListener, PatternListener } from "./client/pubsub.ts";
 export type { Timers } from "./client/timers.ts";
+export type { DecoderLimits } from "./resp/decoder.ts";
 export type { Parser } from "./client/connection.ts";
 export type { Transport, TransportFactory, TransportOptions } from "./transport/types.ts";
 export { type CommandArg, Push, type RespValue } from "./resp/types.ts";

@@ -4,9 +4,15 @@
  *
  * @module
  */
-import { optionalFunction, optionsObject } from "./_checks.ts";
+import { optionalFunction, optionsObject, timeoutOption, timersOption } from "./_checks.ts";
+import { backoffDelay, type Timers } from "./client/timers.ts";
 import { CredentialsError } from "./errors.ts";
-import { checkCredentials, messageOf, resolveCredentials } from "./credentials/resolve.ts";
+import {
+  checkCredentials,
+  DEFAULT_CREDENTIALS_TIMEOUT,
+  messageOf,
+  resolveCredentials,
+} from "./credentials/resolve.ts";
 import type { CredentialsInput } from "./credentials/types.ts";
 import {
   type NormalizedTarget,
@@ -33,7 +39,9 @@ export interface RetryOptions {
    */
   initialDelay?: number;
   /**
-   * The longest delay between attempts, in milliseconds.
+   * The longest delay between attempts, in milliseconds. No wait lasts
+   * longer, whatever the clock does: a clock stepped back restarts the wait
+   * from the new time, a clock stepped forward ends it.
    *
    * @default {30000}
    */
@@ -68,11 +76,28 @@ export type IamAuthOptions = TokenTargetOptions & {
   /** How failed refreshes are retried. */
   retry?: RetryOptions;
   /**
+   * How long one resolution of `credentials` may take, in milliseconds: a
+   * provider that has not answered by then fails the mint with a
+   * `CredentialsError` (retried after the backoff, like any failed mint), so a
+   * provider that never settles cannot hold every caller. Its late answer is
+   * ignored. A positive number up to 2147483647, or `Infinity` to wait as long
+   * as the provider takes. Unused when `credentials` are keys.
+   *
+   * @default {5000}
+   */
+  credentialsTimeout?: number;
+  /**
    * The clock, in milliseconds since the epoch; tests move it instead of sleeping.
    *
    * @default {Date.now}
    */
   now?: () => number;
+  /**
+   * The timers that bound a credentials resolution (see `credentialsTimeout`); tests fire them by hand.
+   *
+   * @default {systemTimers}
+   */
+  timers?: Timers;
   /**
    * A source of randomness in [0, 1) for retry jitter.
    *
@@ -90,7 +115,10 @@ interface CachedToken {
 interface Failure {
   readonly error: unknown;
   readonly attempts: number;
-  readonly retryAt: number;
+  /** When the wait started, on the injected clock; moved to "now" if the clock steps back. */
+  since: number;
+  /** How long to wait before the next attempt, at most `retry.maxDelay`. */
+  readonly delay: number;
 }
 
 /**
@@ -100,9 +128,13 @@ interface Failure {
  * is older than `refreshAfter`, the caller still gets it and a new one is minted
  * in the background. Concurrent callers share one mint: one credentials
  * resolution and one signature. A failed mint is retried after an exponential
- * backoff with jitter, on the next call after the delay; meanwhile a still-valid
- * token keeps being served. The manager owns no timer, so it never keeps a
- * process alive, and a frozen serverless instance resumes correctly.
+ * backoff with jitter, on the next call after the delay (never more than
+ * `retry.maxDelay`, even when the clock steps); meanwhile a still-valid token
+ * keeps being served. Each credentials resolution is bounded by
+ * `credentialsTimeout`, so a provider that never answers fails the mint instead
+ * of holding every caller. Between calls the manager owns no timer (the only
+ * one bounds a resolution under way), so it never keeps an idle process alive,
+ * and a frozen serverless instance resumes correctly.
  *
  * @example
  * ```ts
@@ -126,7 +158,9 @@ export class IamAuth implements Disposable {
   readonly #expiryMargin: number;
   readonly #initialDelay: number;
   readonly #maxDelay: number;
+  readonly #credentialsTimeout: number;
   readonly #now: () => number;
+  readonly #timers: Timers;
   readonly #random: () => number;
   #cached: CachedToken | undefined;
   #pending: Promise<CachedToken> | undefined;
@@ -139,7 +173,7 @@ export class IamAuth implements Disposable {
    * Checks the options; nothing is resolved or signed until the first call.
    *
    * @param options The token's target, the credentials and the timing.
-   * @throws {TypeError} When a name, the region or the credentials are malformed.
+   * @throws {TypeError} When a name, the region, the credentials or `timers` are malformed.
    * @throws {RangeError} When a duration is out of range.
    */
   constructor(options: IamAuthOptions) {
@@ -156,6 +190,13 @@ export class IamAuth implements Disposable {
     this.#expiryMargin = duration("expiryMargin", options.expiryMargin, 60_000, lifetime);
     this.#initialDelay = duration("retry.initialDelay", options.retry?.initialDelay, 1000);
     this.#maxDelay = duration("retry.maxDelay", options.retry?.maxDelay, 30_000);
+    this.#credentialsTimeout = timeoutOption(
+      "Cannot create IamAuth",
+      "credentialsTimeout",
+      options.credentialsTimeout,
+      DEFAULT_CREDENTIALS_TIMEOUT,
+    );
+    this.#timers = timersOption("Cannot create IamAuth", options.timers);
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
   }
@@ -202,17 +243,15 @@ export class IamAuth implements Disposable {
   }
 
   #refreshInBackground(now: number): void {
-    if (this.#pending || (this.#failure && now < this.#failure.retryAt)) return;
+    if (this.#pending || this.#retryIn(now) > 0) return;
     // The failure is recorded by #mintShared; the cached token keeps serving.
     this.#mintShared(now).catch(() => {});
   }
 
   #mintShared(now: number): Promise<CachedToken> {
     if (this.#pending) return this.#pending;
-    const failure = this.#failure;
-    if (failure && now < failure.retryAt) {
-      return Promise.reject(this.#unavailable(failure.error, failure.retryAt - now));
-    }
+    const retryIn = this.#retryIn(now);
+    if (retryIn > 0) return Promise.reject(this.#unavailable(this.#failure!.error, retryIn));
     const pending = this.#mint().then(
       (token) => {
         if (this.#pending === pending) this.#pending = undefined;
@@ -223,11 +262,11 @@ export class IamAuth implements Disposable {
       (error: unknown) => {
         if (this.#pending === pending) this.#pending = undefined;
         const attempts = (this.#failure?.attempts ?? 0) + 1;
-        const delay = Math.min(this.#maxDelay, this.#initialDelay * 2 ** (attempts - 1));
         this.#failure = {
           error,
           attempts,
-          retryAt: this.#now() + delay * (0.5 + this.#random() / 2),
+          since: this.#now(),
+          delay: backoffDelay(attempts - 1, this.#initialDelay, this.#maxDelay, this.#random),
         };
         throw this.#unavailable(error);
       },
@@ -236,8 +275,23 @@ export class IamAuth implements Disposable {
     return pending;
   }
 
+  /**
+   * How long until the next mint may be tried after a failure: 0 when it may
+   * be now, never more than the failure's delay. A clock that went back
+   * before the failure restarts the wait from now.
+   */
+  #retryIn(now: number): number {
+    const failure = this.#failure;
+    if (failure === undefined) return 0;
+    if (now < failure.since) failure.since = now;
+    return Math.max(0, failure.since + failure.delay - now);
+  }
+
   async #mint(): Promise<CachedToken> {
-    const credentials = await resolveCredentials(this.#source);
+    const credentials = await resolveCredentials(this.#source, {
+      timeout: this.#credentialsTimeout,
+      timers: this.#timers,
+    });
     const signedAt = this.#now();
     if (this.#signingKeys.size >= 4) this.#signingKeys.clear(); // new keys or a new day
     const password = await signToken(

@@ -33,13 +33,14 @@
  * @module
  */
 
-import { AuthenticationError } from "./errors.ts";
-import { authenticationError, type AuthProvider } from "./client/handshake.ts";
-import { ReplyError } from "./errors.ts";
-import { systemTimers, type Timers } from "./client/timers.ts";
-import { reauthAfterOption } from "./node_redis/credentials_provider.ts";
+import { ConnectionAuth, type Reauthentication } from "./auth/connection_auth.ts";
+import { AUTH_STEP_TIMEOUT, reauthAfterOption } from "./auth/policy.ts";
+import type { AuthCredentials, AuthProvider } from "./auth/types.ts";
+import { systemTimers, type Timers, withTimeout } from "./client/timers.ts";
+import { describe } from "./_checks.ts";
+import { CredentialsError } from "./errors.ts";
 
-export type { AuthCredentials, AuthProvider } from "./client/handshake.ts";
+export type { AuthCredentials, AuthProvider } from "./auth/types.ts";
 export type { Timers } from "./client/timers.ts";
 
 /** The parts of an ioredis or iovalkey `Redis` client this module uses. */
@@ -53,6 +54,11 @@ export interface IoredisClient {
   };
   /** `wait` (created with `lazyConnect: true`), `connecting`, `ready`, `close`, `reconnecting`, `end`, … */
   readonly status: string;
+  /**
+   * ioredis's state of the connect under way, made by each `connect()`; its
+   * `auth` holds the user name and token the handshake sends.
+   */
+  readonly condition?: { auth?: unknown } | null | undefined;
   /**
    * Opens the connection.
    *
@@ -81,18 +87,34 @@ export interface IoredisClient {
    * @param listener The listener.
    */
   removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
+  /**
+   * Emits an event (re-authentication failures go to `error` when it has listeners).
+   *
+   * @param event The event.
+   * @param arg Its argument.
+   */
+  emit?(event: string, arg: unknown): unknown;
+  /**
+   * How many listeners an event has.
+   *
+   * @param event The event.
+   */
+  listenerCount?(event: string): number;
 }
 
 /** Options of {@linkcode connectIoredis}. */
 export interface ConnectIoredisOptions {
   /**
    * How long the connection stays authenticated before it is re-authenticated,
-   * in milliseconds, counted from its connect or last re-authentication.
-   * `Infinity` turns re-authentication off.
+   * in milliseconds, counted from its connect or last re-authentication:
+   * above 0 and at most 42600000 (11 h 50 min); `false` turns
+   * re-authentication off. The same rule as every client of this module; a
+   * failed re-authentication is retried after a backoff of 1 s doubling up
+   * to 60 s.
    *
    * @default {39600000} (11 hours)
    */
-  reauthAfter?: number;
+  reauthAfter?: number | false;
   /**
    * How often `client.options.password` is replaced with the token manager's
    * current token, in milliseconds, so that a reconnect at any time finds a
@@ -102,16 +124,11 @@ export interface ConnectIoredisOptions {
    */
   refreshInterval?: number;
   /**
-   * How long to wait before trying a failed re-authentication again, in milliseconds.
-   *
-   * @default {10000}
-   */
-  retryDelay?: number;
-  /**
    * Receives re-authentication failures, with a message that explains them
    * and the underlying error as `cause`.
    *
-   * @default {dropped; the connection is cut at 12 hours at worst and reconnects with a fresh token}
+   * @default {the client's `error` event when it has listeners; the last
+   * failure also stays readable as the helper's `failure`}
    */
   onReAuthenticationError?: (error: Error) => void;
   /**
@@ -120,10 +137,15 @@ export interface ConnectIoredisOptions {
    * @default {the runtime's timers, unref'd}
    */
   timers?: Timers;
+  /**
+   * The clock, in milliseconds since the epoch.
+   *
+   * @default {Date.now}
+   */
+  now?: () => number;
 }
 
 const DEFAULT_REFRESH_INTERVAL = 60_000;
-const DEFAULT_RETRY_DELAY = 10_000;
 
 /**
  * Gives an ioredis or iovalkey client IAM authentication, connects it, and
@@ -226,13 +248,10 @@ export async function connectIoredis(
  */
 export class IoredisIamAuth implements Disposable {
   readonly #client: IoredisClient;
-  readonly #auth: AuthProvider;
-  readonly #reauthAfter: number;
+  readonly #auth: ConnectionAuth;
   readonly #refreshInterval: number;
-  readonly #retryDelay: number;
-  readonly #onError: ((error: Error) => void) | undefined;
   readonly #timers: Timers;
-  #reauthTimer: unknown;
+  #live: Reauthentication | undefined;
   #refreshTimer: unknown;
   #wasReady = false;
   #stopped = false;
@@ -259,16 +278,26 @@ export class IoredisIamAuth implements Disposable {
       );
     }
     this.#client = client;
-    this.#auth = auth;
-    this.#reauthAfter = reauthAfterOption("Cannot set up IAM auth", options.reauthAfter);
+    this.#timers = options.timers ?? systemTimers;
+    const { host = "localhost", port = 6379 } = client.options;
+    this.#auth = new ConnectionAuth({
+      provider: auth,
+      reauthAfter: reauthAfterOption("Cannot set up IAM auth", options.reauthAfter),
+      label: `${host}:${port}`,
+      timers: this.#timers,
+      now: options.now ?? Date.now,
+      onError: options.onReAuthenticationError ?? ((error) => this.#emitError(error)),
+    });
     this.#refreshInterval = positive(
       "refreshInterval",
       options.refreshInterval,
       DEFAULT_REFRESH_INTERVAL,
     );
-    this.#retryDelay = positive("retryDelay", options.retryDelay, DEFAULT_RETRY_DELAY);
-    this.#onError = options.onReAuthenticationError;
-    this.#timers = options.timers ?? systemTimers;
+  }
+
+  /** The last re-authentication failure of the current connection, until a re-authentication succeeds. */
+  get failure(): Error | undefined {
+    return this.#live?.failure;
   }
 
   /**
@@ -285,7 +314,20 @@ export class IoredisIamAuth implements Disposable {
           `connect carries a token (its status is '${this.#client.status}')`,
       );
     }
-    this.#store(await this.#auth.credentials());
+    const { timers, label } = this.#auth.options;
+    conceal(this.#client.options, "password");
+    this.#store(
+      await withTimeout(
+        this.#auth.handshakeCredentials(),
+        AUTH_STEP_TIMEOUT,
+        timers,
+        () =>
+          new CredentialsError(
+            `Cannot connect to ${label}: the auth provider did not answer within ${AUTH_STEP_TIMEOUT} ms`,
+          ),
+      ),
+    );
+    this.#client.on("connecting", this.#onConnecting);
     this.#client.on("ready", this.#onReady);
     this.#client.on("close", this.#onClose);
     this.#client.on("end", this.#onEnd);
@@ -297,21 +339,40 @@ export class IoredisIamAuth implements Disposable {
   [Symbol.dispose](): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#client.removeListener("connecting", this.#onConnecting);
     this.#client.removeListener("ready", this.#onReady);
     this.#client.removeListener("close", this.#onClose);
     this.#client.removeListener("end", this.#onEnd);
-    this.#clear("reauth");
-    this.#clear("refresh");
+    this.#live?.end();
+    this.#live = undefined;
+    this.#clearRefresh();
   }
+
+  /** ioredis copied the token into `condition.auth` for the handshake: keep it out of inspect there too. */
+  #onConnecting = (): void => {
+    const condition = this.#client.condition;
+    if (condition !== null && typeof condition === "object" && "auth" in condition) {
+      conceal(condition, "auth");
+    }
+  };
 
   #onReady = (): void => {
     this.#wasReady = true;
-    this.#armReauth(this.#reauthAfter);
+    this.#live?.end();
+    // ioredis writes a MULTI block in one go (its default), so an AUTH queued
+    // by client.auth() never lands inside it.
+    this.#live = this.#auth.authenticated(this.#auth.options.now(), (credentials) => {
+      this.#store(credentials);
+      const username = credentials.username ?? this.#client.options.username ?? "default";
+      return this.#client.auth(username, credentials.password);
+    });
   };
 
   #onClose = (): void => {
-    this.#clear("reauth");
+    this.#live?.end();
+    this.#live = undefined;
     // A connection that closed before it was ready may have had its token refused: mint anew.
+    // (ioredis reports the refusal itself, as an `error` event.)
     const fresh = !this.#wasReady;
     this.#wasReady = false;
     this.#updatePassword(fresh);
@@ -321,30 +382,30 @@ export class IoredisIamAuth implements Disposable {
     this[Symbol.dispose]();
   };
 
-  #store(credentials: { username?: string | undefined; password: string }): void {
+  #store(credentials: AuthCredentials): void {
     if (credentials.username !== undefined) this.#client.options.username = credentials.username;
     this.#client.options.password = credentials.password;
   }
 
   #updatePassword(fresh: boolean): void {
-    let pending;
-    try {
-      pending = fresh && this.#auth.refresh ? this.#auth.refresh() : this.#auth.credentials();
-    } catch {
-      return; // A disposed token manager: the next connect attempt reports it.
-    }
-    pending.then(
+    this.#auth.credentials(fresh).then(
       (credentials) => {
         if (!this.#stopped) this.#store(credentials);
       },
       () => {
-        // The stored token stays; the token manager retries on the next call.
+        // The stored token stays; the token manager retries on the next call,
+        // and the next connect attempt reports what is wrong.
       },
     );
   }
 
+  #emitError(error: Error): void {
+    const client = this.#client;
+    if ((client.listenerCount?.("error") ?? 0) > 0) client.emit?.("error", error);
+  }
+
   #armRefresh(): void {
-    this.#clear("refresh");
+    this.#clearRefresh();
     const timer = this.#timers.setTimeout(() => {
       if (this.#refreshTimer !== timer || this.#stopped) return;
       this.#refreshTimer = undefined;
@@ -355,63 +416,9 @@ export class IoredisIamAuth implements Disposable {
     this.#timers.unref?.(timer);
   }
 
-  #armReauth(delay: number): void {
-    this.#clear("reauth");
-    if (this.#stopped || delay === Infinity) return;
-    const timer = this.#timers.setTimeout(() => {
-      if (this.#reauthTimer !== timer) return;
-      this.#reauthTimer = undefined;
-      this.#reauthenticate(false);
-    }, delay);
-    this.#reauthTimer = timer;
-    this.#timers.unref?.(timer);
-  }
-
-  #clear(which: "reauth" | "refresh"): void {
-    const timer = which === "reauth" ? this.#reauthTimer : this.#refreshTimer;
-    if (timer !== undefined) this.#timers.clearTimeout(timer);
-    if (which === "reauth") this.#reauthTimer = undefined;
-    else this.#refreshTimer = undefined;
-  }
-
-  async #reauthenticate(fresh: boolean): Promise<void> {
-    if (this.#stopped || this.#client.status !== "ready") return; // `ready` re-arms.
-    let username: string;
-    try {
-      const credentials = fresh && this.#auth.refresh
-        ? await this.#auth.refresh()
-        : await this.#auth.credentials();
-      if (this.#stopped) return;
-      this.#store(credentials);
-      username = credentials.username ?? this.#client.options.username ?? "default";
-      await this.#client.auth(username, credentials.password);
-    } catch (error) {
-      if (this.#stopped || this.#client.status !== "ready") return; // Closed meanwhile: reconnect re-arms.
-      const message = error instanceof Error ? error.message : String(error);
-      if (/\b(WRONGPASS|NOAUTH)\b/.test(message)) {
-        if (!fresh) return this.#reauthenticate(true);
-        const user = this.#client.options.username ?? "default";
-        const start = message.search(/\b(WRONGPASS|NOAUTH)\b/);
-        const { host = "localhost", port = 6379 } = this.#client.options;
-        this.#onError?.(authenticationError(
-          `${host}:${port}`,
-          user,
-          new ReplyError(message.slice(start)),
-          true,
-        ));
-      } else {
-        this.#onError?.(
-          error instanceof Error && error.name === "CredentialsError"
-            ? error
-            : new AuthenticationError(`Cannot re-authenticate the connection: ${message}`, {
-              cause: error,
-            }),
-        );
-      }
-      this.#armReauth(this.#retryDelay);
-      return;
-    }
-    this.#armReauth(this.#reauthAfter);
+  #clearRefresh(): void {
+    if (this.#refreshTimer !== undefined) this.#timers.clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
   }
 
   /** Shows the state, never a token. */
@@ -425,11 +432,33 @@ export class IoredisIamAuth implements Disposable {
   }
 }
 
+/**
+ * Turns `target[key]` into an accessor over the same value: ioredis reads and
+ * writes it as before, but `console.log`, `Deno.inspect` and `util.inspect`
+ * (even with hidden properties) show `[Getter/Setter]`, never the token, and
+ * `JSON.stringify` and object spreads leave it out.
+ */
+function conceal(target: object, key: string): void {
+  const descriptor = Object.getOwnPropertyDescriptor(target, key);
+  if (descriptor?.get !== undefined) return;
+  let value = descriptor?.value;
+  Object.defineProperty(target, key, {
+    configurable: true,
+    enumerable: false,
+    get: () => value,
+    set: (next: unknown) => {
+      value = next;
+    },
+  });
+}
+
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
     throw new RangeError(
-      `Cannot set up IAM auth: '${name}' must be a positive number of milliseconds, got ${value}`,
+      `Cannot set up IAM auth: '${name}' must be a positive number of milliseconds, got ${
+        describe(value)
+      }`,
     );
   }
   return value;

@@ -35,8 +35,6 @@
  */
 
 export {
-  CONNECTION_MAX_AGE,
-  DEFAULT_REAUTH_AFTER,
   type NodeRedisBasicAuth,
   nodeRedisCredentials,
   type NodeRedisCredentialsListener,
@@ -54,5 +52,5 @@ export {
   type IamConnectionOptions,
   iamReconnectStrategy,
 } from "./node_redis/client.ts";
-export type { AuthCredentials, AuthProvider } from "./client/handshake.ts";
+export type { AuthCredentials, AuthProvider } from "./auth/types.ts";
 export type { Timers } from "./client/timers.ts";

@@ -6,8 +6,9 @@
  * @module
  */
 import type { AwsCredentials, CredentialsInput } from "./credentials/types.ts";
-import { resolveCredentials } from "./credentials/resolve.ts";
-import { describe } from "./_checks.ts";
+import { DEFAULT_CREDENTIALS_TIMEOUT, resolveCredentials } from "./credentials/resolve.ts";
+import type { Timers } from "./client/timers.ts";
+import { describe, timeoutOption, timersOption } from "./_checks.ts";
 import { presignSigner } from "./presign_signer.ts";
 
 /**
@@ -59,6 +60,21 @@ export type AuthTokenOptions = TokenTargetOptions & {
    * @default {new Date()}
    */
   signingDate?: Date;
+  /**
+   * How long a credentials provider may take to answer, in milliseconds; one
+   * that has not answered by then fails the call with a `CredentialsError`.
+   * A positive number up to 2147483647, or `Infinity` to wait as long as it
+   * takes. Unused when `credentials` are keys.
+   *
+   * @default {5000}
+   */
+  credentialsTimeout?: number;
+  /**
+   * The timers that bound the credentials provider (see `credentialsTimeout`); tests fire them by hand.
+   *
+   * @default {systemTimers}
+   */
+  timers?: Timers;
 };
 
 /** A validated, normalized token target. */
@@ -171,8 +187,10 @@ export function normalizeExpiresIn(expiresIn: number | undefined): number {
  *
  * @param options The cache, user, region, credentials and lifetime.
  * @returns The token: the presigned URL without its scheme.
- * @throws {TypeError} When a name, the region or the credentials are malformed.
- * @throws {RangeError} When `expiresIn` is outside 1..900 or `signingDate` is invalid.
+ * @throws {TypeError} When a name, the region, the credentials or `timers` are malformed.
+ * @throws {RangeError} When `expiresIn` is outside 1..900, `signingDate` is invalid or
+ * `credentialsTimeout` is out of range.
+ * @throws {CredentialsError} When the credentials provider fails or does not answer within `credentialsTimeout`.
  *
  * @example Signing with fixed keys at a fixed time
  * ```ts
@@ -192,7 +210,14 @@ export async function createAuthToken(options: AuthTokenOptions): Promise<string
   const target = normalizeTarget(options);
   const expiresIn = normalizeExpiresIn(options.expiresIn);
   const signingDate = normalizeSigningDate(options.signingDate);
-  const credentials = await resolveCredentials(options.credentials);
+  const timeout = timeoutOption(
+    "Cannot sign token",
+    "credentialsTimeout",
+    options.credentialsTimeout,
+    DEFAULT_CREDENTIALS_TIMEOUT,
+  );
+  const timers = timersOption("Cannot sign token", options.timers);
+  const credentials = await resolveCredentials(options.credentials, { timeout, timers });
   return await signToken(target, credentials, expiresIn, signingDate);
 }
 

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { type ConnectOptions, RedisClient } from "../src/client.ts";
 import { BaseRedisClient } from "../src/client.ts";
-import { isLoopback, resolveOptions as resolveWith } from "../src/client/options.ts";
+import { isLoopback } from "../src/_checks.ts";
+import { resolveOptions as resolveWith } from "../src/client/options.ts";
 import { backoffDelay } from "../src/client/timers.ts";
 import { denoTransport } from "../src/transport/deno.ts";
 
@@ -15,8 +16,12 @@ const resolveOptions = (options: ConnectOptions) => resolveWith(options, denoTra
 Deno.test("TLS is on by default, except for loopback hosts; tls: false is explicit", () => {
   assert.equal(resolveOptions({ host: "my-cache.use1.cache.amazonaws.com" }).tls, true);
   assert.equal(resolveOptions({ host: "10.0.0.5" }).tls, true);
-  for (const host of ["localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]", "app.localhost"]) {
+  for (const host of ["localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]", "0:0:0:0:0:0:0:1"]) {
     assert.equal(resolveOptions({ host }).tls, false, host);
+  }
+  // Resolved through DNS, or not a loopback literal: TLS, so a bad answer never gets a token in clear.
+  for (const host of ["app.localhost", "127.300.1.1", "127.0.0.1.nip.io", "::2", "0::1:1"]) {
+    assert.equal(resolveOptions({ host }).tls, true, host);
   }
   assert.equal(resolveOptions({ host: "10.0.0.5", tls: false }).tls, false);
   assert.equal(resolveOptions({ host: "localhost", tls: true }).tls, true);
@@ -29,7 +34,9 @@ Deno.test("defaults", () => {
   assert.equal(o.port, 6379);
   assert.equal(o.protocol, 3);
   assert.equal(o.connectTimeout, 10_000);
-  assert.equal(o.commandTimeout, undefined);
+  assert.equal(o.commandTimeout, 5000);
+  assert.equal(resolveOptions({ host: "h", commandTimeout: false }).commandTimeout, undefined);
+  assert.equal(resolveOptions({ host: "h", reauthAfter: false }).reauthAfter, false);
   assert.equal(o.reauthAfter, 11 * 60 * 60 * 1000);
   assert.deepEqual(o.reconnect, { attempts: 4, minDelay: 50, maxDelay: 2000 });
   assert.equal(o.label, "cache.example.com:6379");
@@ -42,7 +49,7 @@ Deno.test("defaults", () => {
 Deno.test("bad options fail with errors that name the option and the value", () => {
   const cases: [Record<string, unknown>, ErrorConstructor, string][] = [
     [{}, TypeError, "Cannot connect: 'host' must be a non-empty string, got undefined"],
-    [{ host: "" }, TypeError, "Cannot connect: 'host' must be a non-empty string, got ''"],
+    [{ host: "" }, TypeError, `Cannot connect: 'host' must be a non-empty string, got ""`],
     [
       { host: "h", port: 70000 },
       RangeError,
@@ -54,7 +61,7 @@ Deno.test("bad options fail with errors that name the option and the value", () 
       "Cannot connect: 'port' must be an integer from 1 to 65535, got 1.5",
     ],
     [{ host: "h", protocol: 4 }, RangeError, "Cannot connect: 'protocol' must be 2 or 3, got 4"],
-    [{ host: "h", tls: "yes" }, TypeError, "Cannot connect: 'tls' must be a boolean, got 'yes'"],
+    [{ host: "h", tls: "yes" }, TypeError, `Cannot connect: 'tls' must be a boolean, got "yes"`],
     [
       { host: "h", db: -1 },
       RangeError,
@@ -63,7 +70,7 @@ Deno.test("bad options fail with errors that name the option and the value", () 
     [
       { host: "h", clientName: "has space" },
       TypeError,
-      "Cannot connect: 'clientName' must be printable ASCII without spaces, got 'has space'",
+      `Cannot connect: 'clientName' must be printable ASCII without spaces, got "has space"`,
     ],
     [
       { host: "h", caCerts: "not pem" },
@@ -84,6 +91,23 @@ Deno.test("bad options fail with errors that name the option and the value", () 
       { host: "h", reconnect: { attempts: -1 } },
       RangeError,
       "Cannot connect: 'reconnect.attempts' must be an integer from 0 to 1000, got -1",
+    ],
+    [
+      { host: "h", commandTimeout: 0 },
+      RangeError,
+      "Cannot connect: 'commandTimeout' must be an integer from 1 to 2147483647, got 0",
+    ],
+    [
+      { host: "rediss://iam-user:wJalrXUtnFEMI/K7MDENG@cache.example.com:6379" },
+      TypeError,
+      "Cannot connect: 'host' must be a host name or IP address, got a string of 62 characters " +
+      "(not shown: it may hold credentials); pass the URL's host name, without scheme, user or port",
+    ],
+    [
+      { host: "cache.example.com/?Action=connect&X-Amz-Security-Token=FQoGZXIvYXdzEXAMPLE" },
+      TypeError,
+      "Cannot connect: 'host' must be a host name or IP address, got a string of 74 characters " +
+      "(not shown: it may hold credentials)",
     ],
   ];
   for (const [options, type, message] of cases) {
@@ -121,4 +145,35 @@ Deno.test("backoff grows, is capped, and is jittered between half and all of the
   assert.equal(backoffDelay(3, 100, 1000, () => 0.999999), 800);
   assert.equal(backoffDelay(10, 100, 1000, () => 0.999999), 1000);
   assert.equal(backoffDelay(10, 100, 1000, () => 0), 500);
+});
+
+Deno.test("reauthAfter: one rule and one message for every entry point", async () => {
+  const { nodeRedisCredentials } = await import("../src/node_redis/credentials_provider.ts");
+  const { IoredisIamAuth } = await import("../src/ioredis.ts");
+  const auth = { credentials: () => Promise.resolve({ username: "u", password: "p" }) };
+  const ioredisLike = { options: {}, status: "wait", auth() {}, on() {}, removeListener() {} };
+  const entryPoints: [string, (reauthAfter: unknown) => unknown][] = [
+    ["Cannot connect", (reauthAfter) => new RedisClient({ host: "h", reauthAfter } as never)],
+    [
+      "Cannot create the node-redis credentials provider",
+      (reauthAfter) => nodeRedisCredentials(auth, { reauthAfter } as never),
+    ],
+    [
+      "Cannot set up IAM auth",
+      (reauthAfter) => new IoredisIamAuth(ioredisLike as never, auth, { reauthAfter } as never),
+    ],
+  ];
+  const HOUR = 3_600_000;
+  for (const [action, make] of entryPoints) {
+    for (const value of [0, -1, NaN, Infinity, 12 * HOUR, 13 * HOUR, "1000", true]) {
+      assert.throws(() => make(value), {
+        name: "RangeError",
+        message: new RegExp(
+          `^${action}: 'reauthAfter' must be a number of milliseconds above 0 and at most ` +
+            `42600000 \\(11 h 50 min: .*\\), or false to turn re-authentication off, got `,
+        ),
+      }, `${action} ${String(value)}`);
+    }
+    for (const value of [1, 300, 11 * HOUR, 42_600_000, false, undefined]) make(value);
+  }
 });

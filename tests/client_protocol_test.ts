@@ -406,11 +406,11 @@ Deno.test("a reply that answers no command closes the connection", async () => {
 
 Deno.test("commandTimeout fails a command that gets no reply and closes the connection", async () => {
   const timers = new FakeTimers();
-  // Like a real server, nothing after the blocked command is answered.
-  const blocked = new Set<number>();
+  // A peer gone silent (no FIN, no RST): from GET on, nothing is answered.
+  const silent = new Set<number>();
   await using server = startFakeServer(withHandshake(async (command, connection) => {
-    if (command[0] === "BLPOP") blocked.add(connection.index);
-    if (!blocked.has(connection.index)) await connection.write("+PONG\r\n");
+    if (command[0] === "GET") silent.add(connection.index);
+    if (!silent.has(connection.index)) await connection.write("+PONG\r\n");
   }));
   await using client = await connect({
     host: server.hostname,
@@ -419,16 +419,92 @@ Deno.test("commandTimeout fails a command that gets no reply and closes the conn
     now: timers.now,
     timers,
   });
-  const stuck = client.send(["BLPOP", "q", "0"]).catch((error) => error);
+  const stuck = client.get("q").catch((error) => error);
   const behind = client.ping().catch((error) => error);
   await new Promise((resolve) => setTimeout(resolve, 20));
   timers.advance(499);
   assert.equal(client.connected, true);
   timers.advance(1);
-  assert.ok(await stuck instanceof TimeoutError);
+  const timeout = await stuck;
+  assert.ok(timeout instanceof TimeoutError);
+  assert.match(
+    timeout.message,
+    /^Command to 127\.0\.0\.1:\d+ timed out after 500 ms; the connection was closed$/,
+  );
   assert.ok(await behind instanceof ConnectionClosedError);
   assert.equal(client.connected, false);
+  // The next command opens a new connection.
   assert.equal(await client.ping(), "PONG");
+  assert.equal(server.commands.length, 2);
+});
+
+Deno.test("the default commandTimeout (5 s) fails a command a black-holed peer never answers", async () => {
+  const timers = new FakeTimers();
+  const silent = new Set<number>();
+  await using server = startFakeServer(withHandshake(async (command, connection) => {
+    if (command[0] === "GET") silent.add(connection.index);
+    if (!silent.has(connection.index)) await connection.write("+PONG\r\n");
+  }));
+  await using client = await connect({
+    host: server.hostname,
+    port: server.port,
+    now: timers.now,
+    timers,
+  });
+  const stuck = client.get("q").catch((error) => error);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  timers.advance(4999);
+  assert.equal(client.connected, true);
+  timers.advance(1);
+  assert.match(String(await stuck), /timed out after 5000 ms/);
+  assert.equal(await client.ping(), "PONG");
+});
+
+Deno.test("a blocking command gets its own timeout plus commandTimeout; commands behind it wait with it", async () => {
+  const timers = new FakeTimers();
+  const silent = new Set<number>();
+  await using server = startFakeServer(withHandshake(async (command, connection) => {
+    if (/^(BLPOP|XREAD|WAIT)$/i.test(String(command[0]))) silent.add(connection.index);
+    if (!silent.has(connection.index)) await connection.write("+PONG\r\n");
+  }));
+  const options = {
+    host: server.hostname,
+    port: server.port,
+    commandTimeout: 500,
+    now: timers.now,
+    timers,
+  };
+  await using client = await connect(options);
+  // BLPOP q 2: 2 s of its own, plus the 500 ms margin; PING behind it waits as long.
+  const blocked = client.send(["blpop", "q", "2"]).catch((error) => error);
+  const behind = client.ping().catch((error) => error);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  timers.advance(2499);
+  assert.equal(client.connected, true);
+  timers.advance(1);
+  assert.match(String(await blocked), /timed out after 2500 ms/);
+  assert.ok(await behind instanceof ConnectionClosedError);
+  // XREAD … BLOCK 1000 (a byte-named command, milliseconds): 1500 ms in all.
+  const enc = new TextEncoder();
+  const read = client.send([enc.encode("XREAD"), "BLOCK", "1000", "STREAMS", "s", "$"]).catch((e) =>
+    e
+  );
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  timers.advance(1499);
+  assert.equal(client.connected, true);
+  timers.advance(1);
+  assert.match(String(await read), /timed out after 1500 ms/);
+  // BLPOP q 0 blocks until served: no timeout at all.
+  const forever = client.send(["BLPOP", "q", "0"]).catch((error) => error);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  timers.advance(3_600_000);
+  assert.equal(client.connected, true);
+  // close() waits a second for the reply of a command already sent, then fails it.
+  const closing = client.close();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  timers.advance(1000);
+  await closing;
+  assert.ok(await forever instanceof ConnectionClosedError);
 });
 
 Deno.test("connectTimeout bounds the socket and the handshake", async () => {

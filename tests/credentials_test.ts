@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import {
   cacheCredentials,
+  createAuthToken,
   CredentialsError,
   defaultCredentials,
   fromEnv,
   fromWebIdentity,
 } from "../mod.ts";
+import { FakeTimers } from "./_helpers/client_fake_timers.ts";
 import { ManualClock } from "./_helpers/manual_clock.ts";
 
 Deno.test("fromEnv reads the Lambda variables at each call", async () => {
@@ -141,4 +143,121 @@ Deno.test("cacheCredentials does not cache failures or credentials without an ex
   await provider();
   await provider();
   assert.equal(calls, 3);
+});
+
+Deno.test("cacheCredentials over a provider that never answers rejects after timeoutMs and calls it again next time", async () => {
+  const timers = new FakeTimers();
+  let calls = 0;
+  const provider = cacheCredentials(() => {
+    calls++;
+    return calls === 1
+      ? new Promise<never>(() => {})
+      : Promise.resolve({ accessKeyId: "ASIA2", secretAccessKey: "s" });
+  }, { timers });
+  const first = provider();
+  const joined = provider();
+  assert.equal(calls, 1, "concurrent callers share the hung call");
+  timers.advance(9999);
+  let settled = false;
+  first.catch(() => settled = true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(settled, false);
+  timers.advance(1);
+  for (const call of [first, joined]) {
+    await assert.rejects(call, {
+      name: "CredentialsError",
+      message:
+        "Cannot resolve AWS credentials: the credentials provider did not answer within 10000 ms",
+    });
+  }
+  assert.equal((await provider()).accessKeyId, "ASIA2");
+  assert.equal(calls, 2, "the provider was called again");
+  assert.equal(timers.pending, 0);
+});
+
+Deno.test("cacheCredentials turns a provider that throws or returns a non-promise into a promise", async () => {
+  const throwing = cacheCredentials(() => {
+    throw new Error("no profile");
+  });
+  await assert.rejects(throwing(), /no profile/);
+  const plain = cacheCredentials(
+    (() => ({ accessKeyId: "AKID", secretAccessKey: "s" })) as never,
+    { timers: new FakeTimers() },
+  );
+  assert.equal((await plain()).accessKeyId, "AKID");
+});
+
+Deno.test("cacheCredentials checks timeoutMs and timers", () => {
+  const provider = () => Promise.resolve({ accessKeyId: "AKID", secretAccessKey: "s" });
+  for (const bad of [0, -5, Number.NaN, 2 ** 31]) {
+    assert.throws(() => cacheCredentials(provider, { timeoutMs: bad }), {
+      name: "RangeError",
+      message: `Cannot cache credentials: 'timeoutMs' must be a positive number of milliseconds ` +
+        `up to 2147483647, or Infinity for no bound, got ${bad}`,
+    });
+  }
+  assert.throws(() => cacheCredentials(provider, { timeoutMs: "1" as never }), {
+    name: "TypeError",
+    message: /^Cannot cache credentials: 'timeoutMs' must be a positive number/,
+  });
+  assert.throws(() => cacheCredentials(provider, { timers: 5 as never }), {
+    name: "TypeError",
+    message:
+      "Cannot cache credentials: 'timers' must be an object with setTimeout and clearTimeout functions, got 5",
+  });
+  assert.equal(typeof cacheCredentials(provider, { timeoutMs: Infinity }), "function");
+});
+
+Deno.test("createAuthToken bounds the credentials provider with credentialsTimeout", async () => {
+  const timers = new FakeTimers();
+  const options = {
+    replicationGroupId: "replication-group-01",
+    userId: "iam-user-01",
+    region: "us-east-1",
+    timers,
+  };
+  const token = createAuthToken({ ...options, credentials: () => new Promise<never>(() => {}) });
+  timers.advance(5000);
+  await assert.rejects(token, {
+    name: "CredentialsError",
+    message:
+      "Cannot resolve AWS credentials: the credentials provider did not answer within 5000 ms",
+  });
+  const quick = createAuthToken({
+    ...options,
+    credentialsTimeout: 100,
+    credentials: () => Promise.resolve({ accessKeyId: "AKIDEXAMPLE", secretAccessKey: "s" }),
+  });
+  assert.ok((await quick).startsWith("replication-group-01/?Action=connect&User=iam-user-01&"));
+  assert.equal(timers.pending, 0);
+  await assert.rejects(
+    createAuthToken({
+      ...options,
+      credentialsTimeout: -1,
+      credentials: () => new Promise(() => {}),
+    }),
+    {
+      name: "RangeError",
+      message:
+        "Cannot sign token: 'credentialsTimeout' must be a positive number of milliseconds " +
+        "up to 2147483647, or Infinity for no bound, got -1",
+    },
+  );
+});
+
+Deno.test("fromWebIdentity checks timers", () => {
+  assert.throws(
+    () =>
+      fromWebIdentity({
+        env: {},
+        roleArn: "arn:aws:iam::123456789012:role/app",
+        webIdentityToken: "jwt",
+        timers: { setTimeout: () => 1 } as never,
+      }),
+    {
+      name: "TypeError",
+      message:
+        "Cannot use web identity: 'timers' must be an object with setTimeout and clearTimeout functions, got a value of type object",
+    },
+  );
 });

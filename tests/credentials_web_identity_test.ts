@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { defaultCredentials, fromWebIdentity, IamAuth } from "../mod.ts";
+import { CredentialsError, defaultCredentials, fromWebIdentity, IamAuth } from "../mod.ts";
 import { startEmulator } from "../src/emulator/mod.ts";
+import { FakeTimers } from "./_helpers/client_fake_timers.ts";
 import { RespTestClient } from "./_helpers/emulator_resp_client.ts";
 
 Deno.test("web identity: OIDC JWT → emulator STS → token → AUTH through the gateway", async () => {
@@ -92,4 +93,52 @@ Deno.test("a JWT for the wrong audience is refused with STS's reason, as a Crede
     assert.ok(!error.message.includes("eyJ"), "no JWT in the message");
     return true;
   });
+});
+
+Deno.test("a webIdentityToken callback that never answers fails the exchange; the next call with a working callback succeeds", async () => {
+  await using emu = await startEmulator();
+  const timers = new FakeTimers();
+  let calls = 0;
+  let called!: () => void;
+  const firstCall = new Promise<void>((resolve) => called = resolve);
+  const credentials = fromWebIdentity({
+    roleArn: emu.roleArn(),
+    webIdentityToken: () => {
+      calls++;
+      if (calls === 1) {
+        called();
+        return new Promise<never>(() => {}); // an identity provider that never answers
+      }
+      return emu.oidc.mintToken({ sub: "app", aud: "sts.amazonaws.com" });
+    },
+    region: emu.region,
+    stsEndpoint: emu.sts.endpoint,
+    timeout: 2000,
+    timers,
+  });
+  let outcome: unknown;
+  const settledWith = () => outcome; // read through a call: the compiler cannot narrow it
+  credentials().then(() => outcome = "credentials", (error) => outcome = error);
+  await firstCall;
+  timers.advance(1999);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(settledWith(), undefined, "still waiting just before the bound");
+  timers.advance(1);
+  // Zero-delay yields (not sleeps) until the failure has gone through the exchange and the cache.
+  for (let i = 0; i < 20 && settledWith() === undefined; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  const error = settledWith();
+  assert.ok(error instanceof CredentialsError, `the exchange failed at the bound, got ${error}`);
+  assert.equal(
+    error.message,
+    `Cannot assume role ${emu.roleArn()} with web identity: the 'webIdentityToken' callback ` +
+      `did not answer within 2000 ms`,
+  );
+  assert.equal(timers.pending, 0, "the exchange's bound was released too");
+
+  const resolved = await credentials();
+  assert.equal(calls, 2, "the callback was asked again");
+  assert.match(resolved.accessKeyId, /^ASIA/);
+  assert.ok(resolved.expiration instanceof Date);
 });

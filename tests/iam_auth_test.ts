@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type AwsCredentials, CredentialsError, IamAuth, type IamAuthOptions } from "../mod.ts";
+import { FakeTimers } from "./_helpers/client_fake_timers.ts";
 import { ManualClock } from "./_helpers/manual_clock.ts";
 
 const KEYS = {
@@ -277,4 +278,226 @@ Deno.test("a disposed manager refuses calls and shows no secret when printed", a
   );
   auth[Symbol.dispose]();
   assert.throws(() => auth.credentials(), /has been disposed/);
+});
+
+/** A credentials source whose answers the test hands out by hand; calls it has not answered hang. */
+class ManualSource {
+  readonly calls: Array<(credentials: AwsCredentials) => void> = [];
+  answerAtOnce: AwsCredentials | undefined;
+  provide = (): Promise<AwsCredentials> => {
+    const answer = this.answerAtOnce;
+    return new Promise((resolve) => {
+      this.calls.push(resolve);
+      if (answer) resolve(answer);
+    });
+  };
+}
+
+function makeTimedAuth(
+  timers: FakeTimers,
+  source: ManualSource,
+  extra: Partial<IamAuthOptions> = {},
+) {
+  return new IamAuth({
+    replicationGroupId: "Replication-Group-01",
+    userId: "IAM-User-01",
+    region: "us-east-1",
+    credentials: source.provide,
+    now: timers.now,
+    timers,
+    random: () => 0.5,
+    ...extra,
+  } as IamAuthOptions);
+}
+
+/** Lets settled promises run their handlers (a zero-delay yield, not a sleep). */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+const HUNG =
+  "Cannot get an IAM auth token for user 'iam-user-01' on 'replication-group-01': Cannot resolve " +
+  "AWS credentials: the credentials provider did not answer within 5000 ms";
+
+Deno.test("a credentials source that never answers fails the mint after credentialsTimeout, and is called again after the backoff", async () => {
+  const timers = new FakeTimers();
+  const source = new ManualSource();
+  using auth = makeTimedAuth(timers, source);
+  const viaCredentials = auth.credentials();
+  const viaRefresh = auth.refresh();
+  let settled = 0;
+  viaCredentials.catch(() => settled++);
+  timers.advance(4999);
+  await settle();
+  assert.equal(settled, 0, "still waiting just before the bound");
+  timers.advance(1);
+  for (const call of [viaCredentials, viaRefresh]) {
+    await assert.rejects(call, (error: Error) => {
+      assert.ok(error instanceof CredentialsError);
+      assert.equal(error.message, HUNG);
+      assert.ok(error.cause instanceof CredentialsError);
+      return true;
+    });
+  }
+  assert.equal(source.calls.length, 1, "both callers shared one resolution");
+
+  // Within the backoff (1000 ms × jitter 0.75) the source is left alone.
+  await assert.rejects(
+    auth.credentials(),
+    /did not answer within 5000 ms; next attempt in 750 ms$/,
+  );
+  assert.equal(source.calls.length, 1);
+
+  timers.advance(750);
+  source.answerAtOnce = { ...KEYS, sessionToken: "session-2" };
+  const { username, password } = await auth.credentials();
+  assert.equal(source.calls.length, 2, "the source was called again");
+  assert.equal(username, "iam-user-01");
+  assert.ok(password.startsWith("replication-group-01/?Action=connect&User=iam-user-01&"));
+  assert.match(password, /X-Amz-Security-Token=session-2/);
+  assert.equal(timers.pending, 0, "no bound left armed");
+});
+
+Deno.test("1,000 concurrent callers during a hung resolution all fail at the bound, with one source call", async () => {
+  const timers = new FakeTimers();
+  const source = new ManualSource();
+  using auth = makeTimedAuth(timers, source, { credentialsTimeout: 2000 });
+  let settled = 0;
+  const calls = Array.from({ length: 1000 }, (_, i) => {
+    const call = i % 2 === 0 ? auth.credentials() : auth.refresh();
+    call.catch(() => settled++);
+    return call;
+  });
+  timers.advance(1999);
+  await settle();
+  assert.equal(settled, 0);
+  timers.advance(1);
+  const results = await Promise.allSettled(calls);
+  assert.equal(settled, 1000);
+  assert.ok(
+    results.every((result) =>
+      result.status === "rejected" && result.reason instanceof CredentialsError &&
+      result.reason.message.endsWith("did not answer within 2000 ms")
+    ),
+  );
+  assert.equal(source.calls.length, 1);
+});
+
+Deno.test("a late answer of a timed-out source neither replaces a newer token nor goes unhandled", async () => {
+  const timers = new FakeTimers();
+  const source = new ManualSource();
+  using auth = makeTimedAuth(timers, source);
+  const hung = auth.credentials();
+  timers.advance(5000);
+  await assert.rejects(hung, CredentialsError);
+  timers.advance(750);
+  source.answerAtOnce = { ...KEYS, sessionToken: "session-2" };
+  const fresh = await auth.credentials();
+  assert.match(fresh.password, /X-Amz-Security-Token=session-2/);
+
+  source.calls[0]!({ ...KEYS, sessionToken: "session-late" }); // the first call answers at last
+  await settle();
+  const now = await auth.credentials();
+  assert.equal(now.password, fresh.password, "the newer token stays");
+  assert.equal(source.calls.length, 2, "the late answer caused no mint");
+});
+
+Deno.test("a source that throws or returns a non-promise is handled like one that rejects or resolves", async () => {
+  const timers = new FakeTimers();
+  using throwing = new IamAuth({
+    replicationGroupId: "rg",
+    userId: "u",
+    region: "us-east-1",
+    credentials: () => {
+      throw new Error("no profile");
+    },
+    now: timers.now,
+    timers,
+  });
+  await assert.rejects(throwing.credentials(), {
+    name: "CredentialsError",
+    message:
+      "Cannot get an IAM auth token for user 'u' on 'rg': Cannot resolve AWS credentials: the " +
+      "credentials provider failed: no profile",
+  });
+  using plain = new IamAuth({
+    replicationGroupId: "rg",
+    userId: "u",
+    region: "us-east-1",
+    credentials: (() => KEYS) as unknown as () => Promise<AwsCredentials>,
+    now: timers.now,
+    timers,
+  });
+  assert.match((await plain.credentials()).password, /^rg\/\?Action=connect&User=u&/);
+  assert.equal(timers.pending, 0);
+});
+
+Deno.test("the backoff never outlasts retry.maxDelay when the clock steps back or forward", async () => {
+  const timers = new FakeTimers();
+  let step = 0;
+  const now = () => timers.now() + step;
+  const provider = new CountingProvider();
+  provider.failWith = new Error("STS is throttling: Rate exceeded");
+  const retry = { initialDelay: 1000, maxDelay: 8000 };
+  using auth = makeTimedAuth(timers, new ManualSource(), {
+    credentials: provider.provide,
+    now,
+    retry,
+  });
+  await assert.rejects(auth.credentials(), /Rate exceeded$/);
+  assert.equal(provider.calls, 1);
+
+  step -= 60 * MINUTE; // NTP steps the clock back an hour right after the failure
+  await assert.rejects(auth.credentials(), (error: Error) => {
+    const wait = Number(/next attempt in (\d+) ms$/.exec(error.message)![1]);
+    assert.ok(wait <= retry.maxDelay, `waits ${wait} ms`);
+    return true;
+  });
+  assert.equal(provider.calls, 1);
+  timers.advance(retry.maxDelay);
+  await assert.rejects(auth.credentials(), /Rate exceeded$/);
+  assert.equal(provider.calls, 2, "tried again within maxDelay of the step");
+
+  step += 120 * MINUTE; // and forward by two hours: the wait is over
+  provider.failWith = undefined;
+  const { password } = await auth.credentials();
+  assert.equal(provider.calls, 3);
+  assert.ok(password.startsWith("replication-group-01/?Action=connect"));
+});
+
+Deno.test("credentialsTimeout and timers are checked at construction", () => {
+  const base = {
+    replicationGroupId: "rg",
+    userId: "u",
+    region: "us-east-1",
+    credentials: KEYS,
+  };
+  for (const bad of [0, -1, Number.NaN, 2 ** 31]) {
+    assert.throws(() => new IamAuth({ ...base, credentialsTimeout: bad }), {
+      name: "RangeError",
+      message: `Cannot create IamAuth: 'credentialsTimeout' must be a positive number of ` +
+        `milliseconds up to 2147483647, or Infinity for no bound, got ${bad}`,
+    });
+  }
+  assert.throws(() => new IamAuth({ ...base, credentialsTimeout: "5000" as never }), {
+    name: "TypeError",
+    message:
+      /^Cannot create IamAuth: 'credentialsTimeout' must be a positive number .*, got "5000"$/,
+  });
+  assert.throws(() => new IamAuth({ ...base, timers: {} as never }), {
+    name: "TypeError",
+    message:
+      "Cannot create IamAuth: 'timers' must be an object with setTimeout and clearTimeout functions, got a value of type object",
+  });
+  using unbounded = new IamAuth({ ...base, credentialsTimeout: Infinity });
+  assert.equal(unbounded.username, "u");
+});
+
+Deno.test("with credentialsTimeout: Infinity a resolution is not bounded and arms no timer", async () => {
+  const timers = new FakeTimers();
+  const source = new ManualSource();
+  using auth = makeTimedAuth(timers, source, { credentialsTimeout: Infinity });
+  const call = auth.credentials();
+  assert.equal(timers.pending, 0);
+  timers.advance(60 * MINUTE);
+  source.calls[0]!(KEYS);
+  assert.match((await call).password, /^replication-group-01\/\?Action=connect/);
 });

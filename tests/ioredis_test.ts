@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { Redis as Ioredis } from "ioredis";
 import { Redis as Iovalkey } from "iovalkey";
 import { connectIoredis, type Timers } from "../src/ioredis.ts";
-import type { AuthProvider } from "../src/client/handshake.ts";
+import type { AuthProvider } from "../src/auth/types.ts";
 import { AuthenticationError } from "../src/errors.ts";
 import { FakeTimers } from "./_helpers/client_fake_timers.ts";
 import { exampleEnvironment, once, run, sleep, startIamEmulator } from "./_helpers/iam_emulator.ts";
@@ -161,7 +161,7 @@ for (const library of libraries) {
       env.caCertPem,
     );
     client.on("error", () => {});
-    using _iam = await connectIoredis(client as never, env.auth, { reauthAfter: Infinity });
+    using _iam = await connectIoredis(client as never, env.auth, { reauthAfter: false });
     try {
       const id = String(await client.call("CLIENT", "ID"));
       await client.set("kept", "yes");
@@ -243,7 +243,7 @@ function counterAuth() {
 }
 
 async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
+  for (let i = 0; i < 50; i++) await Promise.resolve();
 }
 
 Deno.test("connectIoredis re-authenticates after reauthAfter and retries a refused token once, fresh", async () => {
@@ -253,8 +253,8 @@ Deno.test("connectIoredis re-authenticates after reauthAfter and retries a refus
   const reported: Error[] = [];
   using _iam = await connectIoredis(client, auth, {
     timers,
+    now: timers.now,
     reauthAfter: 1000,
-    retryDelay: 100,
     onReAuthenticationError: (error) => reported.push(error),
   });
   assert.equal(client.options.password, "token-1");
@@ -275,16 +275,16 @@ Deno.test("connectIoredis re-authenticates after reauthAfter and retries a refus
   assert.equal(reported.length, 1);
   assert.ok(reported[0] instanceof AuthenticationError);
   assert.match(reported[0]!.message, /Likely causes/);
-  timers.advance(100);
+  timers.advance(1000);
   await settle();
-  assert.equal(client.auths.length, 6, "tried again after retryDelay");
+  assert.equal(client.auths.length, 6, "tried again after the backoff");
 });
 
 Deno.test("connectIoredis refreshes the stored password on close, minting anew if the connection never got ready", async () => {
   const client = new FakeIoredis();
   const auth = counterAuth();
   const timers = new FakeTimers();
-  using _iam = await connectIoredis(client, auth, { timers, reauthAfter: 1000 });
+  using _iam = await connectIoredis(client, auth, { timers, now: timers.now, reauthAfter: 1000 });
   assert.equal(timers.pending, 2);
   client.drop(); // A ready connection closed: the current token is fine.
   await settle();
@@ -301,10 +301,43 @@ Deno.test("connectIoredis refreshes the stored password on close, minting anew i
 Deno.test("connectIoredis stops when the client ends", async () => {
   const client = new FakeIoredis();
   const timers = new FakeTimers();
-  await connectIoredis(client, counterAuth(), { timers });
+  await connectIoredis(client, counterAuth(), { timers, now: timers.now });
   assert.equal(timers.pending, 2);
   client.status = "end";
   client.emit("end");
   assert.equal(timers.pending, 0);
   assert.equal(client.listenerCount("ready") + client.listenerCount("close"), 0);
 });
+
+for (const library of libraries) {
+  Deno.test(`${library.name}: inspecting a client wired by connectIoredis shows no token, before or after a reconnect`, async () => {
+    await using env = await startIamEmulator();
+    const client: TestClient = library.create(
+      env.emu.gateway.hostname,
+      env.emu.gateway.port,
+      env.caCertPem,
+    );
+    client.on("error", () => {});
+    using _iam = await connectIoredis(client as never, env.auth);
+    const { inspect } = await import("node:util");
+    const token = (client as unknown as { options: { password: string } }).options.password;
+    assert.match(token, /^replication-group-01\/\?Action=connect/, "the client still has its token");
+    const views = () => [
+      Deno.inspect(client, { depth: Infinity }),
+      Deno.inspect(client, { depth: Infinity, showHidden: true }),
+      inspect(client, { depth: Infinity }),
+      inspect(client, { depth: Infinity, showHidden: true }),
+      JSON.stringify((client as unknown as { options: object }).options),
+    ];
+    try {
+      for (const view of views()) assert.ok(!view.includes("X-Amz-Signature"), view.slice(0, 200));
+      const reconnected = once(client, "ready", 5000);
+      await client.call("CLIENT", "KILL", "SKIPME", "no", "TYPE", "normal");
+      await reconnected;
+      assert.equal(await client.get("missing"), null);
+      for (const view of views()) assert.ok(!view.includes("X-Amz-Signature"), view.slice(0, 200));
+    } finally {
+      await client.quit();
+    }
+  });
+}

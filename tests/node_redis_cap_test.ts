@@ -49,7 +49,7 @@ Deno.test("with re-auth off, the connection is cut at the cap, then reconnects",
     url: env.url,
     auth: env.auth,
     caCerts: env.caCertPem,
-    reauthAfter: Infinity,
+    reauthAfter: false,
   });
   const errors: Error[] = [];
   client.on("error", (error) => errors.push(error));

@@ -9,9 +9,21 @@
 
 import { ConnectionClosedError, ProtocolError, ReplyError, TimeoutError } from "../errors.ts";
 import { encodeCommandsView, encodeCommandView } from "../resp/encoder.ts";
-import { type ReadOptions, RespDecoder } from "../resp/decoder.ts";
+import { type DecoderLimits, type ReadOptions, RespDecoder } from "../resp/decoder.ts";
 import { type CommandArg, Push, type RespValue } from "../resp/types.ts";
 import type { Transport } from "../transport/types.ts";
+import {
+  BLOCKING,
+  blockingTimeout,
+  CLOSES_TRANSACTION,
+  commandRule,
+  OPENS_TRANSACTION,
+  PLAIN,
+  REFUSED,
+  refusedCommand,
+  refusedCommandError,
+} from "./command_rules.ts";
+import { replyKind } from "./replies.ts";
 import { setIoTimeout, type Timers } from "./timers.ts";
 
 /** Turns a successful reply into the value a command method returns. */
@@ -21,12 +33,17 @@ export type Parser<T = unknown> = (value: RespValue) => T;
 export interface ConnectionOptions {
   /** `host:port`, for error messages. */
   label: string;
-  /** Fail a command (and close the connection) when its reply takes longer, in ms. */
+  /**
+   * Fail a command (and close the connection) when its reply takes longer,
+   * in ms; a blocking command gets its own timeout on top. `undefined`: no limit.
+   */
   commandTimeout?: number | undefined;
   /** The clock for `commandTimeout`. */
   now: () => number;
   /** Timers for `commandTimeout`. */
   timers: Timers;
+  /** What a reply may decode to; past a limit the connection closes with a `ProtocolError`. */
+  replyLimits?: DecoderLimits | undefined;
   /** Receives push frames that answer no command (pub/sub messages, invalidations). */
   onPush?: ((push: Push) => void) | undefined;
   /** Called once, when the connection has closed, with the reason. */
@@ -40,6 +57,12 @@ const SUBSCRIBE = 2;
 const BYTES = { bytes: true } as const;
 /** The read buffer of the fast path; the decoder copies what it keeps. */
 const READ_BUFFER_SIZE = 64 * 1024;
+/**
+ * How long `close()` waits for the next reply of a command already sent, in
+ * ms: it waits as long as replies keep coming, and gives up on a server that
+ * went silent.
+ */
+const CLOSE_PATIENCE = 1000;
 /** Compact the reply queue once this many settled slots sit before its head. */
 const COMPACT_AT = 4096;
 const SUBSCRIBE_KINDS = new Set([
@@ -63,6 +86,8 @@ class Slot {
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: Error) => void,
     readonly sentAt: number,
+    /** When the command times out, in ms since the epoch; never before the one ahead of it. */
+    readonly deadline: number,
   ) {}
 }
 
@@ -74,7 +99,7 @@ class Slot {
 export class Connection {
   readonly #transport: Transport;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  readonly #decoder = new RespDecoder();
+  readonly #decoder: RespDecoder;
   readonly #options: ConnectionOptions;
   readonly #readDone: Promise<void>;
 
@@ -95,6 +120,14 @@ export class Connection {
     reject: (error: Error) => void;
   }[] = [];
   #timer: unknown;
+  /** The time taken once per tick for the commands written in it (`commandTimeout` only). */
+  #tickTime = 0;
+  /** The deadline of the last command queued: deadlines never decrease along the queue. */
+  #lastDeadline = 0;
+  /** Extra reply time of the command being queued, when it blocks on the server. */
+  #blocking = 0;
+  /** How many commands (or batches) have had their replies: `close()` watches it for progress. */
+  #replies = 0;
 
   /**
    * Starts reading from the transport.
@@ -105,6 +138,7 @@ export class Connection {
   constructor(transport: Transport, options: ConnectionOptions) {
     this.#transport = transport;
     this.#options = options;
+    this.#decoder = new RespDecoder(options.replyLimits);
     if (transport.write === undefined) {
       this.#writer = transport.writable.getWriter();
       this.#writer.closed.catch(() => {});
@@ -115,6 +149,11 @@ export class Connection {
   /** Whether the connection has closed (or failed). */
   get closed(): boolean {
     return this.#closed !== undefined;
+  }
+
+  /** Why the connection closed; `undefined` while it is open. */
+  get closeReason(): Error | undefined {
+    return this.#closed;
   }
 
   /** How many commands (or batches) wait for replies. */
@@ -141,17 +180,16 @@ export class Connection {
     bytes = false,
   ): Promise<T> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    const refused = this.#track(args);
+    if (refused !== undefined) return Promise.reject(refused);
     let data: Uint8Array;
     try {
       data = encodeCommandView(args);
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#track(args);
     return new Promise<T>((resolve, reject) => {
-      this.#push(
-        new Slot(SINGLE, 1, bytes, parse, resolve as (v: unknown) => void, reject, this.#sentAt()),
-      );
+      this.#push(SINGLE, 1, bytes, parse, resolve as (v: unknown) => void, reject);
       this.#write(data);
     });
   }
@@ -170,13 +208,20 @@ export class Connection {
   ): Promise<RespValue[]> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     if (commands.length === 0) return Promise.resolve([]);
+    const refused = this.#checkBatch(commands);
+    if (refused !== undefined) return Promise.reject(refused);
     let data: Uint8Array;
     try {
       data = encodeCommandsView(commands);
     } catch (error) {
       return Promise.reject(error);
     }
-    for (const args of commands) this.#track(args);
+    let blocking = 0;
+    for (const args of commands) {
+      this.#track(args);
+      if (this.#blocking > blocking) blocking = this.#blocking;
+    }
+    this.#blocking = blocking;
     return this.#sendBatch(data, commands.length, bytes);
   }
 
@@ -200,17 +245,15 @@ export class Connection {
     bytes: boolean | readonly boolean[],
   ): Promise<RespValue[]> {
     return new Promise<RespValue[]>((resolve, reject) => {
-      const slot = new Slot(
+      const slot = this.#push(
         BATCH,
         count,
         bytes,
         undefined,
         resolve as (v: unknown) => void,
         reject,
-        this.#sentAt(),
       );
       slot.values = new Array<RespValue>(count);
-      this.#push(slot);
       this.#write(data);
     });
   }
@@ -233,15 +276,12 @@ export class Connection {
     }
     return new Promise<void>((resolve, reject) => {
       this.#push(
-        new Slot(
-          SUBSCRIBE,
-          confirmations,
-          false,
-          undefined,
-          resolve as (v: unknown) => void,
-          reject,
-          this.#sentAt(),
-        ),
+        SUBSCRIBE,
+        confirmations,
+        false,
+        undefined,
+        resolve as (v: unknown) => void,
+        reject,
       );
       this.#write(data);
     });
@@ -262,13 +302,29 @@ export class Connection {
   }
 
   /**
-   * Closes the connection once every command sent so far has its reply.
+   * Closes the connection once every command sent so far has its reply. It
+   * waits as long as replies keep arriving; when none came for a second, the
+   * commands still waiting fail with a `ConnectionClosedError`.
    *
    * @returns Resolves when the socket is closed and reading has stopped.
    */
   async close(): Promise<void> {
     if (this.#closed === undefined && this.pending > 0) {
-      await new Promise<void>((resolve) => this.#idle = resolve);
+      const timers = this.#options.timers;
+      let timer: unknown;
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        let seen = this.#replies;
+        const wait = () => {
+          timer = setIoTimeout(timers, () => {
+            if (this.#replies === seen) return resolve();
+            seen = this.#replies;
+            wait();
+          }, CLOSE_PATIENCE);
+        };
+        wait();
+      });
+      timers.clearTimeout(timer);
     }
     this.destroy(
       new ConnectionClosedError(`Connection to ${this.#options.label} closed by the client`),
@@ -287,23 +343,37 @@ export class Connection {
     return this.#readDone;
   }
 
-  #sentAt(): number {
-    return this.#options.commandTimeout === undefined ? 0 : this.#options.now();
+  /**
+   * Follows what a command about to be written changes: MULTI/EXEC/DISCARD
+   * in the written stream, and how long a blocking command may hold its reply
+   * (in `#blocking`). Returns the error for a refused command, which is then
+   * not written.
+   */
+  #track(args: readonly CommandArg[]): TypeError | undefined {
+    this.#blocking = 0;
+    const rule = commandRule(args);
+    if (rule === PLAIN) return undefined;
+    if (rule === OPENS_TRANSACTION) {
+      this.#inTransaction = true;
+    } else if (rule === CLOSES_TRANSACTION) {
+      this.#inTransaction = false;
+      queueMicrotask(() => this.#sendDeferred());
+    } else if (rule === BLOCKING) {
+      // Queued inside MULTI, it does not block: EXEC runs it without waiting.
+      if (!this.#inTransaction) this.#blocking = blockingTimeout(args);
+    } else if (rule === REFUSED) {
+      return refusedCommandError(args, refusedCommand(args)!);
+    }
+    return undefined;
   }
 
-  /** Follows MULTI/EXEC/DISCARD in the written stream. */
-  #track(args: readonly CommandArg[]): void {
-    const name = args[0];
-    if (typeof name !== "string" || name.length < 4 || name.length > 7) return;
-    if (name.length === 5) {
-      if (name.toUpperCase() === "MULTI") this.#inTransaction = true;
-    } else if (name.length === 4 || name.length === 7) {
-      const upper = name.toUpperCase();
-      if (upper === "EXEC" || upper === "DISCARD") {
-        this.#inTransaction = false;
-        queueMicrotask(() => this.#sendDeferred());
-      }
+  /** The error for the first refused command of a batch, checked before any is tracked. */
+  #checkBatch(commands: readonly (readonly CommandArg[])[]): TypeError | undefined {
+    for (const args of commands) {
+      if (commandRule(args) !== REFUSED) continue;
+      return refusedCommandError(args, refusedCommand(args)!);
     }
+    return undefined;
   }
 
   #sendDeferred(): void {
@@ -313,11 +383,31 @@ export class Connection {
     for (const { args, resolve, reject } of deferred) this.send(args).then(resolve, reject);
   }
 
-  #push(slot: Slot): void {
-    this.#slots.push(slot);
-    if (this.#options.commandTimeout !== undefined && this.#timer === undefined) {
-      this.#armTimer(this.#options.commandTimeout);
+  /** Queues a command's (or a batch's) slot; `#track` ran for it. */
+  #push(
+    kind: number,
+    remaining: number,
+    bytes: boolean | readonly boolean[],
+    parse: Parser | undefined,
+    resolve: (value: unknown) => void,
+    reject: (error: Error) => void,
+  ): Slot {
+    const timeout = this.#options.commandTimeout;
+    let sentAt = 0;
+    let deadline = Infinity;
+    if (timeout !== undefined) {
+      // One clock read per tick: the commands of a tick are written together.
+      sentAt = this.#flushQueued ? this.#tickTime : (this.#tickTime = this.#options.now());
+      deadline = Math.max(sentAt + timeout + this.#blocking, this.#lastDeadline);
+      this.#lastDeadline = deadline;
     }
+    this.#blocking = 0;
+    const slot = new Slot(kind, remaining, bytes, parse, resolve, reject, sentAt, deadline);
+    this.#slots.push(slot);
+    if (timeout !== undefined && this.#timer === undefined && deadline !== Infinity) {
+      this.#armTimer(deadline - sentAt);
+    }
+    return slot;
   }
 
   #write(data: Uint8Array): void {
@@ -497,7 +587,7 @@ export class Connection {
       }
       if (slot === undefined) {
         throw new ProtocolError(
-          `Cannot match reply: the server sent a ${describe(value)} while no command was waiting`,
+          `Cannot match reply: the server sent ${replyKind(value)} while no command was waiting`,
         );
       }
       if (slot.kind === BATCH) {
@@ -513,7 +603,7 @@ export class Connection {
         slot.reject(value);
       } else if (slot.kind === SUBSCRIBE) {
         slot.reject(
-          new ProtocolError(`Cannot subscribe: the server answered with a ${describe(value)}`),
+          new ProtocolError(`Cannot subscribe: the server answered with ${replyKind(value)}`),
         );
       } else if (slot.parse === undefined) {
         slot.resolve(value);
@@ -553,9 +643,11 @@ export class Connection {
   #shift(): void {
     const slots = this.#slots;
     slots[this.#head++] = undefined;
+    this.#replies++;
     if (this.#head === slots.length) {
       slots.length = 0;
       this.#head = 0;
+      this.#lastDeadline = 0;
       // The command timer stays armed: when it fires on an empty queue it
       // stops, so a busy connection arms it once per timeout, not per command.
       const idle = this.#idle;
@@ -581,13 +673,13 @@ export class Connection {
   #onTimer(): void {
     this.#timer = undefined;
     const slot = this.#slots[this.#head];
-    const timeout = this.#options.commandTimeout;
-    if (slot === undefined || timeout === undefined || this.#closed !== undefined) return;
-    const waited = this.#options.now() - slot.sentAt;
-    if (waited < timeout) {
-      this.#armTimer(timeout - waited);
+    if (slot === undefined || slot.deadline === Infinity || this.#closed !== undefined) return;
+    const now = this.#options.now();
+    if (now < slot.deadline) {
+      this.#armTimer(slot.deadline - now);
       return;
     }
+    const timeout = slot.deadline - slot.sentAt;
     const error = new TimeoutError(
       `Command to ${this.#options.label} timed out after ${timeout} ms; the connection was closed`,
     );
@@ -626,15 +718,6 @@ export class Connection {
     }
     this.#options.onClose?.(error);
   }
-}
-
-function describe(value: RespValue): string {
-  if (value === null) return "null reply";
-  if (Array.isArray(value)) return "array reply";
-  if (value instanceof Uint8Array) return "bulk string reply";
-  if (value instanceof Map) return "map reply";
-  if (value instanceof Set) return "set reply";
-  return `${typeof value} reply`;
 }
 
 /** The message of an unknown thrown value. */

@@ -6,39 +6,12 @@
  * @module
  */
 
-import { AuthenticationError, ReplyError } from "../errors.ts";
+import type { AuthCredentials } from "../auth/types.ts";
+import { AuthenticationError, ProtocolError, ReplyError } from "../errors.ts";
 import { encodeCommandsView } from "../resp/encoder.ts";
 import type { CommandArg, RespValue } from "../resp/types.ts";
 import type { Connection } from "./connection.ts";
-
-/** A user name and password for `AUTH`. */
-export interface AuthCredentials {
-  /** The ACL user; omitted, `AUTH` authenticates the `default` user. */
-  readonly username?: string | undefined;
-  /** The password or IAM auth token. Never printed. */
-  readonly password: string;
-}
-
-/**
- * Anything that hands out credentials per connection, such as the module's
- * `IamAuth` token manager. `credentials()` is called for every new connection
- * and every re-authentication; `refresh()`, when present, is called once after
- * the server refused a token, to mint a fresh one.
- */
-export interface AuthProvider {
-  /**
-   * Returns credentials that are valid now.
-   *
-   * @returns The user name and token.
-   */
-  credentials(): Promise<AuthCredentials>;
-  /**
-   * Returns freshly minted credentials, bypassing any cache.
-   *
-   * @returns The user name and a new token.
-   */
-  refresh?(): Promise<AuthCredentials>;
-}
+import { replyKind } from "./replies.ts";
 
 /** What a handshake needs besides the credentials. */
 export interface HandshakeOptions {
@@ -61,16 +34,6 @@ export class CredentialsRefused extends Error {
     super(reply.message, { cause: reply });
     this.name = "CredentialsRefused";
   }
-}
-
-/**
- * Whether `auth` is a provider (as opposed to static credentials).
- *
- * @param auth The `auth` option.
- * @returns `true` for an {@linkcode AuthProvider}.
- */
-export function isAuthProvider(auth: AuthProvider | AuthCredentials): auth is AuthProvider {
-  return typeof (auth as AuthProvider).credentials === "function";
 }
 
 /**
@@ -152,6 +115,8 @@ export function prepareHandshake(
  * @throws {CredentialsRefused} When the server answered `WRONGPASS`.
  * @throws {AuthenticationError} When the server requires authentication and none was given.
  * @throws {ReplyError} When another handshake command failed.
+ * @throws {ProtocolError} When a reply is not what the command answers on success
+ *   (`HELLO 3` a map with `proto` 3; `AUTH`, `SELECT` and `CLIENT SETNAME` `OK`).
  * @throws {ConnectionClosedError} When the connection closed meanwhile.
  */
 export async function handshake(
@@ -164,8 +129,11 @@ export async function handshake(
   const replies = await conn.sendEncoded(prepared.bytes, commands.length);
   for (let i = 0; i < replies.length; i++) {
     const reply: RespValue | undefined = replies[i];
-    if (!(reply instanceof ReplyError)) continue;
     const command = String(commands[i]![0]);
+    if (!(reply instanceof ReplyError)) {
+      checkSuccess(command, reply, options);
+      continue;
+    }
     if (reply.code === "WRONGPASS") throw new CredentialsRefused(reply);
     if (reply.code === "NOAUTH") {
       throw new AuthenticationError(
@@ -189,30 +157,24 @@ export async function handshake(
 }
 
 /**
- * The error for credentials the server still refused, listing the likely
- * causes. It names the user and the server, never the token.
- *
- * @param label `host:port`.
- * @param username The user that was refused.
- * @param reply The server's `WRONGPASS` reply.
- * @param iam Whether the password was an IAM token from a provider (and was re-minted once).
- * @returns The error to throw.
+ * Checks that a handshake command's reply is its success reply, so that a
+ * server answering anything else (a proxy, a different protocol, a broken
+ * peer) fails the connect instead of leaving a connection that is not
+ * authenticated, or not speaking the protocol asked for.
  */
-export function authenticationError(
-  label: string,
-  username: string | undefined,
-  reply: ReplyError,
-  iam: boolean,
-): AuthenticationError {
-  const user = username ?? "default";
-  if (!iam) {
-    return new AuthenticationError(
-      `Cannot authenticate to '${label}' as '${user}': ${reply.message} Check the user name and password.`,
-      { cause: reply },
+function checkSuccess(command: string, reply: RespValue | undefined, options: HandshakeOptions) {
+  if (command === "HELLO") {
+    if (reply instanceof Map && reply.get("proto") === options.protocol) return;
+    throw new ProtocolError(
+      `Cannot connect to '${options.label}': the server answered HELLO ${options.protocol} with ${
+        replyKind(reply)
+      }, not a map with proto ${options.protocol}`,
     );
   }
-  return new AuthenticationError(
-    `Cannot authenticate to '${label}' as '${user}': the server refused the IAM auth token, also after minting a fresh one (${reply.message}). Likely causes: the AWS credentials expired or were revoked; the clock is skewed; the cache name is wrong or not lowercase (the replication group, serverless cache or MemoryDB cluster name, not the endpoint host); a serverless cache needs serverlessCacheName (ResourceType=ServerlessCache); the user id is wrong, not IAM-enabled, or not in the cache's user group; the IAM policy lacks elasticache:Connect on both the cache ARN and the user ARN.`,
-    { cause: reply },
+  if (reply === "OK") return;
+  throw new ProtocolError(
+    `Cannot connect to '${options.label}': the server answered ${command} with ${
+      replyKind(reply)
+    }, not OK`,
   );
 }

@@ -4,9 +4,12 @@
  * @module
  */
 
+import { describe, isLoopback } from "../_checks.ts";
+import { reauthAfterOption } from "../auth/policy.ts";
+import type { AuthCredentials, AuthProvider } from "../auth/types.ts";
+import { type DecoderLimits, RespDecoder } from "../resp/decoder.ts";
 import type { Push } from "../resp/types.ts";
 import type { TransportFactory } from "../transport/types.ts";
-import type { AuthCredentials, AuthProvider } from "./handshake.ts";
 import { systemTimers, type Timers } from "./timers.ts";
 
 /** How a dropped connection is re-established. */
@@ -46,8 +49,9 @@ export interface ConnectOptions {
   /**
    * Whether to use TLS. ElastiCache IAM authentication requires it.
    *
-   * @default {true} except for a loopback host (`localhost`, `127.0.0.0/8`, `::1`),
-   * where it is `false`; plaintext to any other host needs `tls: false`
+   * @default {true} except for a loopback host (`localhost`, an IPv4 literal in
+   * `127.0.0.0/8`, `::1`), where it is `false`; plaintext to any other host
+   * (names under `.localhost` included) needs `tls: false`
    */
   tls?: boolean;
   /** The TLS server name, when it differs from `host` (for example through a tunnel). */
@@ -82,19 +86,36 @@ export interface ConnectOptions {
   /**
    * How long a command may wait for its reply, in ms. A command that times
    * out fails with a `TimeoutError` and the connection is closed (the next
-   * command reconnects). Leave unset with blocking commands.
+   * command reconnects with a fresh token): a server that stopped answering
+   * (a peer gone without a FIN, as after a NAT timeout or a Lambda freeze)
+   * costs one timeout, not a hung client. A blocking command (`BLPOP q 5`,
+   * `XREAD BLOCK 100 …`, `WAIT`) gets its own timeout on top; one that
+   * blocks until served (timeout 0) has none, and commands queued behind it
+   * wait with it. `false` turns the limit off.
    *
-   * @default {undefined} no limit
+   * @default {5000}
    */
-  commandTimeout?: number;
+  commandTimeout?: number | false;
+  /**
+   * What one reply may decode to, so that a broken or hostile server cannot
+   * exhaust the heap: past a limit the command fails with a `ProtocolError`
+   * and the connection closes (the next command reconnects). The defaults fit
+   * any real reply, up to Redis' largest value (`maxReplyBytes` 512 MiB of
+   * decoded size, `maxReplyElements` 16,777,216 values); in a small heap (a
+   * 128 to 512 MB Lambda) lower `maxReplyBytes` to what you can spare.
+   *
+   * @default {the decoder's defaults (see `DecoderLimits`)}
+   */
+  replyLimits?: DecoderLimits;
   /**
    * After how long a connection authenticated by a provider is re-authenticated
-   * with a fresh token, in ms. ElastiCache closes IAM connections 12 hours
-   * after their last authentication.
+   * with a fresh token, in ms: above 0 and at most 42600000 (11 h 50 min),
+   * since ElastiCache closes IAM connections 12 hours after their last
+   * authentication; `false` turns re-authentication off.
    *
    * @default {39600000} 11 hours
    */
-  reauthAfter?: number;
+  reauthAfter?: number | false;
   /**
    * How dropped connections are re-established, or `false` to never reconnect.
    *
@@ -123,9 +144,13 @@ export interface ConnectOptions {
   /**
    * Receives failures that no command call can report: a failed background
    * re-authentication, a lost subscription, an exception thrown by a
-   * subscription listener.
+   * subscription listener. Without it they are not lost: a failed
+   * re-authentication is kept, and when the connection reaches the server's
+   * 12-hour cut without a successful one, the next command fails with a
+   * `ConnectionClosedError` whose `cause` is that failure (the command after
+   * it reconnects with a fresh token).
    *
-   * @default {undefined} such failures are dropped
+   * @default {undefined}
    */
   onError?: (error: Error) => void;
   /**
@@ -148,7 +173,8 @@ export interface ResolvedOptions {
   clientName: string | undefined;
   connectTimeout: number;
   commandTimeout: number | undefined;
-  reauthAfter: number;
+  replyLimits: DecoderLimits | undefined;
+  reauthAfter: number | false;
   reconnect: Required<ReconnectOptions> | false;
   transport: TransportFactory;
   now: () => number;
@@ -158,7 +184,14 @@ export interface ResolvedOptions {
   label: string;
 }
 
-const ELEVEN_HOURS = 11 * 60 * 60 * 1000;
+/** A DNS name or an IPv4 literal: letters, digits, `-` and `_` in dot-separated labels. */
+const HOST_NAME =
+  /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+/** An IPv6 literal, without brackets (a zone index allowed). */
+const IPV6 = /^[0-9a-f:.]*:[0-9a-f:.]*(%[\w.-]+)?$/i;
+
+/** The default `commandTimeout`, in ms (as node-redis v6). */
+const DEFAULT_COMMAND_TIMEOUT = 5000;
 
 /**
  * Checks the options and fills in defaults.
@@ -178,13 +211,20 @@ export function resolveOptions(
   }
   const host = options.host;
   if (typeof host !== "string" || host.length === 0) {
-    throw new TypeError(`Cannot connect: 'host' must be a non-empty string, got ${show(host)}`);
+    throw new TypeError(`Cannot connect: 'host' must be a non-empty string, got ${describe(host)}`);
   }
   const hostname = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (!HOST_NAME.test(hostname) && !IPV6.test(hostname)) {
+    throw new TypeError(
+      `Cannot connect: 'host' must be a host name or IP address, got ${describe(host)}${
+        host.includes("://") ? "; pass the URL's host name, without scheme, user or port" : ""
+      }`,
+    );
+  }
   const port = integer("port", options.port, 6379, 1, 65535);
   const loopback = isLoopback(hostname);
   if (options.tls !== undefined && typeof options.tls !== "boolean") {
-    throw new TypeError(`Cannot connect: 'tls' must be a boolean, got ${show(options.tls)}`);
+    throw new TypeError(`Cannot connect: 'tls' must be a boolean, got ${describe(options.tls)}`);
   }
   const tls = options.tls ?? !loopback;
   const caCerts = options.caCerts === undefined
@@ -208,13 +248,13 @@ export function resolveOptions(
   }
   const protocol = options.protocol ?? 3;
   if (protocol !== 2 && protocol !== 3) {
-    throw new RangeError(`Cannot connect: 'protocol' must be 2 or 3, got ${show(protocol)}`);
+    throw new RangeError(`Cannot connect: 'protocol' must be 2 or 3, got ${describe(protocol)}`);
   }
   const db = options.db === undefined ? undefined : integer("db", options.db, 0, 0, 2 ** 31 - 1);
   if (options.clientName !== undefined && !/^[!-~]+$/.test(options.clientName)) {
     throw new TypeError(
       `Cannot connect: 'clientName' must be printable ASCII without spaces, got ${
-        show(options.clientName)
+        describe(options.clientName)
       }`,
     );
   }
@@ -240,10 +280,11 @@ export function resolveOptions(
     db,
     clientName: options.clientName,
     connectTimeout: integer("connectTimeout", options.connectTimeout, 10_000, 1, 2 ** 31 - 1),
-    commandTimeout: options.commandTimeout === undefined
+    commandTimeout: options.commandTimeout === false
       ? undefined
-      : integer("commandTimeout", options.commandTimeout, 0, 1, 2 ** 31 - 1),
-    reauthAfter: integer("reauthAfter", options.reauthAfter, ELEVEN_HOURS, 1, 2 ** 31 - 1),
+      : integer("commandTimeout", options.commandTimeout, DEFAULT_COMMAND_TIMEOUT, 1, 2 ** 31 - 1),
+    replyLimits: replyLimitsOption(options.replyLimits),
+    reauthAfter: reauthAfterOption("Cannot connect", options.reauthAfter),
     reconnect,
     transport,
     now: options.now ?? Date.now,
@@ -252,19 +293,6 @@ export function resolveOptions(
     onPush: options.onPush,
     label: `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
   };
-}
-
-/**
- * Whether a host name stays on this machine.
- *
- * @param hostname A host name or IP address (IPv6 without brackets).
- * @returns `true` for `localhost`, `*.localhost`, `127.0.0.0/8` and `::1`.
- */
-export function isLoopback(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
-  if (host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function integer(
@@ -277,12 +305,25 @@ function integer(
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(
-      `Cannot connect: '${name}' must be an integer from ${min} to ${max}, got ${show(value)}`,
+      `Cannot connect: '${name}' must be an integer from ${min} to ${max}, got ${describe(value)}`,
     );
   }
   return value;
 }
 
-function show(value: unknown): string {
-  return typeof value === "string" ? `'${value}'` : String(value);
+/** Checks `replyLimits` the way the decoder will, so that a bad limit fails before any connect. */
+function replyLimitsOption(limits: DecoderLimits | undefined): DecoderLimits | undefined {
+  if (limits === undefined) return undefined;
+  if (limits === null || typeof limits !== "object") {
+    throw new TypeError(`Cannot connect: 'replyLimits' must be an object, got ${describe(limits)}`);
+  }
+  try {
+    new RespDecoder(limits);
+  } catch (error) {
+    throw new RangeError(
+      `Cannot connect: 'replyLimits' is out of range: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return { ...limits };
 }

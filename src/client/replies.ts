@@ -21,19 +21,26 @@ export interface ScoreMember {
   score: number;
 }
 
+/**
+ * What kind of reply a value is, for error messages: its type, never its
+ * content (a reply may carry anything the server holds).
+ *
+ * @param value The reply.
+ * @returns Such as `a null reply` or `a map reply`.
+ */
+export function replyKind(value: RespValue | undefined): string {
+  if (value === null || value === undefined) return "a null reply";
+  if (Array.isArray(value)) return value.length === 0 ? "an empty array reply" : "an array reply";
+  if (value instanceof Uint8Array) return "a bulk string reply";
+  if (value instanceof Map) return "a map reply";
+  if (value instanceof Set) return "a set reply";
+  if (value instanceof Error) return "an error reply";
+  if (typeof value === "object") return "a push frame";
+  return `a ${typeof value} reply`;
+}
+
 function unexpected(what: string, value: RespValue): ProtocolError {
-  const type = value === null
-    ? "null"
-    : Array.isArray(value)
-    ? "array"
-    : value instanceof Uint8Array
-    ? "bytes"
-    : value instanceof Map
-    ? "map"
-    : value instanceof Set
-    ? "set"
-    : typeof value;
-  return new ProtocolError(`Cannot read reply: expected ${what}, got ${type}`);
+  return new ProtocolError(`Cannot read reply: expected ${what}, got ${replyKind(value)}`);
 }
 
 /**

@@ -1,42 +1,29 @@
 /**
  * The connection's life: opening it (socket, TLS, handshake with credentials
- * that are valid now, one fresh-token retry after WRONGPASS), re-authenticating
- * it before the 12-hour cut (never inside MULTI/EXEC), and reopening it lazily
- * with jittered backoff after it dropped. Commands go through `run`/`batch`.
+ * that are valid now), checking it on each command (a re-authentication that
+ * is due starts; a connection past the server's 12-hour cut is replaced), and
+ * reopening it lazily with jittered backoff after it dropped. The
+ * authentication itself (the fresh-token retry after `WRONGPASS`, the
+ * re-authentication schedule, its retries) is the shared lifecycle in
+ * `src/auth/`. Commands go through `run`/`batch`.
  *
  * @module
  */
 
-import {
-  AuthenticationError,
-  ConnectionClosedError,
-  CredentialsError,
-  ProtocolError,
-  ReplyError,
-  TimeoutError,
-} from "../errors.ts";
+import { ConnectionAuth, type Reauthentication } from "../auth/connection_auth.ts";
+import { authenticationError } from "../auth/refusal.ts";
+import { type AuthCredentials, isAuthProvider } from "../auth/types.ts";
+import { ConnectionClosedError, ProtocolError, TimeoutError } from "../errors.ts";
 import type { CommandArg, Push, RespValue } from "../resp/types.ts";
 import { warmUpDecoder } from "../resp/warm_up.ts";
 import type { Transport } from "../transport/types.ts";
 import { Connection, messageOf, type Parser } from "./connection.ts";
-import {
-  authCommand,
-  type AuthCredentials,
-  authenticationError,
-  type AuthProvider,
-  CredentialsRefused,
-  handshake,
-  isAuthProvider,
-  prepareHandshake,
-} from "./handshake.ts";
+import { authCommand, CredentialsRefused, handshake, prepareHandshake } from "./handshake.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { backoffDelay, setIoTimeout } from "./timers.ts";
+import { abortable, backoffDelay, setIoTimeout, sleep } from "./timers.ts";
 
 /** A decoder complaint about the first byte of a TLS record (0x15 alert, 0x16 handshake). */
 const TLS_RECORD = /unknown type byte 0x1[56]\b/;
-
-/** How long to wait before retrying a failed re-authentication, in ms. */
-const REAUTH_RETRY_DELAY = 60_000;
 
 /** What the session tells the pub/sub layer. */
 export interface SessionHooks {
@@ -57,19 +44,17 @@ interface Waiter {
 export class Session {
   readonly #o: ResolvedOptions;
   readonly #hooks: SessionHooks | undefined;
+  /** The authentication lifecycle, when `auth` is a provider. */
+  readonly #auth: ConnectionAuth | undefined;
+  /** Aborted by `close()`: ends a backoff pause and a connect attempt at once. */
+  readonly #stop = new AbortController();
   #conn: Connection | undefined;
+  /** The current connection's re-authentication schedule. */
+  #live: Reauthentication | undefined;
   #connecting: Promise<void> | undefined;
-  #attempt: Promise<unknown> | undefined;
-  #abortAttempt: ((reason: Error) => void) | undefined;
   #waiters: Waiter[] = [];
   #closed = false;
   #closing: Promise<void> | undefined;
-
-  #reauthDue = Infinity;
-  #reauthTimer: unknown;
-  #reauthing: Promise<void> | undefined;
-  #sleepTimer: unknown;
-  #wake: (() => void) | undefined;
 
   /**
    * @param options The resolved client options.
@@ -78,6 +63,17 @@ export class Session {
   constructor(options: ResolvedOptions, hooks?: SessionHooks) {
     this.#o = options;
     this.#hooks = hooks;
+    const auth = options.auth;
+    if (auth !== undefined && isAuthProvider(auth)) {
+      this.#auth = new ConnectionAuth({
+        provider: auth,
+        reauthAfter: options.reauthAfter,
+        label: options.label,
+        timers: options.timers,
+        now: options.now,
+        onError: options.onError,
+      });
+    }
   }
 
   /** The options the session was made with. */
@@ -117,14 +113,10 @@ export class Session {
    * @returns The parsed reply.
    */
   run<T>(args: readonly CommandArg[], parse?: Parser<T>, bytes = false): Promise<T> {
-    const conn = this.#conn;
-    if (conn !== undefined) {
-      if (this.#reauthDue !== Infinity && this.#o.now() >= this.#reauthDue) {
-        this.#startReauth(conn);
-      }
-      return conn.send(args, parse, bytes);
-    }
-    return this.use((c) => c.send(args, parse, bytes));
+    const current = this.#usable();
+    if (current instanceof Connection) return current.send(args, parse, bytes);
+    if (current !== undefined) return Promise.reject(current);
+    return this.#whenConnected((c) => c.send(args, parse, bytes));
   }
 
   /**
@@ -149,13 +141,33 @@ export class Session {
    * @returns What `fn` returns.
    */
   use<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+    const current = this.#usable();
+    if (current instanceof Connection) return fn(current);
+    if (current !== undefined) return Promise.reject(current);
+    return this.#whenConnected(fn);
+  }
+
+  /**
+   * The current connection if it may take a command. A re-authentication
+   * that is due starts (its timer may be late after a freeze). A connection
+   * past the server's 12-hour cut is closed: when a failed re-authentication
+   * led there, that failure is returned for the command to fail with;
+   * otherwise (re-authentication off, or a process frozen past the cut) the
+   * command goes to a new connection.
+   */
+  #usable(): Connection | Error | undefined {
     const conn = this.#conn;
-    if (conn !== undefined) {
-      if (this.#reauthDue !== Infinity && this.#o.now() >= this.#reauthDue) {
-        this.#startReauth(conn);
-      }
-      return fn(conn);
-    }
+    const live = this.#live;
+    if (conn === undefined || live === undefined) return conn;
+    const now = this.#o.now();
+    if (now < live.nextCheck) return conn;
+    const expired = live.check(now);
+    if (expired === undefined) return conn;
+    conn.destroy(expired);
+    return expired.cause !== undefined ? expired : undefined;
+  }
+
+  #whenConnected<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
     if (this.#closed) {
       return Promise.reject(
         new ConnectionClosedError(`Cannot send command to ${this.#o.label}: the client is closed`),
@@ -169,7 +181,9 @@ export class Session {
 
   /**
    * Closes the session: stops timers, waits for the replies of commands
-   * already sent, closes the socket. Commands waiting for a connection fail.
+   * already sent (as long as replies keep coming), closes the socket.
+   * Commands waiting for a connection, and a connect attempt under way (even
+   * one waiting on a stalled credentials source), fail at once.
    *
    * @returns Resolves when everything is released.
    */
@@ -180,23 +194,17 @@ export class Session {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    this.#clearReauthTimer();
     const closedError = new ConnectionClosedError(
       `Cannot send command to ${this.#o.label}: the client is closed`,
     );
-    this.#abortAttempt?.(closedError);
-    if (this.#sleepTimer !== undefined) {
-      this.#o.timers.clearTimeout(this.#sleepTimer);
-      this.#sleepTimer = undefined;
-      this.#wake?.();
-    }
+    this.#stop.abort(closedError);
     await this.#connecting?.catch(() => {});
-    await this.#attempt?.catch(() => {});
     this.#failWaiters(closedError);
     const conn = this.#conn;
     this.#conn = undefined;
+    this.#live?.end();
+    this.#live = undefined;
     await conn?.close();
-    await this.#reauthing;
   }
 
   #startConnecting(attempts: number): void {
@@ -213,20 +221,28 @@ export class Session {
         `Cannot send command to ${this.#o.label}: the connection closed and reconnect is off`,
       );
     }
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      if (this.#closed) break;
+    for (let attempt = 0; attempt < attempts && !this.#closed; attempt++) {
       if (attempt > 0) {
         const { minDelay, maxDelay } = this.#o.reconnect || { minDelay: 0, maxDelay: 0 };
-        await this.#sleep(backoffDelay(attempt - 1, minDelay, maxDelay));
+        const delay = backoffDelay(attempt - 1, minDelay, maxDelay);
+        await sleep(this.#o.timers, delay, this.#stop.signal);
         if (this.#closed) break;
       }
       try {
-        const conn = await this.#open();
-        if (this.#closed) {
-          await conn.close();
-          break;
+        const [conn, live] = await this.#open();
+        if (this.#closed || conn.closed) {
+          // Closed by the client meanwhile, or by the server right after the
+          // handshake (a FIN, or a frame no command asked for): not ready.
+          live?.end();
+          if (this.#closed) {
+            await conn.close();
+            break;
+          }
+          failure = conn.closeReason!;
+          if (!retryable(failure)) break;
+          continue;
         }
-        this.#ready(conn);
+        this.#ready(conn, live);
         return;
       } catch (error) {
         failure = error as Error;
@@ -240,8 +256,9 @@ export class Session {
     );
   }
 
-  #ready(conn: Connection): void {
+  #ready(conn: Connection, live: Reauthentication | undefined): void {
     this.#conn = conn;
+    this.#live = live;
     this.#hooks?.onConnect(conn);
     const waiters = this.#waiters;
     this.#waiters = [];
@@ -254,69 +271,50 @@ export class Session {
     for (const waiter of waiters) waiter.fail(error);
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-      this.#sleepTimer = this.#o.timers.setTimeout(() => {
-        this.#sleepTimer = undefined;
-        this.#wake = undefined;
-        resolve();
-      }, ms);
-    });
-  }
-
-  /** One connection attempt, bounded by `connectTimeout`. */
-  async #open(): Promise<Connection> {
+  /** One connection attempt, bounded by `connectTimeout` and ended at once by `close()`. */
+  async #open(): Promise<[Connection, Reauthentication | undefined]> {
     const o = this.#o;
     const controller = new AbortController();
     // The attempt starts before its timer is armed, so the socket (and, on
     // Deno, the TLS library's start-up) does not wait for the timer's first
     // set-up, about 0.5 ms on a cold start.
-    const attempt = this.#establish(controller.signal, undefined);
-    this.#attempt = attempt;
-    let timer: unknown;
-    const deadline = new Promise<never>((_, reject) => {
-      const abort = (reason: Error) => {
-        controller.abort(reason);
-        reject(reason);
-      };
-      this.#abortAttempt = abort;
-      timer = setIoTimeout(
-        o.timers,
-        () =>
-          abort(
-            new TimeoutError(
-              `Cannot connect to ${o.label}: no ready connection after ${o.connectTimeout} ms`,
-            ),
+    const attempt = this.#establish(controller.signal);
+    attempt.catch(() => {});
+    const timer = setIoTimeout(
+      o.timers,
+      () =>
+        controller.abort(
+          new TimeoutError(
+            `Cannot connect to ${o.label}: no ready connection after ${o.connectTimeout} ms`,
           ),
-        o.connectTimeout,
-      );
-    });
+        ),
+      o.connectTimeout,
+    );
+    const stop = this.#stop.signal;
+    const onStop = () => controller.abort(stop.reason);
+    stop.addEventListener("abort", onStop, { once: true });
     try {
-      return await Promise.race([attempt, deadline]);
+      return await abortable(attempt, controller.signal);
     } finally {
       o.timers.clearTimeout(timer);
-      this.#abortAttempt = undefined;
-      attempt.catch(() => {});
+      stop.removeEventListener("abort", onStop);
     }
   }
 
-  async #establish(
-    signal: AbortSignal,
-    fresh: AuthCredentials | undefined,
-  ): Promise<Connection> {
+  /**
+   * Opens a socket and runs the handshake on it. Every wait ends when
+   * `signal` aborts; the socket is then closed, even one still opening.
+   */
+  async #establish(signal: AbortSignal): Promise<[Connection, Reauthentication | undefined]> {
     const o = this.#o;
-    const auth = o.auth;
-    const provider = auth !== undefined && isAuthProvider(auth) ? auth : undefined;
+    const auth = this.#auth;
     // The socket opens first, so that minting a token, and encoding the
     // handshake with it, run while its TCP and TLS handshakes are under way.
     const opening = openTransport(o);
     opening.catch(() => {});
-    const pending: Promise<AuthCredentials | undefined> = fresh !== undefined
-      ? Promise.resolve(fresh)
-      : provider !== undefined
-      ? getCredentials(provider, false)
-      : Promise.resolve(auth as AuthCredentials | undefined);
+    const pending: Promise<AuthCredentials | undefined> = auth !== undefined
+      ? auth.handshakeCredentials()
+      : Promise.resolve(o.auth as AuthCredentials | undefined);
     const preparing = pending.then((credentials) => ({
       credentials,
       prepared: prepareHandshake(credentials, o),
@@ -325,20 +323,21 @@ export class Session {
     warmUpDecoder();
     let transport: Transport;
     try {
-      transport = await opening;
+      transport = await abortable(opening, signal);
     } catch (error) {
+      if (signal.aborted) {
+        opening.then(closeTransport, () => {});
+        throw signal.reason;
+      }
       if (error instanceof TypeError) throw error;
       throw new ConnectionClosedError(`Cannot connect to ${o.label}: ${messageOf(error)}`, {
         cause: error,
       });
     }
-    if (signal.aborted) {
-      await closeTransport(transport);
-      throw signal.reason;
-    }
     const conn: Connection = new Connection(transport, {
       label: o.label,
       commandTimeout: o.commandTimeout,
+      replyLimits: o.replyLimits,
       now: o.now,
       timers: o.timers,
       onPush: (push) => this.#onPush(push),
@@ -347,30 +346,29 @@ export class Session {
     const abort = () => conn.destroy(signal.reason as Error);
     signal.addEventListener("abort", abort, { once: true });
     try {
-      let { credentials, prepared } = await preparing;
-      let refreshed = fresh !== undefined;
+      let { credentials, prepared } = await abortable(preparing, signal);
       for (;;) {
         const authAt = o.now();
         try {
           await handshake(conn, prepared, o);
-          if (provider !== undefined) this.#authenticated(authAt);
-          return conn;
+          const live = auth?.authenticated(
+            authAt,
+            (fresh) => conn.sendOutsideTransaction(authCommand(fresh)),
+          );
+          return [conn, live];
         } catch (error) {
           if (!(error instanceof CredentialsRefused)) throw error;
-          if (provider === undefined || refreshed) {
-            throw authenticationError(
-              o.label,
-              credentials?.username,
-              error.reply,
-              provider !== undefined,
-            );
+          if (auth === undefined) {
+            throw authenticationError(o.label, credentials?.username, error.reply, false);
           }
-          refreshed = true;
-          credentials = await getCredentials(provider, true);
+          const final = auth.handshakeRefused(error.reply);
+          if (final !== undefined) throw final;
           if (conn.closed) {
+            // The server hung up after refusing: the fresh token goes on a new socket.
             signal.removeEventListener("abort", abort);
-            return await this.#establish(signal, credentials);
+            return await this.#establish(signal);
           }
+          credentials = await abortable(auth.handshakeCredentials(), signal);
           prepared = prepareHandshake(credentials, o);
         }
       }
@@ -403,8 +401,8 @@ export class Session {
   #onClose(conn: Connection): void {
     if (this.#conn !== conn) return;
     this.#conn = undefined;
-    this.#reauthDue = Infinity;
-    this.#clearReauthTimer();
+    this.#live?.end();
+    this.#live = undefined;
     if (!this.#closed && this.#hooks?.needsConnection() === true) this.#reopen();
   }
 
@@ -438,93 +436,6 @@ export class Session {
       // The error handler itself failed; nothing is left to tell.
     }
   }
-
-  /** Records a successful authentication made at `at`, and plans the next one. */
-  #authenticated(at: number): void {
-    // A connection that completes after close() is closed at once: no re-auth.
-    if (this.#closed) return;
-    this.#scheduleReauth(at + this.#o.reauthAfter);
-  }
-
-  #scheduleReauth(due: number): void {
-    this.#reauthDue = due;
-    this.#clearReauthTimer();
-    // Cleared when the connection closes, so it needs no keep-alive of its own.
-    this.#reauthTimer = setIoTimeout(this.#o.timers, () => {
-      this.#reauthTimer = undefined;
-      const conn = this.#conn;
-      if (conn === undefined || this.#closed) return;
-      if (this.#o.now() >= this.#reauthDue) this.#startReauth(conn);
-      else this.#scheduleReauth(this.#reauthDue);
-    }, Math.max(0, due - this.#o.now()));
-  }
-
-  #clearReauthTimer(): void {
-    if (this.#reauthTimer === undefined) return;
-    this.#o.timers.clearTimeout(this.#reauthTimer);
-    this.#reauthTimer = undefined;
-  }
-
-  #startReauth(conn: Connection): void {
-    if (this.#reauthing !== undefined) return;
-    this.#reauthDue = Infinity;
-    this.#clearReauthTimer();
-    this.#reauthing = this.#reauth(conn).finally(() => {
-      this.#reauthing = undefined;
-    });
-  }
-
-  /**
-   * Re-authenticates the live connection with a fresh token; the `AUTH` waits
-   * for an open MULTI to end. On failure the connection keeps its identity
-   * until the server cuts it; the re-auth is retried a minute later.
-   */
-  async #reauth(conn: Connection): Promise<void> {
-    const provider = this.#o.auth as AuthProvider;
-    let credentials: AuthCredentials | undefined;
-    try {
-      credentials = await getCredentials(provider, false);
-      for (let refreshed = false;;) {
-        if (conn.closed || this.#conn !== conn) return;
-        const authAt = this.#o.now();
-        try {
-          await conn.sendOutsideTransaction(authCommand(credentials));
-          if (this.#conn === conn) this.#authenticated(authAt);
-          return;
-        } catch (error) {
-          if (!(error instanceof ReplyError) || error.code !== "WRONGPASS") throw error;
-          if (refreshed) {
-            throw authenticationError(this.#o.label, credentials.username, error, true);
-          }
-          refreshed = true;
-          credentials = await getCredentials(provider, true);
-        }
-      }
-    } catch (error) {
-      if (conn.closed || this.#conn !== conn || this.#closed) return;
-      this.report(
-        error instanceof AuthenticationError || error instanceof CredentialsError
-          ? error
-          : new AuthenticationError(
-            `Cannot re-authenticate the connection to ${this.#o.label}: ${messageOf(error)}`,
-            { cause: error },
-          ),
-      );
-      this.#scheduleReauth(this.#o.now() + Math.min(REAUTH_RETRY_DELAY, this.#o.reauthAfter));
-    }
-  }
-}
-
-async function getCredentials(provider: AuthProvider, fresh: boolean): Promise<AuthCredentials> {
-  const credentials = fresh && provider.refresh !== undefined
-    ? await provider.refresh()
-    : await provider.credentials();
-  if (credentials === null || typeof credentials?.password !== "string") {
-    throw new TypeError(
-      "Cannot authenticate: the auth provider returned no { username, password }",
-    );
-  }
-  return credentials;
 }
 
 /** Whether a failed connection attempt is worth another try. */

@@ -9,9 +9,8 @@
 
 import { RedisClient } from "../client.ts";
 import type { ConnectOptions } from "../client/options.ts";
-import { isLoopback } from "../client/options.ts";
-import type { Timers } from "../client/timers.ts";
-import { systemTimers } from "../client/timers.ts";
+import { isLoopback } from "../_checks.ts";
+import { backoffDelay, sleep, systemTimers, type Timers } from "../client/timers.ts";
 import { ConnectionClosedError, ReplyError, TimeoutError } from "../errors.ts";
 import type { CommandArg, RespValue } from "../resp/types.ts";
 import { type Aggregate, commandName, commandRoute, isReadOnly } from "./command_keys.ts";
@@ -71,7 +70,8 @@ export class Router {
   #refreshQueued = false;
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #sleeps = new Set<{ handle: unknown; wake: () => void }>();
+  /** Aborted by `close()`: wakes commands pausing before a retry. */
+  readonly #stop = new AbortController();
   #replicaTurn = 0;
 
   /**
@@ -581,13 +581,10 @@ export class Router {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
-      for (const sleep of this.#sleeps) {
-        this.#timers.clearTimeout(sleep.handle);
-        sleep.wake();
-      }
-      this.#sleeps.clear();
-      await this.#refreshing?.catch(() => {});
+      this.#stop.abort();
+      // The clients first: closing them ends a topology read waiting on one.
       await Promise.all([...this.#clients.values()].map((client) => client.close()));
+      await this.#refreshing?.catch(() => {});
     })();
     return this.#closing;
   }
@@ -615,20 +612,7 @@ export class Router {
   }
 
   #backoff(attempt: number): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    const cap = Math.min(BACKOFF_MAX, BACKOFF_MIN * 2 ** Math.min(attempt, 10));
-    const ms = Math.round(cap / 2 + Math.random() * cap / 2);
-    return new Promise((resolve) => {
-      const sleep = {
-        handle: undefined as unknown,
-        wake: resolve,
-      };
-      sleep.handle = this.#timers.setTimeout(() => {
-        this.#sleeps.delete(sleep);
-        resolve();
-      }, ms);
-      this.#sleeps.add(sleep);
-    });
+    return sleep(this.#timers, backoffDelay(attempt, BACKOFF_MIN, BACKOFF_MAX), this.#stop.signal);
   }
 
   #closedError(): ConnectionClosedError {

@@ -6,12 +6,20 @@
  *
  * @module
  */
-import { describe, optionalEnv, optionalFunction, optionsObject } from "../_checks.ts";
+import {
+  describe,
+  MAX_TIMER_MS,
+  optionalEnv,
+  optionalFunction,
+  optionsObject,
+  timersOption,
+} from "../_checks.ts";
+import type { Timers } from "../client/timers.ts";
 import { CredentialsError } from "../errors.ts";
 import { REGION_PATTERN } from "../token.ts";
 import { cacheCredentials } from "./cache.ts";
 import { type Environment, readEnv } from "./env.ts";
-import { messageOf } from "./resolve.ts";
+import { answerWithin, messageOf } from "./resolve.ts";
 import type {
   AssumeRoleWithWebIdentityParams,
   StsCredentials,
@@ -30,6 +38,8 @@ export interface FromWebIdentityOptions {
   /**
    * The OIDC token: a string, or a function returning a fresh one for each
    * exchange (GitHub Actions, Vercel and Deno Deploy hand tokens out that way).
+   * The function must answer within `timeout`, or the exchange fails with a
+   * `CredentialsError` (and the next exchange asks it again).
    * Give this or `tokenFile`.
    */
   webIdentityToken?: string | (() => string | Promise<string>);
@@ -66,7 +76,10 @@ export interface FromWebIdentityOptions {
    * answer, in milliseconds; a hung STS then fails the exchange instead of
    * blocking every later token. As in the AWS SDK, a timed-out request is
    * retried up to twice (3 attempts), as are throttling, 5xx answers,
-   * network errors and `IDPCommunicationError`.
+   * network errors and `IDPCommunicationError`. The `webIdentityToken`
+   * callback gets the same bound. The whole exchange (callback, STS attempts
+   * and the pauses between them) is bounded by `4 × timeout + 15 s`, so that
+   * even a wait nothing else bounds cannot hold the provider.
    *
    * @default {3000}
    */
@@ -81,6 +94,14 @@ export interface FromWebIdentityOptions {
    * @default {Date.now}
    */
   now?: () => number;
+  /**
+   * The timers that bound the `webIdentityToken` callback and the whole
+   * exchange (see `timeout`); tests fire them by hand. The STS requests keep
+   * their own timer.
+   *
+   * @default {systemTimers}
+   */
+  timers?: Timers;
 }
 
 /**
@@ -97,7 +118,7 @@ export interface FromWebIdentityOptions {
  * @returns The provider.
  * @throws {TypeError} When no role or no token source is given or found in the environment, or
  * an option is malformed.
- * @throws {RangeError} When `durationSeconds` is outside 900..43200.
+ * @throws {RangeError} When `durationSeconds` is outside 900..43200, or `timeout` is not a positive number.
  *
  * @example With a token callback, as in GitHub Actions
  * ```ts ignore
@@ -128,6 +149,7 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
   const env = given.env;
   optionalEnv(action, env);
   optionalFunction(action, "now", given.now);
+  const timers = timersOption(action, given.timers);
   const roleArn = given.roleArn ?? readEnv("AWS_ROLE_ARN", env);
   const token = given.webIdentityToken;
   const tokenFile = token === undefined
@@ -242,7 +264,17 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
         }
         resolved = await sdk.fromTokenFile({ ...common, webIdentityTokenFile: tokenFile })();
       } else {
-        const webIdentityToken = typeof token === "function" ? await token() : token!;
+        const webIdentityToken = typeof token === "function"
+          ? await answerWithin(
+            token,
+            Math.min(timeout, MAX_TIMER_MS),
+            timers,
+            () =>
+              new CredentialsError(
+                `the 'webIdentityToken' callback did not answer within ${timeout} ms`,
+              ),
+          )
+          : token!;
         if (typeof webIdentityToken !== "string" || webIdentityToken === "") {
           throw new TypeError("the 'webIdentityToken' callback returned no token");
         }
@@ -261,10 +293,18 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
       expiration: resolved.expiration,
     };
   };
-  return cacheCredentials(exchange, given.now ? { now: given.now } : {});
+  return cacheCredentials(exchange, {
+    // The callback and 3 STS attempts (each within `timeout`), plus the SDK's retry pauses
+    // (at most 1 s and 2 s when throttled, each stretched by up to 5 s for a Retry-After).
+    timeoutMs: Math.min(4 * timeout + EXCHANGE_PAUSES_MS, MAX_TIMER_MS),
+    timers,
+    ...(given.now ? { now: given.now } : {}),
+  });
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
+/** The longest the SDK's retry pauses between STS attempts (13 s), plus room for loading the SDK. */
+const EXCHANGE_PAUSES_MS = 15_000;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 
 /** Reads a variable that only refines the defaults: unset when the environment may not be read. */

@@ -8,10 +8,16 @@
  */
 
 import { createClient as createRedisClient, createCluster as createRedisCluster } from "redis";
-import { authenticationError, type AuthProvider } from "../client/handshake.ts";
-import { backoffDelay, type Timers } from "../client/timers.ts";
-import { ReplyError } from "../errors.ts";
-import { nodeRedisCredentials, type NodeRedisCredentialsOptions } from "./credentials_provider.ts";
+import { isLoopback } from "../_checks.ts";
+import { ConnectionAuth } from "../auth/connection_auth.ts";
+import { isRefusal } from "../auth/refusal.ts";
+import type { AuthProvider } from "../auth/types.ts";
+import { backoffDelay, systemTimers, type Timers } from "../client/timers.ts";
+import {
+  nodeRedisCredentials,
+  type NodeRedisCredentialsOptions,
+  type NodeRedisCredentialsProvider,
+} from "./credentials_provider.ts";
 import type {
   RedisClientOptions,
   RedisClientType,
@@ -30,17 +36,14 @@ export interface IamConnectionOptions {
   auth: AuthProvider;
   /**
    * How long a connection stays authenticated before it is re-authenticated, in
-   * milliseconds, counted per connection. `Infinity` turns re-authentication off.
+   * milliseconds, counted per connection: above 0 and at most 42600000
+   * (11 h 50 min); `false` turns re-authentication off. The same rule as
+   * every client of this module; a failed re-authentication is retried after
+   * a backoff of 1 s doubling up to 60 s.
    *
    * @default {39600000} (11 hours)
    */
-  reauthAfter?: number;
-  /**
-   * How long to wait before trying a failed re-authentication again, in milliseconds.
-   *
-   * @default {10000}
-   */
-  retryDelay?: number;
+  reauthAfter?: number | false;
   /**
    * PEM certificates of the certificate authorities to trust, for a private CA
    * or the local emulator. Without it, the runtime's trusted roots are used
@@ -135,7 +138,7 @@ interface SocketFields {
  * @param options node-redis's options (`url` or `socket`, …) plus `auth` and the IAM options.
  * @returns The node-redis client.
  * @throws {TypeError} When `url` carries a user or password, or asks for plaintext to a host other than loopback without `allowPlaintext`.
- * @throws {RangeError} When `reauthAfter` or `retryDelay` is out of range.
+ * @throws {RangeError} When `reauthAfter` is out of range.
  *
  * @example Against the local emulator, over TLS
  * ```ts
@@ -192,7 +195,7 @@ export function createClient<
       label,
       readyCount: () => readyCount,
       lastError: () => lastError,
-      username: () => credentialsProvider.username,
+      provider: () => credentialsProvider,
       report: (error) => client.emit("error", error),
     }),
   );
@@ -229,7 +232,7 @@ export function createClient<
  * @param options node-redis's cluster options (`rootNodes`, `defaults`, …) plus `auth` and the IAM options.
  * @returns The node-redis cluster client.
  * @throws {TypeError} When a root node's `url` carries a user or password, or asks for plaintext to a host other than loopback without `allowPlaintext`.
- * @throws {RangeError} When `reauthAfter` or `retryDelay` is out of range.
+ * @throws {RangeError} When `reauthAfter` is out of range.
  *
  * @example
  * ```ts ignore
@@ -365,8 +368,8 @@ interface ClientContext {
   readyCount(): number;
   /** The last `error` event of the client. */
   lastError(): Error | undefined;
-  /** The user of the last token handed out. */
-  username(): string | undefined;
+  /** The client's credentials provider, told about refused handshakes. */
+  provider(): NodeRedisCredentialsProvider;
   /** Emits an `error` event on the client. */
   report(error: Error): void;
 }
@@ -379,9 +382,18 @@ function reconnectStrategy(
   auth: AuthProvider,
   context: ClientContext | undefined,
 ): (retries: number, cause: Error) => number | false | Error {
-  /** `readyCount()` when a token was minted after a refusal: a refusal in the same epoch refused a fresh token. */
-  let mintedIn: number | undefined;
   const label = context?.label ?? "the server";
+  // Without a client's provider to tell, a refusal mints a fresh token into
+  // the token manager's cache, where the next connect finds it.
+  const standalone = context === undefined
+    ? new ConnectionAuth({
+      provider: auth,
+      reauthAfter: false,
+      label,
+      timers: systemTimers,
+      now: Date.now,
+    })
+    : undefined;
   return (retries, cause) => {
     if (cause?.name === "SocketTimeoutError") return false;
     const code = (cause as { code?: unknown } | undefined)?.code;
@@ -403,23 +415,20 @@ function reconnectStrategy(
         { cause: context.lastError() },
       );
     }
-    if (/\b(WRONGPASS|NOAUTH)\b/.test(cause?.message ?? "")) {
-      if (context !== undefined && mintedIn === context.readyCount()) {
-        const error = authenticationError(
-          label,
-          context.username(),
-          new ReplyError(cause.message, { cause }),
-          true,
-        );
-        context.report(error);
-        if (context.readyCount() === 0) return error;
-      }
-      mintedIn = undefined;
+    if (isRefusal(cause)) {
+      // The next attempt's subscribe() answers with a freshly minted token;
+      // a refusal of that one is final.
+      let final;
       try {
-        // The next attempt's subscribe() gets the new token.
-        auth.refresh?.().then(() => mintedIn = context?.readyCount(), () => {});
+        final = context !== undefined
+          ? context.provider().refused(cause)
+          : standalone!.handshakeRefused(cause);
       } catch {
         // A disposed token manager: the next attempt reports it.
+      }
+      if (final !== undefined) {
+        context?.report(final);
+        if (context?.readyCount() === 0) return final;
       }
       return backoffDelay(retries, 1000, 30_000);
     }
@@ -437,7 +446,6 @@ function splitOptions<T extends IamConnectionOptions>(
   const {
     auth,
     reauthAfter,
-    retryDelay,
     caCerts,
     onReAuthenticationError,
     allowPlaintext,
@@ -452,7 +460,6 @@ function splitOptions<T extends IamConnectionOptions>(
   rejectStaticCredentials(caller, rest as Record<string, unknown>, "the options");
   const iam: IamConnectionOptions = { auth };
   if (reauthAfter !== undefined) iam.reauthAfter = reauthAfter;
-  if (retryDelay !== undefined) iam.retryDelay = retryDelay;
   if (caCerts !== undefined) iam.caCerts = caCerts;
   if (onReAuthenticationError !== undefined) iam.onReAuthenticationError = onReAuthenticationError;
   if (allowPlaintext !== undefined) iam.allowPlaintext = allowPlaintext;
@@ -468,7 +475,6 @@ function providerOptions(
     onReAuthenticationError: iam.onReAuthenticationError ?? emitError,
   };
   if (iam.reauthAfter !== undefined) options.reauthAfter = iam.reauthAfter;
-  if (iam.retryDelay !== undefined) options.retryDelay = iam.retryDelay;
   if (iam.timers !== undefined) options.timers = iam.timers;
   return options;
 }
@@ -538,9 +544,4 @@ function secureSocket(
   const label = `${host}:${port ?? 6379}`;
   result.reconnectStrategy ??= reconnectStrategy(iam.auth, context?.(label));
   return { socket: result, label };
-}
-
-function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare);
 }

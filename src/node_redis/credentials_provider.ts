@@ -10,9 +10,11 @@
  * @module
  */
 
-import { AuthenticationError, CredentialsError, ReplyError } from "../errors.ts";
-import { authenticationError, type AuthProvider } from "../client/handshake.ts";
-import { systemTimers, type Timers } from "../client/timers.ts";
+import { ConnectionAuth, type Reauthentication } from "../auth/connection_auth.ts";
+import { AUTH_STEP_TIMEOUT, reauthAfterOption } from "../auth/policy.ts";
+import type { AuthCredentials, AuthProvider } from "../auth/types.ts";
+import { systemTimers, type Timers, withTimeout } from "../client/timers.ts";
+import { type AuthenticationError, CredentialsError } from "../errors.ts";
 
 /** A user name and password as node-redis takes them (its `BasicAuth`). */
 export interface NodeRedisBasicAuth {
@@ -69,25 +71,23 @@ export interface NodeRedisStreamingCredentialsProvider {
 export interface NodeRedisCredentialsOptions {
   /**
    * How long a connection stays authenticated before it is re-authenticated,
-   * in milliseconds, counted from its own connect or last re-authentication.
-   * ElastiCache and MemoryDB cut connections 12 hours after their last
-   * authentication. `Infinity` turns re-authentication off.
+   * in milliseconds, counted from its own connect or last re-authentication:
+   * above 0 and at most 42600000 (11 h 50 min), since ElastiCache and MemoryDB
+   * cut connections 12 hours after their last authentication; `false` turns
+   * re-authentication off. The same rule as every client of this module.
    *
    * @default {39600000} (11 hours)
    */
-  reauthAfter?: number;
-  /**
-   * How long to wait before trying again after a re-authentication failed
-   * (no token could be had, or the server refused it twice), in milliseconds.
-   *
-   * @default {10000}
-   */
-  retryDelay?: number;
+  reauthAfter?: number | false;
   /**
    * Receives re-authentication failures, with a message that explains them
-   * and the underlying error as `cause`. Without it they are dropped (the
-   * provider keeps retrying; the connection is cut at 12 hours at worst and
-   * then reconnects with a fresh token).
+   * and the underlying error as `cause`. A failed re-authentication is
+   * retried after a backoff of 1 s doubling up to 60 s, as in every client of
+   * this module.
+   *
+   * @default {none: the last failure stays readable as the provider's `failure`
+   * (this module's `createClient` and `createCluster` report failures as
+   * `error` events instead)}
    */
   onReAuthenticationError?: (error: Error) => void;
   /**
@@ -102,66 +102,18 @@ export interface NodeRedisCredentialsOptions {
    * @default {the runtime's timers, unref'd}
    */
   timers?: Timers;
-}
-
-/**
- * The default `reauthAfter`: 11 hours, one hour before the server's 12-hour cut.
- *
- * @example
- * ```ts
- * import { DEFAULT_REAUTH_AFTER } from "./credentials_provider.ts";
- *
- * console.log(DEFAULT_REAUTH_AFTER / 3_600_000); // 11 (hours)
- * ```
- */
-export const DEFAULT_REAUTH_AFTER = 11 * 60 * 60 * 1000;
-/**
- * The server cuts IAM connections this long after their last authentication.
- *
- * @example `reauthAfter` must stay below it
- * ```ts
- * import { CONNECTION_MAX_AGE, nodeRedisCredentials } from "./credentials_provider.ts";
- *
- * const auth = { credentials: () => Promise.resolve({ username: "iam-user-01", password: "token" }) };
- * try {
- *   nodeRedisCredentials(auth, { reauthAfter: CONNECTION_MAX_AGE });
- * } catch (error) {
- *   console.log(error instanceof RangeError, CONNECTION_MAX_AGE / 3_600_000); // true 12
- * }
- * ```
- */
-export const CONNECTION_MAX_AGE = 12 * 60 * 60 * 1000;
-const DEFAULT_RETRY_DELAY = 10_000;
-
-/**
- * Checks a `reauthAfter` option: above 0 and below {@linkcode CONNECTION_MAX_AGE},
- * or `Infinity` (no re-authentication).
- *
- * @param action What is being set up, for the error message.
- * @param value The option as given.
- * @returns The value, or {@linkcode DEFAULT_REAUTH_AFTER} when it is undefined.
- * @throws {RangeError} When it is out of range.
- */
-export function reauthAfterOption(action: string, value: number | undefined): number {
-  const reauthAfter = value ?? DEFAULT_REAUTH_AFTER;
-  if (
-    typeof reauthAfter !== "number" || Number.isNaN(reauthAfter) || reauthAfter <= 0 ||
-    (reauthAfter >= CONNECTION_MAX_AGE && reauthAfter !== Infinity)
-  ) {
-    throw new RangeError(
-      `${action}: 'reauthAfter' must be above 0 and below ${CONNECTION_MAX_AGE} ms (12 hours), ` +
-        `or Infinity to turn re-authentication off, got ${reauthAfter}`,
-    );
-  }
-  return reauthAfter;
+  /**
+   * The clock, in milliseconds since the epoch.
+   *
+   * @default {Date.now}
+   */
+  now?: () => number;
 }
 
 /** One connection's subscription. */
 interface Subscription {
   readonly listener: NodeRedisCredentialsListener;
-  timer: unknown;
-  /** Whether the last `onNext` used a token minted after a refusal. */
-  retried: boolean;
+  live: Reauthentication | undefined;
   ended: boolean;
 }
 
@@ -247,14 +199,8 @@ export class NodeRedisCredentialsProvider
   implements NodeRedisStreamingCredentialsProvider, Disposable {
   /** Tells node-redis this provider streams credentials. */
   readonly type = "streaming-credentials-provider" as const;
-  readonly #auth: AuthProvider;
-  readonly #reauthAfter: number;
-  readonly #retryDelay: number;
-  readonly #onReAuthenticationError: ((error: Error) => void) | undefined;
-  readonly #label: string;
-  readonly #timers: Timers;
+  readonly #auth: ConnectionAuth;
   #current: Subscription | undefined;
-  #username: string | undefined;
   #generation = 0;
   #closed = false;
 
@@ -264,35 +210,33 @@ export class NodeRedisCredentialsProvider
    * @param auth The token manager, or any source of `{username, password}`.
    * @param options Re-authentication timing and error reporting.
    * @throws {TypeError} When `auth` has no `credentials()` method.
-   * @throws {RangeError} When a duration is out of range.
+   * @throws {RangeError} When `reauthAfter` is out of range.
    */
   constructor(auth: AuthProvider, options: NodeRedisCredentialsOptions = {}) {
+    const action = "Cannot create the node-redis credentials provider";
     if (auth === null || typeof auth !== "object" || typeof auth.credentials !== "function") {
       throw new TypeError(
-        "Cannot create the node-redis credentials provider: 'auth' must be an IamAuth " +
-          "(or an object with a credentials() method)",
+        `${action}: 'auth' must be an IamAuth (or an object with a credentials() method)`,
       );
     }
-    this.#auth = auth;
-    this.#reauthAfter = reauthAfterOption(
-      "Cannot create the node-redis credentials provider",
-      options.reauthAfter,
-    );
-    const retryDelay = options.retryDelay ?? DEFAULT_RETRY_DELAY;
-    if (typeof retryDelay !== "number" || !Number.isFinite(retryDelay) || retryDelay <= 0) {
-      throw new RangeError(
-        `Cannot create the node-redis credentials provider: 'retryDelay' must be a positive number of milliseconds, got ${retryDelay}`,
-      );
-    }
-    this.#retryDelay = retryDelay;
-    this.#onReAuthenticationError = options.onReAuthenticationError;
-    this.#label = options.label ?? "the server";
-    this.#timers = options.timers ?? systemTimers;
+    this.#auth = new ConnectionAuth({
+      provider: auth,
+      reauthAfter: reauthAfterOption(action, options.reauthAfter),
+      label: options.label ?? "the server",
+      timers: options.timers ?? systemTimers,
+      now: options.now ?? Date.now,
+      onError: options.onReAuthenticationError,
+    });
   }
 
   /** The user name of the credentials last handed to node-redis, for error messages; `undefined` before the first. */
   get username(): string | undefined {
-    return this.#username;
+    return this.#auth.username;
+  }
+
+  /** The current connection's last re-authentication failure, until a re-authentication succeeds. */
+  get failure(): Error | undefined {
+    return this.#current?.live?.failure;
   }
 
   /** Whether a connection is subscribed now (between its connect and its `dispose()` or replacement). */
@@ -302,8 +246,9 @@ export class NodeRedisCredentialsProvider
 
   /**
    * Called by node-redis on every connect and reconnect: answers with a token
-   * valid now, and replaces the previous subscription (node-redis does not
-   * dispose it; its connection is gone).
+   * valid now (a freshly minted one after {@linkcode refused}), and replaces
+   * the previous subscription (node-redis does not dispose it; its connection
+   * is gone). A provider that does not answer within 30 s fails it.
    *
    * @param listener node-redis's `onNext` / `onError` callbacks for this connection.
    * @returns The credentials for the handshake, and the handle node-redis disposes on close.
@@ -327,9 +272,17 @@ export class NodeRedisCredentialsProvider
     // A (re)connect: whatever subscription this client had belongs to a connection that is gone.
     this.#end(this.#current);
     const generation = ++this.#generation;
-    const credentials = await this.#auth.credentials();
-    this.#username = credentials.username;
-    const subscription: Subscription = { listener, timer: undefined, retried: false, ended: false };
+    const { timers, now, label } = this.#auth.options;
+    const credentials = await withTimeout(
+      this.#auth.handshakeCredentials(),
+      AUTH_STEP_TIMEOUT,
+      timers,
+      () =>
+        new CredentialsError(
+          `Cannot connect to ${label}: the auth provider did not answer within ${AUTH_STEP_TIMEOUT} ms`,
+        ),
+    );
+    const subscription: Subscription = { listener, live: undefined, ended: false };
     if (this.#closed || generation !== this.#generation) {
       // Disposed meanwhile, or a newer connect attempt started while this one
       // waited: this handshake's connection is abandoned. Its handle is a
@@ -338,37 +291,39 @@ export class NodeRedisCredentialsProvider
       return [toBasicAuth(credentials), { dispose: () => this.#end(this.#current) }];
     }
     this.#current = subscription;
-    this.#arm(subscription, this.#reauthAfter);
+    // node-redis sends AUTH for onNext (never inside its MULTI blocks) and
+    // reports a failure through onReAuthenticationError.
+    subscription.live = this.#auth.authenticated(now(), (fresh) => {
+      listener.onNext(toBasicAuth(fresh));
+    });
     return [toBasicAuth(credentials), { dispose: () => this.#end(subscription) }];
   }
 
   /**
-   * Called by node-redis when a re-authentication failed. When the server
-   * refused the token, a freshly minted one is tried once at once; otherwise,
-   * or when that fails too, the failure goes to `onReAuthenticationError` and
-   * another attempt is made after `retryDelay`.
+   * Called by node-redis when a re-authentication failed: a refused token is
+   * replaced by a freshly minted one at once; otherwise, or when that is
+   * refused too, the failure goes to `onReAuthenticationError` and another
+   * attempt follows after a backoff.
    *
    * @param error node-redis's error: `CredentialsError` when `AUTH` failed,
    *   `UnableToObtainNewCredentialsError` when the provider reported a failure (already handled).
    */
   onReAuthenticationError(error: Error): void {
     if (error?.name === "UnableToObtainNewCredentialsError") return; // Ours, reported with its cause.
-    const subscription = this.#current;
-    if (subscription === undefined) return; // The connection is closed or being replaced.
-    const refused = isRefusal(error);
-    if (refused && !subscription.retried) {
-      this.#reauthenticate(subscription, true);
-      return;
-    }
-    this.#report(
-      refused
-        ? authenticationError(this.#label, this.#username, new ReplyError(serverReply(error)), true)
-        : new AuthenticationError(
-          `Cannot re-authenticate the connection to ${this.#label}: ${error?.message ?? error}`,
-          { cause: error },
-        ),
-    );
-    this.#arm(subscription, this.#retryDelay);
+    this.#current?.live?.failed(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  /**
+   * Tells the provider that the server refused the token of a connect
+   * (`WRONGPASS`), for a reconnect strategy: the next `subscribe()` then
+   * answers with a freshly minted token, once.
+   *
+   * @param refusal The server's refusal, as node-redis reported it.
+   * @returns `undefined` when a fresh token will be tried; the
+   *   `AuthenticationError` with the likely causes when a fresh token was refused too.
+   */
+  refused(refusal: Error): AuthenticationError | undefined {
+    return this.#auth.handshakeRefused(refusal);
   }
 
   /** Ends the current subscription and refuses new ones. */
@@ -377,51 +332,11 @@ export class NodeRedisCredentialsProvider
     this.#end(this.#current);
   }
 
-  #arm(subscription: Subscription, delay: number): void {
-    if (subscription.timer !== undefined) this.#timers.clearTimeout(subscription.timer);
-    subscription.timer = undefined;
-    if (subscription.ended || delay === Infinity) return;
-    const timer = this.#timers.setTimeout(() => {
-      if (subscription.timer !== timer) return;
-      subscription.timer = undefined;
-      this.#reauthenticate(subscription, false);
-    }, delay);
-    subscription.timer = timer;
-    this.#timers.unref?.(timer);
-  }
-
-  async #reauthenticate(subscription: Subscription, fresh: boolean): Promise<void> {
-    let credentials;
-    try {
-      credentials = fresh && this.#auth.refresh
-        ? await this.#auth.refresh()
-        : await this.#auth.credentials();
-    } catch (error) {
-      if (subscription.ended) return;
-      const failure = error instanceof Error ? error : new CredentialsError(String(error));
-      subscription.listener.onError(failure);
-      this.#report(failure);
-      this.#arm(subscription, this.#retryDelay);
-      return;
-    }
-    if (subscription.ended) return;
-    this.#username = credentials.username;
-    subscription.retried = fresh;
-    // Re-arm first: onNext may report a failure synchronously.
-    this.#arm(subscription, this.#reauthAfter);
-    subscription.listener.onNext(toBasicAuth(credentials));
-  }
-
   #end(subscription: Subscription | undefined): void {
     if (subscription === undefined) return;
     subscription.ended = true;
-    if (subscription.timer !== undefined) this.#timers.clearTimeout(subscription.timer);
-    subscription.timer = undefined;
+    subscription.live?.end();
     if (this.#current === subscription) this.#current = undefined;
-  }
-
-  #report(error: Error): void {
-    this.#onReAuthenticationError?.(error);
   }
 
   /** Shows the state, never a token. */
@@ -435,20 +350,8 @@ export class NodeRedisCredentialsProvider
   }
 }
 
-function toBasicAuth(credentials: { username?: string | undefined; password: string }) {
+function toBasicAuth(credentials: AuthCredentials): NodeRedisBasicAuth {
   const basic: NodeRedisBasicAuth = { password: credentials.password };
   if (credentials.username !== undefined) basic.username = credentials.username;
   return basic;
-}
-
-/** Whether node-redis's re-auth error carries the server's refusal of the token. */
-function isRefusal(error: Error | undefined): boolean {
-  return /\b(WRONGPASS|NOAUTH)\b/.test(error?.message ?? "");
-}
-
-/** The server's reply inside node-redis's "Re-authentication … failed: <reply>" message. */
-function serverReply(error: Error): string {
-  const message = error.message;
-  const start = message.search(/\b(WRONGPASS|NOAUTH)\b/);
-  return start === -1 ? message : message.slice(start);
 }

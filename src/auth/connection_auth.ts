@@ -1,0 +1,425 @@
+/**
+ * THE authentication lifecycle of a connection, written once and used by
+ * every client and integration (the thin client and, through it, the cluster
+ * client; the node-redis credentials provider; the ioredis helper):
+ *
+ * - each new connection authenticates with credentials valid now;
+ * - after the server refused them (`WRONGPASS`), a fresh token is minted and
+ *   tried once; a second refusal fails with the likely causes;
+ * - a live connection is re-authenticated `reauthAfter` after its own
+ *   authentication (the integration's `send` keeps it out of `MULTI`);
+ * - a failed re-authentication is reported and retried with a bounded,
+ *   jittered backoff; it is kept, so that a connection that reaches the
+ *   server's 12-hour cut fails its next command with it as `cause`.
+ *
+ * What differs per client is only how `AUTH` is sent on a live connection
+ * ({@linkcode SendAuth}).
+ *
+ * @module
+ */
+
+import { backoffDelay, type Timers, withTimeout } from "../client/timers.ts";
+import {
+  AuthenticationError,
+  ConnectionClosedError,
+  CredentialsError,
+  TimeoutError,
+} from "../errors.ts";
+import { AUTH_STEP_TIMEOUT, CONNECTION_MAX_AGE, REAUTH_RETRY } from "./policy.ts";
+import { authenticationError, isRefusal, refusalReply } from "./refusal.ts";
+import type { AuthCredentials, AuthProvider } from "./types.ts";
+
+/** Options of {@linkcode ConnectionAuth}. */
+export interface ConnectionAuthOptions {
+  /** Where credentials come from: the token manager, or any provider. */
+  readonly provider: AuthProvider;
+  /** When a live connection is re-authenticated, from `reauthAfterOption()`; `false` never. */
+  readonly reauthAfter: number | false;
+  /** `host:port` (or another name of the server), for error messages. */
+  readonly label: string;
+  /** The timers re-authentication is scheduled with. */
+  readonly timers: Timers;
+  /** The clock, in ms since the epoch. */
+  readonly now: () => number;
+  /**
+   * Receives re-authentication failures. Whether or not it is given, the
+   * last failure is kept by the connection's {@linkcode Reauthentication}.
+   */
+  readonly onError?: ((error: Error) => void) | undefined;
+  /** A source of numbers in [0, 1) for the retry jitter. */
+  readonly random?: (() => number) | undefined;
+}
+
+/**
+ * How an integration sends `AUTH` on its live connection. A returned promise
+ * settles with the server's answer (a refusal rejects with an error that
+ * quotes `WRONGPASS`); a client that only queues the command (node-redis's
+ * `onNext`) returns nothing and reports a failure later through
+ * {@linkcode Reauthentication.failed}.
+ */
+export type SendAuth = (credentials: AuthCredentials) => Promise<unknown> | void;
+
+/**
+ * The authentication of one client's connections: credentials for each
+ * handshake (with the one fresh-token retry after a refusal), and a
+ * {@linkcode Reauthentication} for each connection that authenticated.
+ *
+ * @example A handshake refused once, then accepted with a freshly minted token
+ * ```ts
+ * import { ConnectionAuth } from "./connection_auth.ts";
+ * import { ReplyError } from "../errors.ts";
+ * import { systemTimers } from "../client/timers.ts";
+ *
+ * let minted = 0;
+ * const provider = {
+ *   credentials: () => Promise.resolve({ username: "iam-user-01", password: `token-${minted || ++minted}` }),
+ *   refresh: () => Promise.resolve({ username: "iam-user-01", password: `token-${++minted}` }),
+ * };
+ * const auth = new ConnectionAuth({
+ *   provider, reauthAfter: false, label: "127.0.0.1:6379", timers: systemTimers, now: Date.now,
+ * });
+ * console.log((await auth.handshakeCredentials()).password); // "token-1"
+ * const refusal = new ReplyError("WRONGPASS invalid username-password pair or user is disabled.");
+ * console.log(auth.handshakeRefused(refusal)); // undefined: worth a fresh token
+ * console.log((await auth.handshakeCredentials()).password); // "token-2"
+ * console.log(auth.handshakeRefused(refusal)?.name); // "AuthenticationError"
+ * ```
+ */
+export class ConnectionAuth {
+  readonly #o: ConnectionAuthOptions;
+  /** Credentials minted after a refusal, for the next handshake. */
+  #fresh: Promise<AuthCredentials> | undefined;
+  /** Whether the credentials handed to the last handshake were minted after a refusal. */
+  #handedFresh = false;
+  #username: string | undefined;
+
+  /**
+   * @param options The provider, the re-authentication timing and where failures go.
+   */
+  constructor(options: ConnectionAuthOptions) {
+    this.#o = options;
+  }
+
+  /** The options it was made with. */
+  get options(): ConnectionAuthOptions {
+    return this.#o;
+  }
+
+  /** The user name of the credentials last handed out, for messages; `undefined` before the first. */
+  get username(): string | undefined {
+    return this.#username;
+  }
+
+  /**
+   * Credentials for a new connection's handshake: valid now, or, right after
+   * a refusal, the freshly minted ones. The caller bounds the wait (a connect
+   * has its own timeout).
+   *
+   * @returns The credentials.
+   * @throws {CredentialsError} When the provider cannot hand any out.
+   * @throws {TypeError} When the provider returned no `{ username, password }`.
+   */
+  handshakeCredentials(): Promise<AuthCredentials> {
+    const fresh = this.#fresh;
+    this.#fresh = undefined;
+    this.#handedFresh = fresh !== undefined;
+    return fresh ?? this.credentials(false);
+  }
+
+  /**
+   * Records that the server refused a handshake. The first refusal starts
+   * minting a fresh token, which the next {@linkcode handshakeCredentials}
+   * returns; a refusal of that fresh token is final.
+   *
+   * @param refusal The server's `WRONGPASS` (a `ReplyError`, or another client's error quoting it).
+   * @returns `undefined` when a fresh token is worth a try; otherwise the
+   *   `AuthenticationError`, with the likely causes, to fail with.
+   */
+  handshakeRefused(refusal: Error): AuthenticationError | undefined {
+    if (this.#handedFresh) {
+      this.#handedFresh = false;
+      return authenticationError(this.#o.label, this.#username, refusalReply(refusal), true);
+    }
+    const fresh = this.credentials(true);
+    fresh.catch(() => {}); // The next handshake reports it.
+    this.#fresh = fresh;
+    return undefined;
+  }
+
+  /**
+   * Starts the re-authentication schedule of a connection whose handshake
+   * succeeded.
+   *
+   * @param at When the handshake was sent (the server counts 12 hours from its authentication).
+   * @param send How `AUTH` is sent on this connection.
+   * @returns The connection's schedule; `end()` it when the connection closes.
+   */
+  authenticated(at: number, send: SendAuth): Reauthentication {
+    return new Reauthentication(this, at, send);
+  }
+
+  /**
+   * Asks the provider for credentials (`refresh()` for fresh ones, when it has it).
+   *
+   * @param fresh Whether to bypass the provider's cache.
+   * @returns The credentials.
+   * @throws {TypeError} When the provider returned no `{ username, password }`.
+   */
+  async credentials(fresh: boolean): Promise<AuthCredentials> {
+    const provider = this.#o.provider;
+    const credentials = fresh && provider.refresh !== undefined
+      ? await provider.refresh()
+      : await provider.credentials();
+    if (credentials === null || typeof credentials?.password !== "string") {
+      throw new TypeError(
+        "Cannot authenticate: the auth provider returned no { username, password }",
+      );
+    }
+    this.#username = credentials.username;
+    return credentials;
+  }
+
+  /**
+   * Hands a background failure to `onError`, if given.
+   *
+   * @param error The failure.
+   */
+  report(error: Error): void {
+    try {
+      this.#o.onError?.(error);
+    } catch {
+      // The error handler itself failed; the failure stays recorded where it happened.
+    }
+  }
+}
+
+/**
+ * One live connection's re-authentication schedule: `reauthAfter` after its
+ * last authentication, a fresh token is sent through the integration's
+ * {@linkcode SendAuth}; a refused token is replaced by a freshly minted one
+ * once; any other failure is reported and retried after a backoff
+ * ({@linkcode REAUTH_RETRY}). Each attempt (credentials and the server's
+ * answer) is bounded by {@linkcode AUTH_STEP_TIMEOUT}.
+ *
+ * @example Made by `ConnectionAuth.authenticated()`
+ * ```ts
+ * import { ConnectionAuth } from "./connection_auth.ts";
+ * import { systemTimers } from "../client/timers.ts";
+ *
+ * const provider = { credentials: () => Promise.resolve({ username: "iam-user-01", password: "token" }) };
+ * const auth = new ConnectionAuth({
+ *   provider, reauthAfter: 39_600_000, label: "127.0.0.1:6379", timers: systemTimers, now: Date.now,
+ * });
+ * const reauth = auth.authenticated(Date.now(), () => Promise.resolve());
+ * console.log(reauth.nextCheck - Date.now() <= 39_600_000); // true
+ * reauth.end();
+ * ```
+ */
+export class Reauthentication {
+  readonly #auth: ConnectionAuth;
+  readonly #send: SendAuth;
+  /** When the connection last authenticated (by its handshake or a re-authentication). */
+  #authAt: number;
+  /** When the next re-authentication is due; `Infinity` while one runs, or when none is planned. */
+  #due = Infinity;
+  /** Whether the planned one retries a failure (else it is the regular one). */
+  #retry = false;
+  #nextCheck = Infinity;
+  #timer: unknown;
+  #running: Promise<void> | undefined;
+  /** Whether the credentials sent last were minted after a refusal. */
+  #sentFresh = false;
+  #failures = 0;
+  #failure: Error | undefined;
+  #ended = false;
+
+  /**
+   * @param auth The client's authentication.
+   * @param at When the connection authenticated.
+   * @param send How `AUTH` is sent on it.
+   */
+  constructor(auth: ConnectionAuth, at: number, send: SendAuth) {
+    this.#auth = auth;
+    this.#send = send;
+    this.#authAt = at;
+    const after = auth.options.reauthAfter;
+    this.#schedule(after === false ? Infinity : at + after, false);
+  }
+
+  /** When the server cuts the connection unless it re-authenticates first: 12 hours after its last authentication. */
+  get expiresAt(): number {
+    return this.#authAt + CONNECTION_MAX_AGE;
+  }
+
+  /** The earliest time {@linkcode check} has something to do: the next re-authentication, or the cut. */
+  get nextCheck(): number {
+    return this.#nextCheck;
+  }
+
+  /** The last re-authentication failure, until a re-authentication succeeds. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * For clients that look at every command: starts a re-authentication that
+   * is due (its timer may fire late, after the process was frozen), and tells
+   * whether the connection is past the cut.
+   *
+   * @param now The time.
+   * @returns `undefined` while the connection's authentication holds (or a
+   *   re-authentication is under way); past the cut, a `ConnectionClosedError`
+   *   to close it with, whose `cause` is the failed re-authentication when
+   *   there was one.
+   */
+  check(now: number): ConnectionClosedError | undefined {
+    // A re-authentication under way decides: it extends the connection, or fails and is kept.
+    if (this.#running !== undefined) return undefined;
+    if (now >= this.expiresAt) return this.#expired();
+    if (now >= this.#due) this.#start(false);
+    return undefined;
+  }
+
+  /**
+   * Reports that a re-authentication sent without an answer (node-redis's
+   * `onNext`) failed: a refusal gets one fresh token at once; other failures
+   * are reported and retried after the backoff.
+   *
+   * @param error The client's error.
+   */
+  failed(error: Error): void {
+    if (this.#ended || this.#running !== undefined) return;
+    this.#run(() => this.#afterFailure(error, this.#sentFresh));
+  }
+
+  /** Stops the schedule: the connection closed. */
+  end(): void {
+    this.#ended = true;
+    this.#clearTimer();
+    this.#due = Infinity;
+    this.#nextCheck = Infinity;
+  }
+
+  #schedule(due: number, retry: boolean): void {
+    this.#clearTimer();
+    this.#due = due;
+    this.#retry = retry;
+    this.#nextCheck = Math.min(due, this.expiresAt);
+    if (this.#ended || due === Infinity) return;
+    const { timers, now } = this.#auth.options;
+    const timer = timers.setTimeout(() => {
+      if (this.#timer !== timer) return;
+      this.#timer = undefined;
+      if (!this.#ended) this.#start(false);
+    }, Math.max(0, due - now()));
+    // Cleared when the connection closes: it needs no keep-alive of its own.
+    timers.unref?.(timer);
+    this.#timer = timer;
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === undefined) return;
+    this.#auth.options.timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #start(fresh: boolean): void {
+    if (this.#running !== undefined || this.#ended) return;
+    // A regular re-authentication after a quiet period: earlier failures are over.
+    if (!this.#retry) this.#failures = 0;
+    this.#clearTimer();
+    this.#due = Infinity;
+    this.#run(() => this.#attempt(fresh));
+  }
+
+  #run(step: () => Promise<void>): void {
+    const running = step().finally(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+    this.#running = running;
+  }
+
+  async #attempt(fresh: boolean): Promise<void> {
+    const { now, timers, label } = this.#auth.options;
+    const at = now();
+    let answered = false;
+    try {
+      const step = (async () => {
+        const credentials = await this.#auth.credentials(fresh);
+        if (this.#ended) return;
+        this.#sentFresh = fresh;
+        const sending = this.#send(credentials);
+        if (sending !== undefined) {
+          await sending;
+          answered = true;
+        }
+      })();
+      await withTimeout(
+        step,
+        AUTH_STEP_TIMEOUT,
+        timers,
+        () =>
+          new TimeoutError(
+            `Cannot re-authenticate the connection to ${label}: no answer within ${AUTH_STEP_TIMEOUT} ms`,
+          ),
+      );
+    } catch (error) {
+      if (!this.#ended) await this.#afterFailure(error, fresh);
+      return;
+    }
+    if (this.#ended) return;
+    if (answered) {
+      // The server accepted: the connection has 12 more hours.
+      this.#authAt = at;
+      this.#failures = 0;
+      this.#failure = undefined;
+    }
+    const after = this.#auth.options.reauthAfter;
+    this.#schedule(after === false ? Infinity : at + after, false);
+  }
+
+  async #afterFailure(error: unknown, fresh: boolean): Promise<void> {
+    if (isRefusal(error) && !fresh) {
+      await this.#attempt(true);
+      return;
+    }
+    const { label, now, random } = this.#auth.options;
+    const failure = isRefusal(error)
+      ? authenticationError(label, this.#auth.username, refusalReply(error as Error), true)
+      : error instanceof AuthenticationError || error instanceof CredentialsError ||
+          error instanceof TimeoutError
+      ? error
+      : new AuthenticationError(
+        `Cannot re-authenticate the connection to ${label}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    this.#failure = failure;
+    this.#failures++;
+    this.#auth.report(failure);
+    if (this.#ended) return;
+    const delay = backoffDelay(
+      this.#failures - 1,
+      REAUTH_RETRY.minDelay,
+      REAUTH_RETRY.maxDelay,
+      random,
+    );
+    this.#schedule(now() + delay, true);
+  }
+
+  #expired(): ConnectionClosedError {
+    const { label } = this.#auth.options;
+    const failure = this.#failure;
+    if (failure === undefined) {
+      return new ConnectionClosedError(
+        `Connection to ${label} closed: its IAM authentication reached the server's 12-hour limit`,
+      );
+    }
+    return new ConnectionClosedError(
+      `Connection to ${label} closed: its IAM authentication reached the server's 12-hour limit, ` +
+        `and re-authenticating it failed: ${failure.message}`,
+      { cause: failure },
+    );
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * What the connection must know about a command before it writes it, decided
+ * in one place from the command's name (a string or bytes, any case):
+ *
+ * - whether it opens or closes a transaction (`MULTI`, `EXEC`, `DISCARD`), so
+ *   that a re-authentication is held back until the transaction ends;
+ * - whether it blocks on the server (`BLPOP q 5`, `XREAD BLOCK 100 …`,
+ *   `WAIT 1 0`), and for how long, so that its reply timeout is its own
+ *   timeout plus the command timeout;
+ * - whether it would change what the server sends back on the connection
+ *   (`SUBSCRIBE`, `MONITOR`, `CLIENT REPLY OFF`, …), which would make later
+ *   replies answer the wrong commands, or drop its authentication (`RESET`):
+ *   those are refused, with the API to use instead.
+ *
+ * The check is on the hot path: a table indexed by the name's first letter
+ * rules out almost every command (`GET`, `SET`, `HSET`, …) without building a
+ * string.
+ *
+ * @module
+ */
+
+import type { CommandArg } from "../resp/types.ts";
+
+/** A command that needs nothing special. */
+export const PLAIN = 0;
+/** `MULTI`. */
+export const OPENS_TRANSACTION = 1;
+/** `EXEC`, `DISCARD`. */
+export const CLOSES_TRANSACTION = 2;
+/** A command that may block on the server: see {@linkcode blockingTimeout}. */
+export const BLOCKING = 3;
+/** A command the connection refuses: see {@linkcode refusedCommand}. */
+export const REFUSED = 4;
+
+type Rule =
+  | typeof PLAIN
+  | typeof OPENS_TRANSACTION
+  | typeof CLOSES_TRANSACTION
+  | typeof BLOCKING
+  | typeof REFUSED;
+
+const PUBSUB = "use client.subscribe() or client.psubscribe(), which keep the replies in order";
+const STREAM = "it turns the connection into a stream of events, and later replies would " +
+  "answer the wrong commands; use redis-cli or a connection of its own";
+
+/** Why each refused command is refused, and what to use instead. */
+const REFUSALS = new Map<string, string>([
+  ["SUBSCRIBE", PUBSUB],
+  ["PSUBSCRIBE", PUBSUB],
+  ["SSUBSCRIBE", PUBSUB],
+  ["UNSUBSCRIBE", "call unsubscribe() on the subscription client.subscribe() returned"],
+  ["PUNSUBSCRIBE", "call unsubscribe() on the subscription client.psubscribe() returned"],
+  ["SUNSUBSCRIBE", "call unsubscribe() on the subscription"],
+  ["MONITOR", STREAM],
+  ["SYNC", STREAM],
+  ["PSYNC", STREAM],
+  [
+    "RESET",
+    "it ends the connection's authentication, and later commands would run as the default " +
+    "user; close the client and connect again instead",
+  ],
+]);
+
+const RULES = new Map<string, Rule>([
+  ["MULTI", OPENS_TRANSACTION],
+  ["EXEC", CLOSES_TRANSACTION],
+  ["DISCARD", CLOSES_TRANSACTION],
+  ...["BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP", "BZMPOP"].map(
+    (name) => [name, BLOCKING] as const,
+  ),
+  ...["XREAD", "XREADGROUP", "WAIT", "WAITAOF"].map((name) => [name, BLOCKING] as const),
+  ["CLIENT", REFUSED], // only CLIENT REPLY OFF|SKIP; see refusedCommand()
+  ...[...REFUSALS.keys()].map((name) => [name, REFUSED] as const),
+]);
+
+/** Per first letter (lower-cased ASCII code), a bit per name length that some rule has. */
+const LENGTHS = new Uint16Array(128);
+for (const name of RULES.keys()) LENGTHS[name.charCodeAt(0) | 0x20]! |= 1 << name.length;
+
+/**
+ * The rule for a command.
+ *
+ * @param args The command and its arguments.
+ * @returns {@linkcode PLAIN} for almost every command, else what is special about it.
+ */
+export function commandRule(args: readonly CommandArg[]): Rule {
+  const name = args[0];
+  let length: number;
+  let first: number;
+  if (typeof name === "string") {
+    length = name.length;
+    first = name.charCodeAt(0);
+  } else if (name instanceof Uint8Array) {
+    length = name.length;
+    first = name[0] ?? 0;
+  } else {
+    return PLAIN;
+  }
+  if (length > 12 || first > 127 || (LENGTHS[first | 0x20]! & (1 << length)) === 0) return PLAIN;
+  const rule = RULES.get(commandName(name)) ?? PLAIN;
+  if (rule === REFUSED && refusedCommand(args) === undefined) return PLAIN;
+  return rule;
+}
+
+/**
+ * Why a command is refused on a shared connection, with what to use instead.
+ *
+ * @param args The command and its arguments.
+ * @returns The reason, or `undefined` when the command is allowed.
+ */
+export function refusedCommand(args: readonly CommandArg[]): string | undefined {
+  const name = commandName(args[0]);
+  if (name === "CLIENT") {
+    if (argText(args[1]) !== "REPLY") return undefined;
+    const mode = argText(args[2]);
+    return mode === "OFF" || mode === "SKIP"
+      ? `the server would stop answering commands, and later replies would answer the wrong ones`
+      : undefined;
+  }
+  return REFUSALS.get(name);
+}
+
+/**
+ * The TypeError for a refused command.
+ *
+ * @param args The refused command.
+ * @param reason What {@linkcode refusedCommand} said.
+ * @returns The error to reject with.
+ */
+export function refusedCommandError(args: readonly CommandArg[], reason: string): TypeError {
+  const shown = commandName(args[0]) === "CLIENT"
+    ? `CLIENT REPLY ${argText(args[2])}`
+    : commandName(args[0]);
+  return new TypeError(`Cannot send ${shown} on this connection: ${reason}`);
+}
+
+/**
+ * How long a blocking command may keep the server from answering, in ms:
+ * its own timeout (`BLPOP q 5` → 5000, `XREAD BLOCK 100 …` → 100), `Infinity`
+ * for one that blocks until served (a timeout of 0), `0` when this call does
+ * not block (`XREAD` without `BLOCK`) or its timeout cannot be read (the
+ * server then answers with an error at once).
+ *
+ * @param args A command whose rule is {@linkcode BLOCKING}.
+ * @returns The time in ms.
+ */
+export function blockingTimeout(args: readonly CommandArg[]): number {
+  const name = commandName(args[0]);
+  let value: CommandArg | undefined;
+  let unit = 1000;
+  switch (name) {
+    case "BLMPOP":
+    case "BZMPOP":
+      value = args[1];
+      break;
+    case "XREAD":
+    case "XREADGROUP": {
+      const at = args.findIndex((arg, i) => i > 0 && argText(arg) === "BLOCK");
+      if (at === -1) return 0;
+      value = args[at + 1];
+      unit = 1;
+      break;
+    }
+    case "WAIT":
+      value = args[2];
+      unit = 1;
+      break;
+    case "WAITAOF":
+      value = args[3];
+      unit = 1;
+      break;
+    default: // BLPOP and the others: the timeout comes last
+      value = args[args.length - 1];
+  }
+  const seconds = Number(typeof value === "number" ? value : argText(value));
+  if (!Number.isFinite(seconds) || seconds < 0) return 0;
+  return seconds === 0 ? Infinity : seconds * unit;
+}
+
+/** A command name in upper case; byte names are read as Latin-1. */
+function commandName(name: CommandArg | undefined): string {
+  return argText(name);
+}
+
+function argText(arg: CommandArg | undefined): string {
+  if (typeof arg === "string") return arg.toUpperCase();
+  if (arg instanceof Uint8Array) {
+    return arg.length > 16 ? "" : String.fromCharCode(...arg).toUpperCase();
+  }
+  return arg === undefined ? "" : String(arg);
+}
