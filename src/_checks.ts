@@ -16,8 +16,8 @@ const SHOWN_START = 12;
 const UNSAFE = /[@?\p{Cc}]/u;
 
 /**
- * The one way the module shows a value in an error message: short, and never
- * a secret. Strings up to 24 characters are quoted whole; longer ones are cut
+ * The one way the module (the emulator's log included) shows a value it was
+ * given in a message: short, and never a secret. Strings up to 24 characters are quoted whole; longer ones are cut
  * to their first 12 characters and their length, so a secret key or token
  * passed in the wrong option never appears; a string holding `@`, `?` or
  * control characters (a URL with credentials, a presigned token, a forged
@@ -30,8 +30,8 @@ const UNSAFE = /[@?\p{Cc}]/u;
  * ```ts
  * import { describe } from "./_checks.ts";
  *
- * console.log(describe("us-east-1x")); // "\"us-east-1x\""
- * console.log(describe("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")); // "\"wJalrXUtnFEM\"…(40 characters)"
+ * console.log(describe("us-east-1x")); // "'us-east-1x'"
+ * console.log(describe("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")); // "'wJalrXUtnFEM…' (40 characters)"
  * console.log(describe("rediss://user:secret@example.com")); // "a string of 32 characters (not shown: it may hold credentials)"
  * ```
  */
@@ -41,16 +41,20 @@ export function describe(value: unknown): string {
       return `a string of ${value.length} characters (not shown: it may hold credentials)`;
     }
     return value.length > SHOWN_WHOLE
-      ? `${JSON.stringify(value.slice(0, SHOWN_START))}…(${value.length} characters)`
-      : JSON.stringify(value);
+      ? `'${value.slice(0, SHOWN_START)}…' (${value.length} characters)`
+      : `'${value}'`;
   }
   if (typeof value === "number" || typeof value === "boolean" || value == null) {
     return String(value);
   }
   if (typeof value === "bigint") return `${value}n`;
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "an invalid Date" : "a Date";
-  if (Array.isArray(value)) return "an array";
-  return `a value of type ${typeof value}`;
+  if (Array.isArray(value)) return value.length === 0 ? "an empty array" : "an array";
+  if (typeof value === "object") {
+    const name = (value as object).constructor?.name;
+    return name && name !== "Object" ? `a ${name}` : "an object";
+  }
+  return `a ${typeof value}`;
 }
 
 /**

@@ -162,3 +162,31 @@ export class TimeoutError extends Error {
     this.name = "TimeoutError";
   }
 }
+
+/**
+ * Hands an error to the runtime's uncaught-error path (`reportError`, or a
+ * throw from a microtask where there is none), without throwing into the
+ * caller: how the module surfaces a background failure that has no hook to
+ * go to, as the platform does for an exception thrown by an event listener.
+ * The library itself never logs.
+ *
+ * @param error The failure.
+ *
+ * @example
+ * ```ts
+ * import { raiseUncaught } from "./errors.ts";
+ *
+ * globalThis.addEventListener("error", (event) => event.preventDefault(), { once: true });
+ * raiseUncaught(new Error("a subscription listener threw"));
+ * ```
+ */
+export function raiseUncaught(error: unknown): void {
+  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+  if (typeof report === "function") {
+    report(error);
+  } else {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}

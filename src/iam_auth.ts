@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { optionalFunction, optionsObject, timeoutOption, timersOption } from "./_checks.ts";
+import {
+  describe,
+  optionalFunction,
+  optionsObject,
+  timeoutOption,
+  timersOption,
+} from "./_checks.ts";
 import { backoffDelay, type Timers } from "./client/timers.ts";
 import { CredentialsError } from "./errors.ts";
 import {
@@ -369,7 +375,7 @@ function duration(name: string, value: number | undefined, fallback: number, bel
   ) {
     const range = below === undefined ? "a positive number" : `above 0 and below ${below}`;
     throw new RangeError(
-      `Cannot create IamAuth: '${name}' must be ${range} (milliseconds), got ${value}`,
+      `Cannot create IamAuth: '${name}' must be ${range} (milliseconds), got ${describe(value)}`,
     );
   }
   return value;

@@ -36,7 +36,7 @@
 import { ConnectionAuth, type Reauthentication } from "./auth/connection_auth.ts";
 import { AUTH_STEP_TIMEOUT, reauthAfterOption } from "./auth/policy.ts";
 import type { AuthCredentials, AuthProvider } from "./auth/types.ts";
-import { systemTimers, type Timers, withTimeout } from "./client/timers.ts";
+import { backgroundTimers, type Timers, withTimeout } from "./client/timers.ts";
 import { describe } from "./_checks.ts";
 import { CredentialsError } from "./errors.ts";
 
@@ -278,7 +278,7 @@ export class IoredisIamAuth implements Disposable {
       );
     }
     this.#client = client;
-    this.#timers = options.timers ?? systemTimers;
+    this.#timers = options.timers ?? backgroundTimers;
     const { host = "localhost", port = 6379 } = client.options;
     this.#auth = new ConnectionAuth({
       provider: auth,

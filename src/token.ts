@@ -129,14 +129,14 @@ export function normalizeTarget(options: TokenTargetOptions): NormalizedTarget {
   if (!CACHE_NAME.test(cacheName)) {
     throw new TypeError(
       `Cannot sign token: '${key}' must be a cache name (letters, digits and single hyphens, ` +
-        `starting with a letter; not an endpoint host name), got ${JSON.stringify(options[key])}`,
+        `starting with a letter; not an endpoint host name), got ${describe(options[key])}`,
     );
   }
   const userId = lowercased("userId", options.userId);
   if (!USER_ID.test(userId)) {
     throw new TypeError(
       `Cannot sign token: 'userId' must be an ElastiCache user id (a letter, then letters, digits ` +
-        `or hyphens, optionally prefixed with 'default.'), got ${JSON.stringify(options.userId)}`,
+        `or hyphens, optionally prefixed with 'default.'), got ${describe(options.userId)}`,
     );
   }
   if (typeof options.region !== "string" || !REGION_PATTERN.test(options.region)) {

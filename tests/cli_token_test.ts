@@ -82,7 +82,7 @@ Deno.test("token reports bad input on one stderr line and exits 1, without secre
   assert.equal(
     stderr,
     "Error: Cannot sign token: 'replicationGroupId' must be a cache name (letters, digits and single " +
-      'hyphens, starting with a letter; not an endpoint host name), got "rg.example.com"\n',
+      "hyphens, starting with a letter; not an endpoint host name), got 'rg.example.com'\n",
   );
 });
 

@@ -46,7 +46,7 @@ Deno.test("close() returns within a second when the server never answers; the co
   const client = await connect({
     host: "127.0.0.1",
     transport,
-    commandTimeout: false,
+    commandTimeout: Infinity,
     now: timers.now,
     timers,
   });
@@ -211,4 +211,35 @@ Deno.test("with re-authentication off, a connection past the cut is replaced bef
     "iam-user-01",
   ]);
   assert.equal(transport.peers[1]!.commands.at(0)?.[4], "token-2");
+});
+
+Deno.test("without onError, a subscription listener's exception reaches the runtime's uncaught-error path, not the void", async () => {
+  const transport = scriptedTransport((command, peer) => {
+    const handshake = handshakeReply(command);
+    if (handshake !== undefined) return peer.reply(handshake);
+    if (command[0] === "SUBSCRIBE") {
+      peer.reply(">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+      peer.reply(">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n");
+    }
+    if (command[0] === "UNSUBSCRIBE") {
+      peer.reply(">3\r\n$11\r\nunsubscribe\r\n$4\r\nnews\r\n:0\r\n");
+    }
+  });
+  const uncaught: unknown[] = [];
+  const onUncaught = (event: ErrorEvent) => {
+    event.preventDefault();
+    uncaught.push(event.error);
+  };
+  globalThis.addEventListener("error", onUncaught);
+  try {
+    await using client = await connect({ host: "127.0.0.1", transport });
+    await using _subscription = await client.subscribe("news", () => {
+      throw new Error("listener bug");
+    });
+    await settle();
+    assert.equal(uncaught.length, 1);
+    assert.equal((uncaught[0] as Error).message, "listener bug");
+  } finally {
+    globalThis.removeEventListener("error", onUncaught);
+  }
 });

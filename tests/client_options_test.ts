@@ -35,7 +35,7 @@ Deno.test("defaults", () => {
   assert.equal(o.protocol, 3);
   assert.equal(o.connectTimeout, 10_000);
   assert.equal(o.commandTimeout, 5000);
-  assert.equal(resolveOptions({ host: "h", commandTimeout: false }).commandTimeout, undefined);
+  assert.equal(resolveOptions({ host: "h", commandTimeout: Infinity }).commandTimeout, undefined);
   assert.equal(resolveOptions({ host: "h", reauthAfter: false }).reauthAfter, false);
   assert.equal(o.reauthAfter, 11 * 60 * 60 * 1000);
   assert.deepEqual(o.reconnect, { attempts: 4, minDelay: 50, maxDelay: 2000 });
@@ -49,7 +49,7 @@ Deno.test("defaults", () => {
 Deno.test("bad options fail with errors that name the option and the value", () => {
   const cases: [Record<string, unknown>, ErrorConstructor, string][] = [
     [{}, TypeError, "Cannot connect: 'host' must be a non-empty string, got undefined"],
-    [{ host: "" }, TypeError, `Cannot connect: 'host' must be a non-empty string, got ""`],
+    [{ host: "" }, TypeError, "Cannot connect: 'host' must be a non-empty string, got ''"],
     [
       { host: "h", port: 70000 },
       RangeError,
@@ -61,7 +61,7 @@ Deno.test("bad options fail with errors that name the option and the value", () 
       "Cannot connect: 'port' must be an integer from 1 to 65535, got 1.5",
     ],
     [{ host: "h", protocol: 4 }, RangeError, "Cannot connect: 'protocol' must be 2 or 3, got 4"],
-    [{ host: "h", tls: "yes" }, TypeError, `Cannot connect: 'tls' must be a boolean, got "yes"`],
+    [{ host: "h", tls: "yes" }, TypeError, "Cannot connect: 'tls' must be a boolean, got 'yes'"],
     [
       { host: "h", db: -1 },
       RangeError,
@@ -70,7 +70,7 @@ Deno.test("bad options fail with errors that name the option and the value", () 
     [
       { host: "h", clientName: "has space" },
       TypeError,
-      `Cannot connect: 'clientName' must be printable ASCII without spaces, got "has space"`,
+      "Cannot connect: 'clientName' must be printable ASCII without spaces, got 'has space'",
     ],
     [
       { host: "h", caCerts: "not pem" },
@@ -95,7 +95,7 @@ Deno.test("bad options fail with errors that name the option and the value", () 
     [
       { host: "h", commandTimeout: 0 },
       RangeError,
-      "Cannot connect: 'commandTimeout' must be an integer from 1 to 2147483647, got 0",
+      "Cannot connect: 'commandTimeout' must be an integer from 1 to 2147483647, or Infinity for no limit, got 0",
     ],
     [
       { host: "rediss://iam-user:wJalrXUtnFEMI/K7MDENG@cache.example.com:6379" },

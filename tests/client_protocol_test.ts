@@ -580,3 +580,31 @@ Deno.test("binary values round-trip with getBuffer and send({ bytes })", async (
   const value: RespValue = await client.send(["ECHO", "é"]);
   assert.equal(value, "é");
 });
+
+Deno.test("a command queued behind one that blocks until served regains its timeout once that one is answered", async () => {
+  const timers = new FakeTimers();
+  let release: (() => Promise<void>) | undefined;
+  await using server = startFakeServer(withHandshake((command, connection) => {
+    if (command[0] === "BLPOP") release = () => connection.write("*2\r\n$1\r\nq\r\n$1\r\nv\r\n");
+    // GET: never answered
+  }));
+  await using client = await connect({
+    host: server.hostname,
+    port: server.port,
+    commandTimeout: 500,
+    now: timers.now,
+    timers,
+  });
+  const popped = client.send(["BLPOP", "q", "0"]);
+  const behind = client.get("k").catch((error) => error);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  timers.advance(3_600_000);
+  assert.equal(client.connected, true, "nothing times out while BLPOP blocks");
+  await release!();
+  assert.deepEqual(await popped, ["q", "v"]);
+  timers.advance(499);
+  assert.equal(client.connected, true);
+  timers.advance(1);
+  assert.ok(await behind instanceof TimeoutError);
+  assert.equal(client.connected, false);
+});

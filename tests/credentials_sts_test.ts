@@ -762,7 +762,7 @@ Deno.test("fromWebIdentity: AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL; FIPS fl
     {
       name: "TypeError",
       message:
-        `Cannot use web identity: AWS_USE_FIPS_ENDPOINT must be 'true' or 'false', got "yes"`,
+        "Cannot use web identity: AWS_USE_FIPS_ENDPOINT must be 'true' or 'false', got 'yes'",
     },
   );
   // An explicit endpoint wins over the FIPS flag, as it does over the region.

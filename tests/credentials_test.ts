@@ -257,7 +257,7 @@ Deno.test("fromWebIdentity checks timers", () => {
     {
       name: "TypeError",
       message:
-        "Cannot use web identity: 'timers' must be an object with setTimeout and clearTimeout functions, got a value of type object",
+        "Cannot use web identity: 'timers' must be an object with setTimeout and clearTimeout functions, got an object",
     },
   );
 });

@@ -480,12 +480,12 @@ Deno.test("credentialsTimeout and timers are checked at construction", () => {
   assert.throws(() => new IamAuth({ ...base, credentialsTimeout: "5000" as never }), {
     name: "TypeError",
     message:
-      /^Cannot create IamAuth: 'credentialsTimeout' must be a positive number .*, got "5000"$/,
+      /^Cannot create IamAuth: 'credentialsTimeout' must be a positive number .*, got '5000'$/,
   });
   assert.throws(() => new IamAuth({ ...base, timers: {} as never }), {
     name: "TypeError",
     message:
-      "Cannot create IamAuth: 'timers' must be an object with setTimeout and clearTimeout functions, got a value of type object",
+      "Cannot create IamAuth: 'timers' must be an object with setTimeout and clearTimeout functions, got an object",
   });
   using unbounded = new IamAuth({ ...base, credentialsTimeout: Infinity });
   assert.equal(unbounded.username, "u");

@@ -321,7 +321,11 @@ for (const library of libraries) {
     using _iam = await connectIoredis(client as never, env.auth);
     const { inspect } = await import("node:util");
     const token = (client as unknown as { options: { password: string } }).options.password;
-    assert.match(token, /^replication-group-01\/\?Action=connect/, "the client still has its token");
+    assert.match(
+      token,
+      /^replication-group-01\/\?Action=connect/,
+      "the client still has its token",
+    );
     const views = () => [
       Deno.inspect(client, { depth: Infinity }),
       Deno.inspect(client, { depth: Infinity, showHidden: true }),

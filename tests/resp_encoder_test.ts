@@ -170,11 +170,11 @@ Deno.test("encodeCommand rejects bad commands with clear errors", () => {
   );
   assert.throws(
     () => encodeCommand(["SET", {} as unknown as string]),
-    /argument 1 must be a string, a number or a Uint8Array, got Object/,
+    /argument 1 must be a string, a number or a Uint8Array, got an object/,
   );
   assert.throws(
     () => encodeCommand(["SET", 1n as unknown as string]),
-    /argument 1 must be a string, a number or a Uint8Array, got bigint/,
+    /argument 1 must be a string, a number or a Uint8Array, got 1n/,
   );
   assert.throws(
     () => encodeCommand(["INCRBYFLOAT", "k", NaN]),
@@ -182,7 +182,7 @@ Deno.test("encodeCommand rejects bad commands with clear errors", () => {
   );
   assert.throws(
     () => encodeCommand("PING" as unknown as string[]),
-    /expected a non-empty array of arguments, got string/,
+    /expected a non-empty array of arguments, got 'PING'/,
   );
 });
 

@@ -470,6 +470,141 @@ Deno.test("secret hygiene: createAuthToken, IamAuth, credential sources: errors 
   shown.assertClean(secrets);
 });
 
+// ---------------------------------------------------------------- secrets in the wrong option
+
+Deno.test("secret hygiene: a secret passed in the wrong option, or a URL with credentials as host, is never echoed by any entry point", async () => {
+  const { connect } = await import("../src/client.ts");
+  const { nodeRedisCredentials } = await import("../src/node_redis/credentials_provider.ts");
+  const { createClient } = await import("../src/node_redis/client.ts");
+  const { IoredisIamAuth } = await import("../src/ioredis.ts");
+  const { scriptedTransport, handshakeReply } = await import("./_helpers/scripted_transport.ts");
+  const secrets = new Secrets();
+  secrets.addCredentials("temporary", TEMPORARY);
+  const password = "Hyg1eneRedisPassw0rd-longer-than-24-chars";
+  secrets.add("a password in a URL", password);
+  const shown = new Exposure();
+  const key = TEMPORARY.secretAccessKey;
+  const session = TEMPORARY.sessionToken;
+  const auth = { credentials: () => Promise.resolve({ username: "u", password: "p" }) };
+  const ioredisLike = { options: {}, status: "wait", auth() {}, on() {}, removeListener() {} };
+  const attempts: [string, () => unknown][] = [
+    [
+      "connect: URL with credentials as host",
+      () => connect({ host: `rediss://iam-user-01:${password}@cache.example.com:6379` }),
+    ],
+    [
+      "connect: presigned token as host",
+      () => connect({ host: `cache/?X-Amz-Security-Token=${session}` }),
+    ],
+    ["connect: secret key as host", () => connect({ host: key })],
+    ["connect: session token as host", () => connect({ host: session })],
+    ["connect: secret key as reauthAfter", () => connect({ host: "h", reauthAfter: key as never })],
+    ["connect: secret key as clientName", () => connect({ host: "h", clientName: key })],
+    [
+      "connect: session token as commandTimeout",
+      () => connect({ host: "h", commandTimeout: session as never }),
+    ],
+    ["connect: secret key as tls", () => connect({ host: "h", tls: key as never })],
+    [
+      "connect: secret key as a reply limit",
+      () => connect({ host: "h", replyLimits: { maxReplyBytes: key as never } }),
+    ],
+    [
+      "createAuthToken: secret key as userId",
+      () => createAuthToken({ ...target, userId: key, credentials: TEMPORARY }),
+    ],
+    [
+      "createAuthToken: session token as cache name",
+      () => createAuthToken({ ...target, replicationGroupId: session, credentials: TEMPORARY }),
+    ],
+    [
+      "createAuthToken: secret key as region",
+      () => createAuthToken({ ...target, region: key, credentials: TEMPORARY }),
+    ],
+    [
+      "IamAuth: session token as credentialsTimeout",
+      () =>
+        new IamAuth({ ...target, credentials: TEMPORARY, credentialsTimeout: session as never }),
+    ],
+    [
+      "cacheCredentials: secret key as timeoutMs",
+      () => cacheCredentials(() => Promise.resolve(TEMPORARY), { timeoutMs: key as never }),
+    ],
+    [
+      "fromWebIdentity: secret key as roleArn",
+      () => fromWebIdentity({ roleArn: key, webIdentityToken: "a.b.c", env: {} }),
+    ],
+    ["fromWebIdentity: session token as region", () =>
+      fromWebIdentity({
+        roleArn: "arn:aws:iam::123456789012:role/app",
+        webIdentityToken: "a.b.c",
+        region: session,
+        env: {},
+      })],
+    [
+      "nodeRedisCredentials: secret key as reauthAfter",
+      () => nodeRedisCredentials(auth, { reauthAfter: key as never }),
+    ],
+    [
+      "createClient: URL with credentials",
+      () => createClient({ url: `rediss://iam-user-01:${password}@cache.example.com:6379`, auth }),
+    ],
+    [
+      "IoredisIamAuth: session token as refreshInterval",
+      () => new IoredisIamAuth(ioredisLike as never, auth, { refreshInterval: session as never }),
+    ],
+  ];
+  const printed = await printedDuring(async () => {
+    for (const [what, attempt] of attempts) shown.error(what, await rejection(attempt));
+
+    // Failures at run time: a refused re-authentication, the cut it leads to, a bad handshake.
+    const tokens = [
+      await createAuthToken({ ...target, credentials: TEMPORARY }),
+      await createAuthToken({ ...target, credentials: TEMPORARY, expiresIn: 899 }),
+    ];
+    for (const token of tokens) secrets.addToken("IAM token", token);
+    let issued = 0;
+    const provider = {
+      credentials: () =>
+        Promise.resolve({ username: "iam-user-01", password: tokens[issued++ % 2]! }),
+    };
+    let refuse = false;
+    const transport = scriptedTransport((command, peer) => {
+      if (command[0] === "AUTH" && refuse) {
+        return peer.reply(`-WRONGPASS invalid username-password pair or user is disabled.\r\n`);
+      }
+      peer.reply(handshakeReply(command) ?? "+PONG\r\n");
+    });
+    let clock = Date.UTC(2026, 10, 23, 12);
+    const errors: Error[] = [];
+    const client = await connect({
+      host: "127.0.0.1",
+      transport,
+      auth: provider,
+      reauthAfter: 60_000,
+      now: () => clock,
+      onError: (error) => errors.push(error),
+    });
+    refuse = true;
+    clock += 60_000;
+    await client.ping();
+    while (errors.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const error of errors) shown.error("re-authentication refused", error);
+    clock += 12 * 3_600_000;
+    shown.error("the cut after a refused re-authentication", await rejection(client.ping()));
+    shown.value("the client", client);
+    await client.close();
+    const badHello = scriptedTransport((_command, peer) => peer.reply("+OK\r\n"));
+    shown.error(
+      "a HELLO answered with OK",
+      await rejection(connect({ host: "127.0.0.1", transport: badHello, auth: provider })),
+    );
+  });
+  for (const line of printed) shown.add("printed by the module", line);
+  assert.deepEqual(printed, [], "the module printed something");
+  shown.assertClean(secrets);
+});
+
 // ---------------------------------------------------------------- the emulator and web identity
 
 const EMULATOR_CONFIG: EmulatorConfig = {

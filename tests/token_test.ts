@@ -58,7 +58,7 @@ Deno.test("error messages name the bad value and never a secret", async () => {
         error.message,
         "Cannot sign token: 'replicationGroupId' must be a cache name (letters, digits and single " +
           "hyphens, starting with a letter; not an endpoint host name), got " +
-          '"my-cache-abc123.serverless.use1.cache.amazonaws.com"',
+          "'my-cache-abc…' (51 characters)",
       );
       return true;
     },

@@ -1,5 +1,5 @@
 /**
- * THE authentication lifecycle of a connection, written once and used by
+ * The authentication lifecycle of a connection, written once and used by
  * every client and integration (the thin client and, through it, the cluster
  * client; the node-redis credentials provider; the ioredis helper):
  *
@@ -18,16 +18,27 @@
  * @module
  */
 
-import { backoffDelay, type Timers, withTimeout } from "../client/timers.ts";
+import { backoffDelay, setIoTimeout, type Timers, withTimeout } from "../client/timers.ts";
 import {
   AuthenticationError,
   ConnectionClosedError,
   CredentialsError,
+  raiseUncaught,
   TimeoutError,
 } from "../errors.ts";
 import { AUTH_STEP_TIMEOUT, CONNECTION_MAX_AGE, REAUTH_RETRY } from "./policy.ts";
 import { authenticationError, isRefusal, refusalReply } from "./refusal.ts";
 import type { AuthCredentials, AuthProvider } from "./types.ts";
+
+/**
+ * Whether `auth` is a provider (as opposed to static credentials).
+ *
+ * @param auth The `auth` option.
+ * @returns `true` for an {@linkcode AuthProvider}.
+ */
+export function isAuthProvider(auth: AuthProvider | AuthCredentials): auth is AuthProvider {
+  return typeof (auth as AuthProvider).credentials === "function";
+}
 
 /** Options of {@linkcode ConnectionAuth}. */
 export interface ConnectionAuthOptions {
@@ -180,15 +191,16 @@ export class ConnectionAuth {
   }
 
   /**
-   * Hands a background failure to `onError`, if given.
+   * Hands a background failure to `onError`, if given (without it, the
+   * failure is kept by the connection's {@linkcode Reauthentication}).
    *
    * @param error The failure.
    */
   report(error: Error): void {
     try {
       this.#o.onError?.(error);
-    } catch {
-      // The error handler itself failed; the failure stays recorded where it happened.
+    } catch (handlerFailure) {
+      raiseUncaught(handlerFailure); // The handler itself failed: never dropped either.
     }
   }
 }
@@ -307,13 +319,13 @@ export class Reauthentication {
     this.#nextCheck = Math.min(due, this.expiresAt);
     if (this.#ended || due === Infinity) return;
     const { timers, now } = this.#auth.options;
-    const timer = timers.setTimeout(() => {
+    // Cleared when the connection closes: an I/O timer, with no keep-alive of
+    // its own (and, on Deno, no `node:timers` load on a cold start).
+    const timer = setIoTimeout(timers, () => {
       if (this.#timer !== timer) return;
       this.#timer = undefined;
       if (!this.#ended) this.#start(false);
     }, Math.max(0, due - now()));
-    // Cleared when the connection closes: it needs no keep-alive of its own.
-    timers.unref?.(timer);
     this.#timer = timer;
   }
 

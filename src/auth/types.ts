@@ -1,6 +1,7 @@
 /**
  * What authenticates a connection: a user name and password (an IAM auth
- * token), and the providers that hand them out per connection.
+ * token), and the providers that hand them out per connection. Types only:
+ * importing them loads nothing at run time.
  *
  * @module
  */
@@ -32,14 +33,4 @@ export interface AuthProvider {
    * @returns The user name and a new token.
    */
   refresh?(): Promise<AuthCredentials>;
-}
-
-/**
- * Whether `auth` is a provider (as opposed to static credentials).
- *
- * @param auth The `auth` option.
- * @returns `true` for an {@linkcode AuthProvider}.
- */
-export function isAuthProvider(auth: AuthProvider | AuthCredentials): auth is AuthProvider {
-  return typeof (auth as AuthProvider).credentials === "function";
 }

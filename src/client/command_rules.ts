@@ -29,7 +29,7 @@ export const OPENS_TRANSACTION = 1;
 export const CLOSES_TRANSACTION = 2;
 /** A command that may block on the server: see {@linkcode blockingTimeout}. */
 export const BLOCKING = 3;
-/** A command the connection refuses: see {@linkcode refusedCommand}. */
+/** A command the connection refuses: see {@linkcode refusedCommandError}. */
 export const REFUSED = 4;
 
 type Rule =
@@ -69,7 +69,7 @@ const RULES = new Map<string, Rule>([
     (name) => [name, BLOCKING] as const,
   ),
   ...["XREAD", "XREADGROUP", "WAIT", "WAITAOF"].map((name) => [name, BLOCKING] as const),
-  ["CLIENT", REFUSED], // only CLIENT REPLY OFF|SKIP; see refusedCommand()
+  ["CLIENT", REFUSED], // only CLIENT REPLY OFF|SKIP; see refusalReason()
   ...[...REFUSALS.keys()].map((name) => [name, REFUSED] as const),
 ]);
 
@@ -97,22 +97,17 @@ export function commandRule(args: readonly CommandArg[]): Rule {
     return PLAIN;
   }
   if (length > 12 || first > 127 || (LENGTHS[first | 0x20]! & (1 << length)) === 0) return PLAIN;
-  const rule = RULES.get(commandName(name)) ?? PLAIN;
-  if (rule === REFUSED && refusedCommand(args) === undefined) return PLAIN;
+  const rule = RULES.get(upper(name)) ?? PLAIN;
+  if (rule === REFUSED && refusalReason(args) === undefined) return PLAIN;
   return rule;
 }
 
-/**
- * Why a command is refused on a shared connection, with what to use instead.
- *
- * @param args The command and its arguments.
- * @returns The reason, or `undefined` when the command is allowed.
- */
-export function refusedCommand(args: readonly CommandArg[]): string | undefined {
-  const name = commandName(args[0]);
+/** Why a command is refused, with what to use instead; `undefined` when it is allowed. */
+function refusalReason(args: readonly CommandArg[]): string | undefined {
+  const name = upper(args[0]);
   if (name === "CLIENT") {
-    if (argText(args[1]) !== "REPLY") return undefined;
-    const mode = argText(args[2]);
+    if (upper(args[1]) !== "REPLY") return undefined;
+    const mode = upper(args[2]);
     return mode === "OFF" || mode === "SKIP"
       ? `the server would stop answering commands, and later replies would answer the wrong ones`
       : undefined;
@@ -121,17 +116,16 @@ export function refusedCommand(args: readonly CommandArg[]): string | undefined 
 }
 
 /**
- * The TypeError for a refused command.
+ * The TypeError for a command whose rule is {@linkcode REFUSED}: it names
+ * the command, why it is refused, and what to use instead.
  *
  * @param args The refused command.
- * @param reason What {@linkcode refusedCommand} said.
  * @returns The error to reject with.
  */
-export function refusedCommandError(args: readonly CommandArg[], reason: string): TypeError {
-  const shown = commandName(args[0]) === "CLIENT"
-    ? `CLIENT REPLY ${argText(args[2])}`
-    : commandName(args[0]);
-  return new TypeError(`Cannot send ${shown} on this connection: ${reason}`);
+export function refusedCommandError(args: readonly CommandArg[]): TypeError {
+  const name = upper(args[0]);
+  const shown = name === "CLIENT" ? `CLIENT REPLY ${upper(args[2])}` : name;
+  return new TypeError(`Cannot send ${shown} on this connection: ${refusalReason(args)}`);
 }
 
 /**
@@ -145,7 +139,7 @@ export function refusedCommandError(args: readonly CommandArg[], reason: string)
  * @returns The time in ms.
  */
 export function blockingTimeout(args: readonly CommandArg[]): number {
-  const name = commandName(args[0]);
+  const name = upper(args[0]);
   let value: CommandArg | undefined;
   let unit = 1000;
   switch (name) {
@@ -155,7 +149,7 @@ export function blockingTimeout(args: readonly CommandArg[]): number {
       break;
     case "XREAD":
     case "XREADGROUP": {
-      const at = args.findIndex((arg, i) => i > 0 && argText(arg) === "BLOCK");
+      const at = args.findIndex((arg, i) => i > 0 && upper(arg) === "BLOCK");
       if (at === -1) return 0;
       value = args[at + 1];
       unit = 1;
@@ -172,17 +166,13 @@ export function blockingTimeout(args: readonly CommandArg[]): number {
     default: // BLPOP and the others: the timeout comes last
       value = args[args.length - 1];
   }
-  const seconds = Number(typeof value === "number" ? value : argText(value));
+  const seconds = Number(typeof value === "number" ? value : upper(value));
   if (!Number.isFinite(seconds) || seconds < 0) return 0;
   return seconds === 0 ? Infinity : seconds * unit;
 }
 
-/** A command name in upper case; byte names are read as Latin-1. */
-function commandName(name: CommandArg | undefined): string {
-  return argText(name);
-}
-
-function argText(arg: CommandArg | undefined): string {
+/** An argument in upper case (byte arguments read as Latin-1, up to 16 bytes): for names and keywords. */
+function upper(arg: CommandArg | undefined): string {
   if (typeof arg === "string") return arg.toUpperCase();
   if (arg instanceof Uint8Array) {
     return arg.length > 16 ? "" : String.fromCharCode(...arg).toUpperCase();

@@ -20,7 +20,6 @@ import {
   OPENS_TRANSACTION,
   PLAIN,
   REFUSED,
-  refusedCommand,
   refusedCommandError,
 } from "./command_rules.ts";
 import { replyKind } from "./replies.ts";
@@ -86,8 +85,14 @@ class Slot {
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: Error) => void,
     readonly sentAt: number,
-    /** When the command times out, in ms since the epoch; never before the one ahead of it. */
-    readonly deadline: number,
+    /** When the command times out on its own: `sentAt` + the timeout (+ its blocking time). */
+    readonly own: number,
+    /**
+     * When it times out, in ms since the epoch: never before the one ahead of
+     * it, which the server answers first. `Infinity` behind a command that
+     * blocks until served; set again when the slot reaches the head.
+     */
+    public deadline: number,
   ) {}
 }
 
@@ -208,8 +213,17 @@ export class Connection {
   ): Promise<RespValue[]> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     if (commands.length === 0) return Promise.resolve([]);
-    const refused = this.#checkBatch(commands);
-    if (refused !== undefined) return Promise.reject(refused);
+    // One look at each name; only a batch with a special command is tracked
+    // command by command, after every command of it passed the refusal check.
+    let special = false;
+    for (let i = 0; i < commands.length; i++) {
+      const rule = commandRule(commands[i]!);
+      if (rule === PLAIN) continue;
+      if (rule === REFUSED) {
+        return Promise.reject(refusedCommandError(commands[i]!));
+      }
+      special = true;
+    }
     let data: Uint8Array;
     try {
       data = encodeCommandsView(commands);
@@ -217,9 +231,11 @@ export class Connection {
       return Promise.reject(error);
     }
     let blocking = 0;
-    for (const args of commands) {
-      this.#track(args);
-      if (this.#blocking > blocking) blocking = this.#blocking;
+    if (special) {
+      for (const args of commands) {
+        this.#track(args);
+        if (this.#blocking > blocking) blocking = this.#blocking;
+      }
     }
     this.#blocking = blocking;
     return this.#sendBatch(data, commands.length, bytes);
@@ -362,16 +378,7 @@ export class Connection {
       // Queued inside MULTI, it does not block: EXEC runs it without waiting.
       if (!this.#inTransaction) this.#blocking = blockingTimeout(args);
     } else if (rule === REFUSED) {
-      return refusedCommandError(args, refusedCommand(args)!);
-    }
-    return undefined;
-  }
-
-  /** The error for the first refused command of a batch, checked before any is tracked. */
-  #checkBatch(commands: readonly (readonly CommandArg[])[]): TypeError | undefined {
-    for (const args of commands) {
-      if (commandRule(args) !== REFUSED) continue;
-      return refusedCommandError(args, refusedCommand(args)!);
+      return refusedCommandError(args);
     }
     return undefined;
   }
@@ -394,15 +401,17 @@ export class Connection {
   ): Slot {
     const timeout = this.#options.commandTimeout;
     let sentAt = 0;
+    let own = Infinity;
     let deadline = Infinity;
     if (timeout !== undefined) {
       // One clock read per tick: the commands of a tick are written together.
       sentAt = this.#flushQueued ? this.#tickTime : (this.#tickTime = this.#options.now());
-      deadline = Math.max(sentAt + timeout + this.#blocking, this.#lastDeadline);
+      own = sentAt + timeout + this.#blocking;
+      deadline = Math.max(own, this.#lastDeadline);
       this.#lastDeadline = deadline;
     }
     this.#blocking = 0;
-    const slot = new Slot(kind, remaining, bytes, parse, resolve, reject, sentAt, deadline);
+    const slot = new Slot(kind, remaining, bytes, parse, resolve, reject, sentAt, own, deadline);
     this.#slots.push(slot);
     if (timeout !== undefined && this.#timer === undefined && deadline !== Infinity) {
       this.#armTimer(deadline - sentAt);
@@ -655,10 +664,24 @@ export class Connection {
         this.#idle = undefined;
         idle();
       }
-    } else if (this.#head >= COMPACT_AT && this.#head * 2 >= slots.length) {
-      this.#slots = slots.slice(this.#head);
-      this.#head = 0;
+    } else {
+      const next = slots[this.#head]!;
+      if (next.deadline === Infinity && next.own !== Infinity) this.#unblocked(next);
+      if (this.#head >= COMPACT_AT && this.#head * 2 >= slots.length) {
+        this.#slots = slots.slice(this.#head);
+        this.#head = 0;
+      }
     }
+  }
+
+  /**
+   * A command that waited behind one that blocks until served reaches the
+   * head: the server answers it next, so it gets a whole timeout from now.
+   */
+  #unblocked(slot: Slot): void {
+    const timeout = this.#options.commandTimeout!;
+    slot.deadline = Math.max(slot.own, this.#options.now() + timeout);
+    if (this.#timer === undefined) this.#armTimer(slot.deadline - this.#options.now());
   }
 
   #armTimer(ms: number): void {

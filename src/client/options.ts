@@ -91,11 +91,11 @@ export interface ConnectOptions {
    * costs one timeout, not a hung client. A blocking command (`BLPOP q 5`,
    * `XREAD BLOCK 100 …`, `WAIT`) gets its own timeout on top; one that
    * blocks until served (timeout 0) has none, and commands queued behind it
-   * wait with it. `false` turns the limit off.
+   * wait with it. `Infinity` turns the limit off.
    *
    * @default {5000}
    */
-  commandTimeout?: number | false;
+  commandTimeout?: number;
   /**
    * What one reply may decode to, so that a broken or hostile server cannot
    * exhaust the heap: past a limit the command fails with a `ProtocolError`
@@ -143,12 +143,15 @@ export interface ConnectOptions {
   timers?: Timers;
   /**
    * Receives failures that no command call can report: a failed background
-   * re-authentication, a lost subscription, an exception thrown by a
-   * subscription listener. Without it they are not lost: a failed
-   * re-authentication is kept, and when the connection reaches the server's
-   * 12-hour cut without a successful one, the next command fails with a
-   * `ConnectionClosedError` whose `cause` is that failure (the command after
-   * it reconnects with a fresh token).
+   * re-authentication, a subscription that could not be restored, an
+   * exception thrown by a subscription listener. Without it they are not
+   * lost: a failed re-authentication is kept, and when the connection
+   * reaches the server's 12-hour cut without a successful one, the next
+   * command fails with a `ConnectionClosedError` whose `cause` is that
+   * failure (the command after it reconnects with a fresh token); a failed
+   * reconnect surfaces in the commands it fails; anything else goes to the
+   * runtime's uncaught-error path (`reportError`), as an exception thrown
+   * by an event listener does.
    *
    * @default {undefined}
    */
@@ -280,9 +283,14 @@ export function resolveOptions(
     db,
     clientName: options.clientName,
     connectTimeout: integer("connectTimeout", options.connectTimeout, 10_000, 1, 2 ** 31 - 1),
-    commandTimeout: options.commandTimeout === false
-      ? undefined
-      : integer("commandTimeout", options.commandTimeout, DEFAULT_COMMAND_TIMEOUT, 1, 2 ** 31 - 1),
+    commandTimeout: options.commandTimeout === Infinity ? undefined : integer(
+      "commandTimeout",
+      options.commandTimeout,
+      DEFAULT_COMMAND_TIMEOUT,
+      1,
+      2 ** 31 - 1,
+      ", or Infinity for no limit",
+    ),
     replyLimits: replyLimitsOption(options.replyLimits),
     reauthAfter: reauthAfterOption("Cannot connect", options.reauthAfter),
     reconnect,
@@ -301,11 +309,14 @@ function integer(
   fallback: number,
   min: number,
   max: number,
+  alternative = "",
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(
-      `Cannot connect: '${name}' must be an integer from ${min} to ${max}, got ${describe(value)}`,
+      `Cannot connect: '${name}' must be an integer from ${min} to ${max}${alternative}, got ${
+        describe(value)
+      }`,
     );
   }
   return value;

@@ -10,10 +10,10 @@
  * @module
  */
 
-import { ConnectionAuth, type Reauthentication } from "../auth/connection_auth.ts";
+import { ConnectionAuth, isAuthProvider, type Reauthentication } from "../auth/connection_auth.ts";
 import { authenticationError } from "../auth/refusal.ts";
-import { type AuthCredentials, isAuthProvider } from "../auth/types.ts";
-import { ConnectionClosedError, ProtocolError, TimeoutError } from "../errors.ts";
+import type { AuthCredentials } from "../auth/types.ts";
+import { ConnectionClosedError, ProtocolError, raiseUncaught, TimeoutError } from "../errors.ts";
 import type { CommandArg, Push, RespValue } from "../resp/types.ts";
 import { warmUpDecoder } from "../resp/warm_up.ts";
 import type { Transport } from "../transport/types.ts";
@@ -425,19 +425,30 @@ export class Session {
   }
 
   /**
-   * Hands a failure no caller awaits to `onError`.
+   * Hands a failure no caller awaits (a subscription listener that threw, a
+   * subscription that could not be restored) to `onError`. Without it, the
+   * failure is not dropped: a connection failure surfaces in the commands it
+   * breaks, and anything else goes to the runtime's uncaught-error path
+   * (`reportError`), as an exception thrown by an event listener does.
    *
    * @param error The failure.
    */
   report(error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    const onError = this.#o.onError;
+    if (onError === undefined) {
+      if (!(failure instanceof ConnectionClosedError || failure instanceof TimeoutError)) {
+        raiseUncaught(failure);
+      }
+      return;
+    }
     try {
-      this.#o.onError?.(error instanceof Error ? error : new Error(String(error)));
-    } catch {
-      // The error handler itself failed; nothing is left to tell.
+      onError(failure);
+    } catch (handlerFailure) {
+      raiseUncaught(handlerFailure);
     }
   }
 }
-
 /** Whether a failed connection attempt is worth another try. */
 function retryable(error: Error): boolean {
   return error instanceof ConnectionClosedError || error instanceof TimeoutError;

@@ -131,6 +131,19 @@ export const systemTimers: Timers = {
 };
 
 /**
+ * The runtime's timers for code that owns no socket of its own, such as the
+ * node-redis credentials provider and the ioredis helper, whose sockets
+ * belong to another client: their I/O timers are unref'd `setTimeout`s
+ * everywhere (a {@linkcode systemTimers} I/O timer on Deno keeps the process
+ * alive while it waits, which only the socket work it guards may do).
+ */
+export const backgroundTimers: Timers = {
+  setTimeout: systemTimers.setTimeout,
+  clearTimeout: systemTimers.clearTimeout,
+  unref: systemTimers.unref!,
+};
+
+/**
  * Schedules a timer that only runs alongside socket work (see
  * {@linkcode Timers.setIoTimeout}) on `timers`, falling back to an unref'd
  * `setTimeout`.

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
 import { backoffDelay, sleep as sleepOn, systemTimers } from "../client/timers.ts";
 import { child, optionalText, readXml, required, textOf, type XmlElement } from "./xml.ts";
 
@@ -250,7 +251,9 @@ export function webIdentityRoleAssumer(
   const endpoint = options.endpoint ?? stsEndpointFor(region, options);
   const url = URL.canParse(endpoint) ? new URL(endpoint) : undefined;
   if (url?.protocol !== "https:" && url?.protocol !== "http:") {
-    throw new TypeError(`Cannot call STS: the endpoint must be an http(s) URL, got '${endpoint}'`);
+    throw new TypeError(
+      `Cannot call STS: the endpoint must be an http(s) URL, got ${describe(endpoint)}`,
+    );
   }
   const where = url.origin;
   const agent = navigatorUserAgent();

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
 import {
   cacheUserArn,
   type Principal,
@@ -127,9 +128,9 @@ async function check(
       return refuse("token has a malformed percent-encoding");
     }
     if (!KNOWN_PARAMETERS.has(name)) {
-      return refuse(`token has an unexpected parameter ${shown(name)}`);
+      return refuse(`token has an unexpected parameter ${describe(name)}`);
     }
-    if (params.has(name)) return refuse(`token repeats the parameter ${shown(name)}`);
+    if (params.has(name)) return refuse(`token repeats the parameter ${describe(name)}`);
     params.set(name, value);
   }
   for (
@@ -147,25 +148,25 @@ async function check(
     if (!params.has(required)) return refuse(`token has no '${required}' parameter`);
   }
   const action = params.get("Action")!;
-  if (action !== "connect") return refuse(`token Action is ${shown(action)}, not 'connect'`);
+  if (action !== "connect") return refuse(`token Action is ${describe(action)}, not 'connect'`);
   const tokenUser = params.get("User")!;
   if (tokenUser !== username) {
     return refuse(
-      `token User ${shown(tokenUser)} differs from the AUTH user name ${shown(username)}`,
+      `token User ${describe(tokenUser)} differs from the AUTH user name ${describe(username)}`,
     );
   }
 
   const candidates = config.caches.filter((cache) => cache.name === host);
   if (candidates.length === 0) {
     return refuse(
-      `token host ${shown(host)} is not a configured cache name (${
+      `token host ${describe(host)} is not a configured cache name (${
         config.caches.map((c) => c.name).join(", ")
       })`,
     );
   }
   const algorithm = params.get("X-Amz-Algorithm")!;
   if (algorithm !== SIGV4_ALGORITHM) {
-    return refuse(`token algorithm ${shown(algorithm)} is not SigV4`);
+    return refuse(`token algorithm ${describe(algorithm)} is not SigV4`);
   }
   const scopeParts = params.get("X-Amz-Credential")!.split("/");
   if (scopeParts.length !== 5 || scopeParts[4] !== "aws4_request") {
@@ -174,16 +175,18 @@ async function check(
   const [accessKeyId, scopeDate, region, service] = scopeParts as [string, string, string, string];
   const amzDate = params.get("X-Amz-Date")!;
   const signedAt = parseAmzDate(amzDate);
-  if (signedAt === undefined) return refuse(`token X-Amz-Date ${shown(amzDate)} is malformed`);
+  if (signedAt === undefined) return refuse(`token X-Amz-Date ${describe(amzDate)} is malformed`);
   if (scopeDate !== amzDate.slice(0, 8)) {
     return refuse(
-      `token credential scope date ${shown(scopeDate)} does not match X-Amz-Date ${shown(amzDate)}`,
+      `token credential scope date ${describe(scopeDate)} does not match X-Amz-Date ${
+        describe(amzDate)
+      }`,
     );
   }
   const inRegion = candidates.filter((cache) => cache.region === region);
   if (inRegion.length === 0) {
     return refuse(
-      `token region ${shown(region)} is not the region of cache ${shown(host)} (${
+      `token region ${describe(region)} is not the region of cache ${describe(host)} (${
         candidates.map((c) => c.region).join(", ")
       })`,
     );
@@ -191,7 +194,7 @@ async function check(
   const cache = inRegion.find((c) => c.service === service);
   if (cache === undefined) {
     return refuse(
-      `token service ${shown(service)} is not the service of cache ${shown(host)} (${
+      `token service ${describe(service)} is not the service of cache ${describe(host)} (${
         inRegion.map((c) => c.service).join(", ")
       })`,
     );
@@ -201,23 +204,23 @@ async function check(
     if (resourceType !== "ServerlessCache") {
       return refuse(
         resourceType === undefined
-          ? `token for serverless cache ${shown(host)} has no ResourceType=ServerlessCache`
-          : `token ResourceType ${shown(resourceType)} is not 'ServerlessCache'`,
+          ? `token for serverless cache ${describe(host)} has no ResourceType=ServerlessCache`
+          : `token ResourceType ${describe(resourceType)} is not 'ServerlessCache'`,
       );
     }
   } else if (resourceType !== undefined) {
     return refuse(
-      `token has ResourceType ${shown(resourceType)} but ${shown(host)} is not serverless`,
+      `token has ResourceType ${describe(resourceType)} but ${describe(host)} is not serverless`,
     );
   }
   const signedHeaders = params.get("X-Amz-SignedHeaders")!;
   if (signedHeaders !== "host") {
-    return refuse(`token signed headers are ${shown(signedHeaders)}, not 'host'`);
+    return refuse(`token signed headers are ${describe(signedHeaders)}, not 'host'`);
   }
   const expiresText = params.get("X-Amz-Expires")!;
   const expires = /^\d{1,6}$/.test(expiresText) ? Number(expiresText) : NaN;
   if (!(expires >= 1 && expires <= MAX_EXPIRES_SECONDS)) {
-    return refuse(`token X-Amz-Expires ${shown(expiresText)} is not 1 to 900 seconds`);
+    return refuse(`token X-Amz-Expires ${describe(expiresText)} is not 1 to 900 seconds`);
   }
   const expiresAt = signedAt + expires * 1000;
   if (now > expiresAt) {
@@ -230,26 +233,30 @@ async function check(
   }
 
   const user = config.users.get(tokenUser);
-  if (user === undefined) return refuse(`user ${shown(tokenUser)} is not a configured IAM user`);
+  if (user === undefined) return refuse(`user ${describe(tokenUser)} is not a configured IAM user`);
   if (!cache.userIds.has(user.userId)) {
-    return refuse(`user ${shown(tokenUser)} is not in the user group of cache ${shown(host)}`);
+    return refuse(
+      `user ${describe(tokenUser)} is not in the user group of cache ${describe(host)}`,
+    );
   }
-  if (!user.enabled) return refuse(`user ${shown(tokenUser)} is disabled by its access string`);
+  if (!user.enabled) return refuse(`user ${describe(tokenUser)} is disabled by its access string`);
 
   const keys = credentials.get(accessKeyId);
-  if (keys === undefined) return refuse(`access key ${shown(accessKeyId)} is not known`);
+  if (keys === undefined) return refuse(`access key ${describe(accessKeyId)} is not known`);
   const sessionToken = params.get("X-Amz-Security-Token");
   if (keys.sessionToken === undefined) {
     if (sessionToken !== undefined) {
-      return refuse(`token carries a session token but ${shown(accessKeyId)} is a long-term key`);
+      return refuse(
+        `token carries a session token but ${describe(accessKeyId)} is a long-term key`,
+      );
     }
   } else if (sessionToken === undefined) {
-    return refuse(`token has no session token but ${shown(accessKeyId)} is a temporary key`);
+    return refuse(`token has no session token but ${describe(accessKeyId)} is a temporary key`);
   } else if (!timingSafeEqual(sessionToken, keys.sessionToken)) {
-    return refuse(`token session token does not belong to ${shown(accessKeyId)}`);
+    return refuse(`token session token does not belong to ${describe(accessKeyId)}`);
   }
   if (keys.expiration !== undefined && now >= keys.expiration) {
-    return refuse(`credentials ${shown(accessKeyId)} expired at ${iso(keys.expiration)}`);
+    return refuse(`credentials ${describe(accessKeyId)} expired at ${iso(keys.expiration)}`);
   }
 
   const unsigned = [...params].filter(([name]) => name !== "X-Amz-Signature");
@@ -298,19 +305,4 @@ function refuse(reason: string): TokenVerdict {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-/** Names, ids, dates and scopes as clients legitimately send them: short, with no token syntax. */
-const LOGGABLE = /^[A-Za-z0-9._-]{1,40}$/;
-
-/**
- * A client-supplied value as the log may show it: whole when it looks like a
- * name (at most 40 characters, too short for a 64-digit signature), otherwise
- * cut to 16 characters, so a token, signature or session token sent in the
- * wrong place is never written whole.
- */
-function shown(value: string): string {
-  return LOGGABLE.test(value)
-    ? `'${value}'`
-    : `'${JSON.stringify(value.slice(0, 16)).slice(1, -1)}…' (${value.length} characters)`;
 }

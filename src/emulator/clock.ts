@@ -6,6 +6,8 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
+
 /**
  * A clock that runs with real time from an adjustable offset.
  *
@@ -65,7 +67,9 @@ export class EmulatorClock {
    */
   advance(ms: number): void {
     if (typeof ms !== "number" || !Number.isFinite(ms)) {
-      throw new RangeError(`Cannot advance the emulator clock: 'ms' must be finite, got ${ms}`);
+      throw new RangeError(
+        `Cannot advance the emulator clock: 'ms' must be finite, got ${describe(ms)}`,
+      );
     }
     this.#offset += ms;
     this.#notify();
@@ -80,7 +84,9 @@ export class EmulatorClock {
   set(date: Date | number): void {
     const ms = typeof date === "number" ? date : date instanceof Date ? date.getTime() : NaN;
     if (!Number.isFinite(ms)) {
-      throw new RangeError(`Cannot set the emulator clock: expected a valid date, got ${date}`);
+      throw new RangeError(
+        `Cannot set the emulator clock: expected a valid date, got ${describe(date)}`,
+      );
     }
     this.#offset = ms - this.#realNow();
     this.#notify();

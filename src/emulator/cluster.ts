@@ -20,6 +20,7 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
 import type { CommandArg, RespValue } from "../resp/types.ts";
 import { keySlot, SLOT_COUNT } from "../cluster/slot.ts";
 import type { EmulatorClock } from "./clock.ts";
@@ -246,7 +247,9 @@ export function resolveClusterConfig(config: ClusterConfig): ResolvedClusterConf
   const check = (name: string, value: number, min: number, max: number) => {
     if (!Number.isInteger(value) || value < min || value > max) {
       throw new RangeError(
-        `Cannot start the emulator: 'cluster.${name}' must be an integer from ${min} to ${max}, got ${value}`,
+        `Cannot start the emulator: 'cluster.${name}' must be an integer from ${min} to ${max}, got ${
+          describe(value)
+        }`,
       );
     }
   };

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
 import type { ClusterConfig } from "./cluster.ts";
 import { parsePolicyDocument, type PolicyDocument } from "./iam_policy.ts";
 
@@ -248,15 +249,13 @@ export const DEFAULT_ROLE_NAME = "elasticache-iam-auth-app";
 export function defaultTrustPolicy(accountId: string, partition = "aws"): PolicyDocument {
   if (typeof accountId !== "string" || !ACCOUNT_ID.test(accountId)) {
     throw new TypeError(
-      `Cannot make the trust policy: 'accountId' must be 12 digits, got ${
-        JSON.stringify(accountId)
-      }`,
+      `Cannot make the trust policy: 'accountId' must be 12 digits, got ${describe(accountId)}`,
     );
   }
   if (typeof partition !== "string" || !/^aws(-[a-z]+)*$/.test(partition)) {
     throw new TypeError(
       `Cannot make the trust policy: 'partition' must be an AWS partition such as 'aws' or 'aws-cn', got ${
-        JSON.stringify(partition)
+        describe(partition)
       }`,
     );
   }
@@ -452,7 +451,7 @@ export function resolveConfig(config: EmulatorConfig, ownIssuer: string): Resolv
   const accountId = config.accountId ?? DEFAULT_CONFIG.accountId;
   if (typeof accountId !== "string" || !ACCOUNT_ID.test(accountId)) {
     throw new TypeError(
-      `Cannot start the emulator: 'accountId' must be 12 digits, got ${JSON.stringify(accountId)}`,
+      `Cannot start the emulator: 'accountId' must be 12 digits, got ${describe(accountId)}`,
     );
   }
   const partition = partitionOf(region);
@@ -518,7 +517,9 @@ export function resolveConfig(config: EmulatorConfig, ownIssuer: string): Resolv
       maxSessionDuration > 43200
     ) {
       throw new RangeError(
-        `Cannot start the emulator: ${what} 'maxSessionDuration' must be 900 to 43200 seconds, got ${maxSessionDuration}`,
+        `Cannot start the emulator: ${what} 'maxSessionDuration' must be 900 to 43200 seconds, got ${
+          describe(maxSessionDuration)
+        }`,
       );
     }
     roles.set(arn, {
@@ -571,7 +572,7 @@ export function resolveConfig(config: EmulatorConfig, ownIssuer: string): Resolv
     if (typeof provider?.url !== "string" || !/^https?:\/\/[^/]/.test(provider.url)) {
       throw new TypeError(
         `Cannot start the emulator: an OIDC provider's 'url' must be an http(s) URL, got ${
-          JSON.stringify(provider?.url)
+          describe(provider?.url)
         }`,
       );
     }
@@ -595,13 +596,15 @@ export function resolveConfig(config: EmulatorConfig, ownIssuer: string): Resolv
   const connectionMaxAgeMs = config.connectionMaxAgeMs ?? DEFAULT_CONFIG.connectionMaxAgeMs;
   if (!Number.isFinite(connectionMaxAgeMs) || connectionMaxAgeMs < 1) {
     throw new RangeError(
-      `Cannot start the emulator: 'connectionMaxAgeMs' must be at least 1, got ${connectionMaxAgeMs}`,
+      `Cannot start the emulator: 'connectionMaxAgeMs' must be at least 1, got ${
+        describe(connectionMaxAgeMs)
+      }`,
     );
   }
   const skew = config.maxClockSkewSeconds ?? DEFAULT_CONFIG.maxClockSkewSeconds;
   if (!Number.isFinite(skew) || skew < 0) {
     throw new RangeError(
-      `Cannot start the emulator: 'maxClockSkewSeconds' must be 0 or more, got ${skew}`,
+      `Cannot start the emulator: 'maxClockSkewSeconds' must be 0 or more, got ${describe(skew)}`,
     );
   }
   return {
@@ -669,7 +672,9 @@ function resolveUser(user: CacheUserConfig): ResolvedUser {
   const userName = user.userName ?? user.userId;
   if (userName !== user.userId) {
     throw new TypeError(
-      `Cannot start the emulator: IAM-enabled user '${user.userId}' must have an identical user name, got '${userName}'`,
+      `Cannot start the emulator: IAM-enabled user '${user.userId}' must have an identical user name, got ${
+        describe(userName)
+      }`,
     );
   }
   if (typeof user.accessString !== "string") {
@@ -706,7 +711,7 @@ function resolveCache(
   if (typeof name !== "string" || !CACHE_NAME.test(name)) {
     throw new TypeError(
       `Cannot start the emulator: cache '${key}' must be a lowercase cache name, got ${
-        JSON.stringify(name)
+        describe(name)
       }`,
     );
   }
@@ -774,31 +779,33 @@ export function cacheUserArn(cache: ResolvedCache, userId: string, accountId: st
 export function checkShape(config: EmulatorConfig): void {
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
     throw new TypeError(
-      `Cannot start the emulator: the configuration must be an object, got ${show(config)}`,
+      `Cannot start the emulator: the configuration must be an object, got ${describe(config)}`,
     );
   }
   for (const key of ["caches", "users", "roles", "iamUsers", "oidcProviders"] as const) {
     if (config[key] !== undefined && !Array.isArray(config[key])) {
       throw new TypeError(
-        `Cannot start the emulator: '${key}' must be an array, got ${show(config[key])}`,
+        `Cannot start the emulator: '${key}' must be an array, got ${describe(config[key])}`,
       );
     }
   }
   if (config.log !== undefined && typeof config.log !== "function") {
     throw new TypeError(
-      `Cannot start the emulator: 'log' must be a function of one line, got ${show(config.log)}`,
+      `Cannot start the emulator: 'log' must be a function of one line, got ${
+        describe(config.log)
+      }`,
     );
   }
   if (config.tls !== undefined && typeof config.tls !== "boolean") {
     throw new TypeError(
-      `Cannot start the emulator: 'tls' must be a boolean, got ${show(config.tls)}`,
+      `Cannot start the emulator: 'tls' must be a boolean, got ${describe(config.tls)}`,
     );
   }
   for (const name of ["gateway", "sts", "oidc", "backend", "cluster"] as const) {
     const section = config[name];
     if (section !== undefined && (section === null || typeof section !== "object")) {
       throw new TypeError(
-        `Cannot start the emulator: '${name}' must be an object, got ${show(section)}`,
+        `Cannot start the emulator: '${name}' must be an object, got ${describe(section)}`,
       );
     }
   }
@@ -812,7 +819,7 @@ export function checkShape(config: EmulatorConfig): void {
   ) {
     throw new TypeError(
       `Cannot start the emulator: 'oidc.clientIds' must be an array of strings, got ${
-        show(clientIds)
+        describe(clientIds)
       }`,
     );
   }
@@ -823,7 +830,7 @@ export function checkShape(config: EmulatorConfig): void {
       if (backend[key] !== undefined && typeof backend[key] !== "string") {
         throw new TypeError(
           `Cannot start the emulator: 'backend.${key}' must be a string, got ${
-            key === "password" ? typeof backend[key] : show(backend[key])
+            key === "password" ? typeof backend[key] : describe(backend[key])
           }`,
         );
       }
@@ -834,26 +841,24 @@ export function checkShape(config: EmulatorConfig): void {
 function checkPort(what: string, port: unknown): void {
   if (port === undefined) return;
   if (typeof port !== "number") {
-    throw new TypeError(`Cannot start the emulator: '${what}' must be a number, got ${show(port)}`);
+    throw new TypeError(
+      `Cannot start the emulator: '${what}' must be a number, got ${describe(port)}`,
+    );
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(
-      `Cannot start the emulator: '${what}' must be an integer from 0 to 65535, got ${port}`,
+      `Cannot start the emulator: '${what}' must be an integer from 0 to 65535, got ${
+        describe(port)
+      }`,
     );
   }
-}
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null || typeof value !== "object") return String(value);
-  return Array.isArray(value) ? "an array" : "an object";
 }
 
 function checkRegion(region: unknown, what: string): void {
   if (typeof region !== "string" || !REGION.test(region)) {
     throw new TypeError(
       `Cannot start the emulator: ${what} must be an AWS region such as 'us-east-1', got ${
-        JSON.stringify(region)
+        describe(region)
       }`,
     );
   }

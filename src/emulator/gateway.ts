@@ -14,6 +14,7 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
 import { encodeCommand, encodeCommands } from "../resp/encoder.ts";
 import { RespDecoder } from "../resp/decoder.ts";
 import type { EmulatorClock } from "./clock.ts";
@@ -504,19 +505,19 @@ class Session {
     const { config, credentials, clock, backend } = this.#options;
     const verdict = await verifyAuthToken(user, token, { config, credentials, now: clock.now() });
     if (!verdict.ok) {
-      this.#log(`AUTH as '${printable(user)}' refused: ${verdict.reason}`);
+      this.#log(`AUTH as ${describe(user)} refused: ${verdict.reason}`);
       return undefined;
     }
     const password = backend.passwordOf(verdict.user.userId);
     if (password === undefined) {
-      this.#log(`AUTH as '${printable(user)}' refused: the user has no backend ACL user`);
+      this.#log(`AUTH as ${describe(user)} refused: the user has no backend ACL user`);
       return undefined;
     }
     this.deadline = clock.now() + config.connectionMaxAgeMs;
     this.#log(
-      `AUTH as '${
-        printable(user)
-      }' to ${verdict.cache.name} accepted for ${verdict.principal.arn}; open until ${
+      `AUTH as ${
+        describe(user)
+      } to ${verdict.cache.name} accepted for ${verdict.principal.arn}; open until ${
         new Date(this.deadline).toISOString()
       }`,
     );
@@ -663,17 +664,6 @@ function isAuthAttempt(args: Uint8Array[]): boolean {
   const name = decoder.decode(args[0]!).toUpperCase();
   return name === "AUTH" ||
     (name === "HELLO" && args.some((arg, i) => i >= 2 && text(arg).toUpperCase() === "AUTH"));
-}
-
-/**
- * A user name as it may be logged: control characters escaped, and cut to 16
- * characters unless it looks like a user id, so a token sent as the user name
- * is never written whole.
- */
-function printable(value: string): string {
-  if (/^[A-Za-z0-9._-]{1,40}$/.test(value)) return value;
-  const cleaned = JSON.stringify(value.slice(0, 16)).slice(1, -1);
-  return `${cleaned}…(${value.length} characters)`;
 }
 
 /** Compares two strings in time that depends only on their lengths. */

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
+
 /** A value that is one string or a list of them, as IAM writes them. */
 export type OneOrMany<T> = T | T[];
 
@@ -132,7 +134,7 @@ function checkStatement(statement: unknown, what: string): void {
   }
   if (s.Effect !== "Allow" && s.Effect !== "Deny") {
     throw new TypeError(
-      `Cannot load ${what}: 'Effect' must be "Allow" or "Deny", got ${JSON.stringify(s.Effect)}`,
+      `Cannot load ${what}: 'Effect' must be "Allow" or "Deny", got ${describe(s.Effect)}`,
     );
   }
   if ((s.Action === undefined) === (s.NotAction === undefined)) {

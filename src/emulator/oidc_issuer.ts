@@ -7,6 +7,7 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import type { Jwk } from "./config.ts";
 import type { EmulatorClock } from "./clock.ts";
@@ -106,7 +107,7 @@ export async function startOidcIssuer(
       if (typeof options.sub !== "string" || options.sub === "") {
         throw new TypeError(
           `Cannot mint a web identity token: 'sub' must be a non-empty string, got ${
-            JSON.stringify(options.sub)
+            describe(options.sub)
           }`,
         );
       }
@@ -114,14 +115,16 @@ export async function startOidcIssuer(
       if (audiences.length === 0 || !audiences.every((a) => typeof a === "string" && a !== "")) {
         throw new TypeError(
           `Cannot mint a web identity token: 'aud' must be a string or a list of strings, got ${
-            JSON.stringify(options.aud)
+            describe(options.aud)
           }`,
         );
       }
       const expiresIn = options.expiresIn ?? 3600;
       if (typeof expiresIn !== "number" || !Number.isFinite(expiresIn)) {
         throw new RangeError(
-          `Cannot mint a web identity token: 'expiresIn' must be a number of seconds, got ${expiresIn}`,
+          `Cannot mint a web identity token: 'expiresIn' must be a number of seconds, got ${
+            describe(expiresIn)
+          }`,
         );
       }
       const now = Math.floor(clock.now() / 1000);

@@ -8,11 +8,11 @@
  */
 
 import { createClient as createRedisClient, createCluster as createRedisCluster } from "redis";
-import { isLoopback } from "../_checks.ts";
+import { describe, isLoopback } from "../_checks.ts";
 import { ConnectionAuth } from "../auth/connection_auth.ts";
 import { isRefusal } from "../auth/refusal.ts";
 import type { AuthProvider } from "../auth/types.ts";
-import { backoffDelay, systemTimers, type Timers } from "../client/timers.ts";
+import { backgroundTimers, backoffDelay, type Timers } from "../client/timers.ts";
 import {
   nodeRedisCredentials,
   type NodeRedisCredentialsOptions,
@@ -390,7 +390,7 @@ function reconnectStrategy(
       provider: auth,
       reauthAfter: false,
       label,
-      timers: systemTimers,
+      timers: backgroundTimers,
       now: Date.now,
     })
     : undefined;
@@ -515,7 +515,9 @@ function secureSocket(
     }
     if (parsed.protocol !== "rediss:" && parsed.protocol !== "redis:") {
       throw new TypeError(
-        `Cannot ${caller}: 'url' must start with rediss:// (or redis:// for a loopback test server), got ${parsed.protocol}//`,
+        `Cannot ${caller}: 'url' must start with rediss:// (or redis:// for a loopback test server), got ${
+          describe(`${parsed.protocol}//`)
+        }`,
       );
     }
     if (parsed.username !== "" || parsed.password !== "") {

@@ -13,7 +13,7 @@
 import { ConnectionAuth, type Reauthentication } from "../auth/connection_auth.ts";
 import { AUTH_STEP_TIMEOUT, reauthAfterOption } from "../auth/policy.ts";
 import type { AuthCredentials, AuthProvider } from "../auth/types.ts";
-import { systemTimers, type Timers, withTimeout } from "../client/timers.ts";
+import { backgroundTimers, type Timers, withTimeout } from "../client/timers.ts";
 import { type AuthenticationError, CredentialsError } from "../errors.ts";
 
 /** A user name and password as node-redis takes them (its `BasicAuth`). */
@@ -223,7 +223,7 @@ export class NodeRedisCredentialsProvider
       provider: auth,
       reauthAfter: reauthAfterOption(action, options.reauthAfter),
       label: options.label ?? "the server",
-      timers: options.timers ?? systemTimers,
+      timers: options.timers ?? backgroundTimers,
       now: options.now ?? Date.now,
       onError: options.onReAuthenticationError,
     });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
 import { ProtocolError, ReplyError } from "../errors.ts";
 import { Push, type RespValue } from "./types.ts";
 
@@ -1206,7 +1207,7 @@ function readLimit(limits: DecoderLimits, name: keyof DecoderLimits, fallback: n
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1) {
     throw new RangeError(
-      `Cannot create RESP decoder: '${name}' must be a positive integer, got ${value}`,
+      `Cannot create RESP decoder: '${name}' must be a positive integer, got ${describe(value)}`,
     );
   }
   return value;

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
 import type { CommandArg } from "./types.ts";
 
 const ASTERISK = 0x2a; // *
@@ -439,11 +440,4 @@ function writeUtf8(out: Uint8Array, pos: number, text: string): number {
 
 function commandLabel(index: number | undefined): string {
   return index === undefined ? "Cannot encode command" : `Cannot encode command ${index}`;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an empty array";
-  if (typeof value === "object") return (value as object).constructor?.name ?? "an object";
-  return typeof value;
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { describe } from "../_checks.ts";
 import type { Transport, TransportFactory, TransportOptions } from "./types.ts";
 
 export type { Transport, TransportFactory, TransportOptions } from "./types.ts";
@@ -78,7 +79,9 @@ export function createCloudflareTransport(
     }
     if (target.servername !== undefined && target.servername !== target.hostname) {
       throw new TypeError(
-        `Cannot connect to '${target.hostname}:${target.port}': a 'servername' other than the host is not supported by cloudflare:sockets, got '${target.servername}'`,
+        `Cannot connect to '${target.hostname}:${target.port}': a 'servername' other than the host is not supported by cloudflare:sockets, got ${
+          describe(target.servername)
+        }`,
       );
     }
     connectFn ??= ((await import("cloudflare:sockets")) as { connect: CloudflareConnect })
