@@ -210,27 +210,38 @@ Deno.test("a client that reports failures after the fact (node-redis) gets the s
   assert.equal(sent.length, 5);
 });
 
-Deno.test("an onError that throws does not break the schedule", async () => {
+Deno.test("an onError that throws does not break the schedule, and its exception is not dropped", async () => {
   const timers = new FakeTimers();
   let calls = 0;
-  const auth = new ConnectionAuth({
-    provider: provider(),
-    reauthAfter: HOUR,
-    label: "x",
-    timers,
-    now: timers.now,
-    onError: () => {
-      throw new Error("handler bug");
-    },
-    random: () => 0.999999,
-  });
-  auth.authenticated(timers.now(), () => {
-    calls++;
-    return Promise.reject(new Error("reset"));
-  });
-  timers.advance(HOUR);
-  await settle();
-  timers.advance(1000);
-  await settle();
-  assert.equal(calls, 2);
+  const uncaught: unknown[] = [];
+  const onUncaught = (event: ErrorEvent) => {
+    event.preventDefault();
+    uncaught.push(event.error);
+  };
+  globalThis.addEventListener("error", onUncaught);
+  try {
+    const auth = new ConnectionAuth({
+      provider: provider(),
+      reauthAfter: HOUR,
+      label: "x",
+      timers,
+      now: timers.now,
+      onError: () => {
+        throw new Error("handler bug");
+      },
+      random: () => 0.999999,
+    });
+    auth.authenticated(timers.now(), () => {
+      calls++;
+      return Promise.reject(new Error("reset"));
+    });
+    timers.advance(HOUR);
+    await settle();
+    timers.advance(1000);
+    await settle();
+    assert.equal(calls, 2);
+    assert.deepEqual(uncaught.map((e) => (e as Error).message), ["handler bug", "handler bug"]);
+  } finally {
+    globalThis.removeEventListener("error", onUncaught);
+  }
 });
