@@ -111,6 +111,48 @@ export function optionalEnv(action: string, value: unknown): void {
   }
 }
 
+/** A DNS name or an IPv4 literal: letters, digits, `-` and `_` in dot-separated labels. */
+const HOST_NAME =
+  /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+/** An IPv6 literal, without brackets (a zone index allowed). */
+const IPV6 = /^[0-9a-f:.]*:[0-9a-f:.]*(%[\w.-]+)?$/i;
+
+/**
+ * Checks that an option is a host name or an IP address (IPv6 in brackets or
+ * not), before anything is resolved or connected, so that a URL or a secret
+ * pasted there is refused without being echoed (see {@linkcode describe}).
+ *
+ * @param action What the caller was doing, such as `Cannot connect`.
+ * @param name The option's name.
+ * @param value Its value.
+ * @throws {TypeError} When it is not a host name or IP address.
+ *
+ * @example
+ * ```ts
+ * import { checkHost } from "./_checks.ts";
+ *
+ * checkHost("Cannot connect", "host", "master.my-cache.abc123.use1.cache.amazonaws.com");
+ * try {
+ *   checkHost("Cannot connect", "host", "rediss://user:secret@example.com");
+ * } catch (error) {
+ *   console.log((error as Error).message.includes("secret")); // false
+ * }
+ * ```
+ */
+export function checkHost(action: string, name: string, value: unknown): void {
+  const host = typeof value === "string" && value.startsWith("[") && value.endsWith("]")
+    ? value.slice(1, -1)
+    : value;
+  if (typeof host === "string" && host !== "" && (HOST_NAME.test(host) || IPV6.test(host))) return;
+  throw new TypeError(
+    `${action}: '${name}' must be a host name or IP address, got ${describe(value)}${
+      typeof value === "string" && value.includes("://")
+        ? "; pass the URL's host name, without scheme, user or port"
+        : ""
+    }`,
+  );
+}
+
 /**
  * Whether a host stays on this machine, the one rule for plaintext by
  * default: `localhost`, an IPv4 literal in `127.0.0.0/8`, or the IPv6

@@ -38,7 +38,7 @@ import { AUTH_STEP_TIMEOUT, reauthAfterOption } from "./auth/policy.ts";
 import type { AuthCredentials, AuthProvider } from "./auth/types.ts";
 import { backgroundTimers, type Timers, withTimeout } from "./client/timers.ts";
 import { describe } from "./_checks.ts";
-import { CredentialsError } from "./errors.ts";
+import { CredentialsError, TimeoutError } from "./errors.ts";
 
 export type { AuthCredentials, AuthProvider } from "./auth/types.ts";
 export type { Timers } from "./client/timers.ts";
@@ -88,12 +88,14 @@ export interface IoredisClient {
    */
   removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
   /**
-   * Emits an event (re-authentication failures go to `error` when it has listeners).
+   * Emits an event (re-authentication failures go to `error` when it has
+   * listeners). The helper wraps it on this client while it runs, to take
+   * the token out of the `command` ioredis attaches to its own errors.
    *
    * @param event The event.
-   * @param arg Its argument.
+   * @param args Its arguments.
    */
-  emit?(event: string, arg: unknown): unknown;
+  emit?(event: string, ...args: unknown[]): unknown;
   /**
    * How many listeners an event has.
    *
@@ -255,6 +257,7 @@ export class IoredisIamAuth implements Disposable {
   #refreshTimer: unknown;
   #wasReady = false;
   #stopped = false;
+  #restoreEmit: (() => void) | undefined;
 
   /**
    * Checks the arguments; {@linkcode connectIoredis} then starts the helper.
@@ -331,8 +334,33 @@ export class IoredisIamAuth implements Disposable {
     this.#client.on("ready", this.#onReady);
     this.#client.on("close", this.#onClose);
     this.#client.on("end", this.#onEnd);
+    this.#redactErrors();
     this.#armRefresh();
-    await this.#client.connect();
+    try {
+      await this.#client.connect();
+    } catch (error) {
+      throw redacted(error);
+    }
+  }
+
+  /**
+   * ioredis attaches the failed command, arguments included, to its errors:
+   * for a refused `AUTH` or `HELLO … AUTH`, the token. The client's `emit` is
+   * wrapped, while the helper runs, so that every `error` event carries the
+   * command without it (ioredis's own handshake errors included).
+   */
+  #redactErrors(): void {
+    const client = this.#client as IoredisClient & { emit?: (...args: unknown[]) => unknown };
+    const emit = client.emit;
+    if (typeof emit !== "function") return;
+    const wrapped = function (this: unknown, event: unknown, ...args: unknown[]) {
+      if (event === "error") redacted(args[0]);
+      return emit.call(this, event, ...args);
+    };
+    client.emit = wrapped;
+    this.#restoreEmit = () => {
+      if (client.emit === wrapped) client.emit = emit;
+    };
   }
 
   /** Stops refreshing and re-authenticating; the client itself stays as it is. */
@@ -346,6 +374,7 @@ export class IoredisIamAuth implements Disposable {
     this.#live?.end();
     this.#live = undefined;
     this.#clearRefresh();
+    this.#restoreEmit?.();
   }
 
   /** ioredis copied the token into `condition.auth` for the handshake: keep it out of inspect there too. */
@@ -361,10 +390,23 @@ export class IoredisIamAuth implements Disposable {
     this.#live?.end();
     // ioredis writes a MULTI block in one go (its default), so an AUTH queued
     // by client.auth() never lands inside it.
-    this.#live = this.#auth.authenticated(this.#auth.options.now(), (credentials) => {
+    this.#live = this.#auth.authenticated(this.#auth.options.now(), async (credentials) => {
       this.#store(credentials);
       const username = credentials.username ?? this.#client.options.username ?? "default";
-      return this.#client.auth(username, credentials.password);
+      try {
+        // ioredis has no command timeout by default: the answer is bounded here.
+        await withTimeout(
+          this.#client.auth(username, credentials.password),
+          AUTH_STEP_TIMEOUT,
+          this.#auth.options.timers,
+          () =>
+            new TimeoutError(
+              `Cannot re-authenticate the connection to ${this.#auth.options.label}: no answer within ${AUTH_STEP_TIMEOUT} ms`,
+            ),
+        );
+      } catch (error) {
+        throw redacted(error);
+      }
     });
   };
 
@@ -430,6 +472,31 @@ export class IoredisIamAuth implements Disposable {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return `IoredisIamAuth { stopped: ${this.#stopped} }`;
   }
+}
+
+/**
+ * Takes IAM auth tokens out of the `command` ioredis attaches to an error
+ * (`{ name, args }`), in place, and returns the error.
+ */
+function redacted<T>(error: T): T {
+  const command = (error as { command?: { args?: unknown } } | null)?.command;
+  const args = command?.args;
+  if (Array.isArray(args)) {
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i];
+      const text = typeof arg === "string" ? arg : arg instanceof Uint8Array ? latin1(arg) : "";
+      if (text.includes("X-Amz-")) args[i] = "[IAM auth token]";
+    }
+  }
+  return error;
+}
+
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 4096) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
+  return text;
 }
 
 /**

@@ -2,14 +2,17 @@
  * Peers that misbehave on purpose, at the worst moment: a server that hangs
  * up in the same read as its handshake reply, or sends a frame nobody asked
  * for; handshake replies that are not what the command answers; commands
- * that would shift every later reply; a byte-named MULTI. Each must leave the
- * client usable: the next command opens a new connection with a fresh token.
+ * that would shift every later reply (refused in any spelling, also against
+ * a real server); a byte-named MULTI; replies built to exhaust memory, alone
+ * or together in one pipeline. Each must leave the client usable: the next
+ * command opens a new connection with a fresh token.
  */
 
 import assert from "node:assert/strict";
 import { BaseRedisClient, connect } from "../src/client.ts";
 import { ConnectionClosedError, ProtocolError } from "../src/errors.ts";
 import { FakeTimers } from "./_helpers/client_fake_timers.ts";
+import { startRedisServer } from "./_helpers/redis_server.ts";
 import { handshakeReply, type Script, scriptedTransport } from "./_helpers/scripted_transport.ts";
 
 const encoder = new TextEncoder();
@@ -162,6 +165,10 @@ const REFUSED: [string, (string | Uint8Array)[], RegExp][] = [
   ["CLIENT REPLY OFF", ["CLIENT", "REPLY", "OFF"], /stop answering/],
   ["client reply skip", ["client", "reply", "skip"], /stop answering/],
   ["MONITOR as bytes", [encoder.encode("monitor")], /stream of events/],
+  ["HELLO 2", ["HELLO", "2"], /'protocol' option/],
+  ["hello 3 with AUTH", ["hello", "3", "AUTH", "u", "p"], /'protocol' option/],
+  ["REPLCONF ACK", ["REPLCONF", "ACK", "0"], /for replicas/],
+  ["replconf getack", ["replconf", "getack", "*"], /for replicas/],
 ];
 
 Deno.test("commands that would shift every later reply are refused by send(), pipelines and transactions", async () => {
@@ -241,4 +248,106 @@ Deno.test("a reply built to exhaust memory fails its command with a ProtocolErro
     name: "RangeError",
     message: /^Cannot connect: 'replyLimits' is out of range: /,
   });
+});
+
+Deno.test("a pipeline whose replies are each under maxReplyBytes but together over it fails with a ProtocolError; the next command reconnects", async () => {
+  const limit = 1024 * 1024;
+  // Empty maps cost the most decoded memory per wire byte: each reply stays just under the limit.
+  const maps = Math.floor((limit - 64 * 1024) / 224);
+  const bigReply = `*${maps}\r\n` + "%0\r\n".repeat(maps);
+  const transport = scriptedTransport(firstConnection((command, peer) => {
+    peer.reply(handshakeReply(command) ?? bigReply);
+  }));
+  await using redis = client(transport, { replyLimits: { maxReplyBytes: limit } });
+  // One such reply is fine, alone or as a pipeline's only reply.
+  assert.equal((await redis.send(["GET", "one"]) as unknown[]).length, maps);
+  const [only] = await redis.pipeline().send(["GET", "one"]).exec() as unknown[][];
+  assert.equal(only!.length, maps);
+  const pipeline = redis.pipeline();
+  for (let i = 0; i < 24; i++) pipeline.send(["GET", `k${i}`]);
+  const error = await pipeline.exec().catch((e) => e);
+  assert.ok(error instanceof ProtocolError, String(error));
+  assert.match(
+    error.message,
+    /the replies of one pipeline exceed maxReplyBytes \(1048576 bytes, estimated, together\)/,
+  );
+  assert.match(error.message, /the connection to 127\.0\.0\.1:6379 was closed$/);
+  assert.ok(transport.peers[0]!.ended, "the connection was closed");
+  assert.equal(await redis.ping(), "PONG");
+});
+
+Deno.test("a real server: refused commands are refused in any spelling (case, bytes) by send(), pipelines and transactions, and replies stay in step", async () => {
+  await using server = await startRedisServer();
+  await using redis = await connect({ host: "127.0.0.1", port: server.port });
+  const bytes = (text: string) => encoder.encode(text);
+  const spellings: (string | Uint8Array)[][] = [
+    ["sUbScRiBe", "x"],
+    [bytes("subscribe"), "x"],
+    [bytes("RESET")],
+    ["reset"],
+    ["Monitor"],
+    ["client", "reply", "off"],
+    ["CLIENT", bytes("Reply"), bytes("SKIP")],
+    [bytes("client"), "REPLY", "Off"],
+    ["psync", "?", "-1"],
+    ["SYNC"],
+    ["ssubscribe", "x"],
+    ["punsubscribe"],
+    ["Hello", "2"],
+    [bytes("replconf"), "ACK", "0"],
+  ];
+  for (const args of spellings) {
+    const shown = JSON.stringify(args.map(String));
+    await assert.rejects(redis.send(args), TypeError, shown);
+    await assert.rejects(redis.pipeline().send(args).get("k").exec(), TypeError, shown);
+    await assert.rejects(redis.multi().send(args).exec(), TypeError, shown);
+  }
+  assert.equal(await redis.ping(), "PONG");
+  await redis.set("public", "public-value");
+  await redis.set("secret", "secret-value");
+  assert.deepEqual(await Promise.all([redis.get("public"), redis.get("secret")]), [
+    "public-value",
+    "secret-value",
+  ]);
+});
+
+Deno.test("a real server: HELLO 2 is refused, so pub/sub frames and PING keep their own replies", async () => {
+  await using server = await startRedisServer();
+  await using redis = await connect({ host: "127.0.0.1", port: server.port });
+  await assert.rejects(redis.send(["HELLO", "2"]), (error) => {
+    assert.ok(error instanceof TypeError, String(error));
+    assert.match(error.message, /^Cannot send HELLO with arguments on this connection: /);
+    return true;
+  });
+  const subscribing = redis.subscribe(["a", "b"], () => {});
+  assert.equal(await redis.send(["PING"]), "PONG");
+  await using _subscription = await subscribing;
+  assert.equal(await redis.ping(), "PONG");
+});
+
+Deno.test("a real server: REPLCONF ACK, which the server never answers, is refused, so later GETs get their own values", async () => {
+  await using server = await startRedisServer();
+  await using redis = await connect({ host: "127.0.0.1", port: server.port });
+  await redis.set("public", "public-value");
+  await redis.set("secret", "secret-value");
+  const replconf = redis.send(["REPLCONF", "ACK", "0"]).catch((error) => error);
+  const values = Promise.all([redis.get("public"), redis.get("secret")]).catch((error) => error);
+  const error = await replconf;
+  assert.ok(error instanceof TypeError, `REPLCONF got ${JSON.stringify(error)}`);
+  assert.match(error.message, /^Cannot send REPLCONF on this connection: /);
+  assert.deepEqual(await values, ["public-value", "secret-value"]);
+});
+
+Deno.test("a real server: commands queued behind QUIT fail with ConnectionClosedError, none is resent, and the next command reconnects", async () => {
+  await using server = await startRedisServer();
+  await using redis = await connect({ host: "127.0.0.1", port: server.port });
+  await redis.set("k", "v");
+  await redis.set("n", "0");
+  const quit = redis.send(["QUIT"]);
+  const behind = redis.incr("n").catch((error) => error);
+  assert.equal(await quit, "OK");
+  const error = await behind;
+  assert.ok(error instanceof ConnectionClosedError, String(error));
+  assert.equal(await redis.get("n"), "0", "the INCR behind QUIT was not resent");
+  assert.equal(await redis.get("k"), "v");
 });

@@ -1,18 +1,32 @@
 /**
  * The thin client's lifecycle when its dependencies hang or fail: close()
- * with commands a silent server never answers, close() while a reconnect
- * waits on a stalled credentials source, a re-authentication whose provider
- * never answers, and a connection that reaches the server's 12-hour cut
- * after its re-authentication failed. Every wait ends; every failure is
- * reported or becomes the next command's error.
+ * with commands a silent server never answers, close() while a connect, a
+ * reconnect or a re-authentication waits on a stalled credentials source,
+ * a re-authentication whose provider never answers, a credentials source
+ * that is down (no socket opened per command meanwhile, a thousand callers
+ * sharing one attempt), wall-clock steps, and a connection that reaches the
+ * server's 12-hour cut after its re-authentication failed. Every wait ends
+ * and leaves no timer behind; every failure is reported or becomes the next
+ * command's error.
  */
 
 import assert from "node:assert/strict";
-import { connect } from "../src/client.ts";
-import { AuthenticationError, ConnectionClosedError, TimeoutError } from "../src/errors.ts";
-import { AUTH_STEP_TIMEOUT, CONNECTION_MAX_AGE } from "../src/auth/policy.ts";
+import { connect, RedisClient } from "../src/client.ts";
+import {
+  AuthenticationError,
+  ConnectionClosedError,
+  CredentialsError,
+  TimeoutError,
+} from "../src/errors.ts";
+import { IamAuth } from "../src/iam_auth.ts";
+import { AUTH_STEP_TIMEOUT, CONNECTION_MAX_AGE, REAUTH_RETRY } from "../src/auth/policy.ts";
+import type { TransportFactory } from "../src/transport/types.ts";
 import { FakeTimers } from "./_helpers/client_fake_timers.ts";
+import { ManualClock } from "./_helpers/manual_clock.ts";
 import { handshakeReply, scriptedTransport } from "./_helpers/scripted_transport.ts";
+import { pass, SteppedClock } from "./_helpers/stepped_clock.ts";
+
+const HOUR = 3_600_000;
 
 const WRONGPASS = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
 
@@ -134,7 +148,7 @@ Deno.test("a re-authentication whose provider never answers fails after the step
   assert.ok(errors[0] instanceof TimeoutError);
   assert.match(
     errors[0]!.message,
-    /^Cannot re-authenticate the connection to 127\.0\.0\.1:6379: no answer within 30000 ms$/,
+    /^Cannot re-authenticate the connection to 127\.0\.0\.1:6379: the auth provider did not answer within 30000 ms$/,
   );
   assert.equal(await client.ping(), "PONG", "the connection keeps working meanwhile");
   auth.mode = "answer";
@@ -241,5 +255,333 @@ Deno.test("without onError, a subscription listener's exception reaches the runt
     assert.equal((uncaught[0] as Error).message, "listener bug");
   } finally {
     globalThis.removeEventListener("error", onUncaught);
+  }
+});
+
+Deno.test("close() during open() whose provider hangs returns at once; open() and the queued commands fail; nothing is left", async () => {
+  const timers = new FakeTimers();
+  const transport = scriptedTransport((command, peer) => {
+    peer.reply(handshakeReply(command) ?? "+OK\r\n");
+  });
+  const auth = new ControlledAuth();
+  auth.mode = "hang";
+  const client = new RedisClient({ host: "127.0.0.1", transport, auth, now: timers.now, timers });
+  const opening = client.open().catch((error) => error);
+  const commands = Array.from({ length: 5 }, () => client.get("k").catch((error) => error));
+  await settle();
+  const started = performance.now();
+  await client.close();
+  assert.ok(performance.now() - started < 200, "close() did not wait for the provider");
+  for (const error of [await opening, ...await Promise.all(commands)]) {
+    assert.ok(error instanceof ConnectionClosedError, String(error));
+  }
+  assert.equal(timers.pending, 0, "no timer is left");
+  assert.ok(transport.peers.every((peer) => peer.ended), "no socket is left open");
+});
+
+Deno.test("open() whose provider hangs fails with a TimeoutError after connectTimeout, and leaves nothing", async () => {
+  const timers = new FakeTimers();
+  const transport = scriptedTransport((command, peer) => {
+    peer.reply(handshakeReply(command) ?? "+OK\r\n");
+  });
+  const auth = new ControlledAuth();
+  auth.mode = "hang";
+  const client = new RedisClient({
+    host: "127.0.0.1",
+    transport,
+    auth,
+    now: timers.now,
+    timers,
+    connectTimeout: 1000,
+  });
+  const opening = client.open().catch((error) => error);
+  await settle();
+  timers.advance(1000);
+  const error = await opening;
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.ok(transport.peers.every((peer) => peer.ended), "no socket is left open");
+  await client.close();
+  assert.equal(timers.pending, 0, "no timer is left");
+});
+
+Deno.test("close() during a re-authentication whose provider hangs leaves no timer behind", async () => {
+  const timers = new FakeTimers();
+  const auth = new ControlledAuth();
+  const transport = scriptedTransport((command, peer) => {
+    peer.reply(handshakeReply(command) ?? "+OK\r\n");
+  });
+  const client = await connect({
+    host: "127.0.0.1",
+    transport,
+    auth,
+    reauthAfter: 60_000,
+    commandTimeout: Infinity,
+    now: timers.now,
+    timers,
+  });
+  auth.mode = "hang";
+  timers.advance(60_000);
+  await settle();
+  assert.equal(auth.calls, 2, "the re-authentication asked the provider");
+  await client.close();
+  assert.equal(timers.pending, 0, `${timers.pending} timer(s) left after close()`);
+});
+
+Deno.test("close() after a subscription's reconnect failed leaves no timer behind", async () => {
+  const timers = new FakeTimers();
+  const scripted = scriptedTransport((command, peer) => {
+    const handshake = handshakeReply(command);
+    if (handshake !== undefined) return peer.reply(handshake);
+    if (command[0] === "SUBSCRIBE") return peer.reply(">3\r\n+subscribe\r\n+news\r\n:1\r\n");
+    peer.reply("+OK\r\n");
+  });
+  let down = false;
+  const transport: TransportFactory = (options) =>
+    down ? Promise.reject(new Error("Connection refused")) : scripted(options);
+  const errors: Error[] = [];
+  const client = new RedisClient({
+    host: "127.0.0.1",
+    transport,
+    now: timers.now,
+    timers,
+    onError: (error) => errors.push(error),
+    reconnect: { attempts: 1 },
+  });
+  await client.open();
+  await client.subscribe("news", () => {});
+  down = true;
+  scripted.peers[0]!.end(); // the server goes away, and the reconnect fails
+  await settle();
+  assert.ok(errors.length > 0, "the failed reconnect was reported");
+  await client.close();
+  assert.equal(timers.pending, 0, `${timers.pending} timer(s) left after close()`);
+});
+
+Deno.test("while the credentials source backs off, commands fail at once without opening a server connection each", async () => {
+  using auth = new IamAuth({
+    replicationGroupId: "replication-group-01",
+    userId: "iam-user-01",
+    region: "us-east-1",
+    credentials: () => Promise.reject(new Error("IMDS unreachable")),
+    retry: { initialDelay: 5_000, maxDelay: 5_000 },
+  });
+  const transport = scriptedTransport((command, peer) => {
+    peer.reply(handshakeReply(command) ?? "+OK\r\n");
+  });
+  const client = new RedisClient({ host: "127.0.0.1", transport, auth });
+  await assert.rejects(client.get("k"), CredentialsError); // the source failed: the backoff starts
+  const before = transport.peers.length;
+  for (let i = 0; i < 50; i++) {
+    await assert.rejects(client.get("k"), /next attempt in/);
+  }
+  await client.close();
+  const opened = transport.peers.length - before;
+  assert.ok(
+    opened <= 1,
+    `${opened} connections were opened for 50 commands that could not be sent`,
+  );
+});
+
+Deno.test("a thousand callers on a fresh client share one credentials resolution per round: all fail with it, then all succeed", async () => {
+  const clock = new ManualClock();
+  let sourceCalls = 0;
+  let release!: () => void;
+  let firstCall!: () => void;
+  const calledOnce = new Promise<void>((resolve) => firstCall = resolve);
+  using auth = new IamAuth({
+    replicationGroupId: "replication-group-01",
+    userId: "iam-user-01",
+    region: "us-east-1",
+    now: clock.now,
+    credentials: async () => {
+      sourceCalls++;
+      if (sourceCalls === 1) {
+        const slow = new Promise<void>((resolve) => release = resolve);
+        firstCall();
+        await slow; // slow, then fails
+        throw new Error("source hiccup");
+      }
+      return { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret-key" };
+    },
+    retry: { initialDelay: 100, maxDelay: 100 },
+  });
+  const transport = scriptedTransport((command, peer) => {
+    peer.reply(handshakeReply(command) ?? "$1\r\nv\r\n");
+  });
+  const client = new RedisClient({ host: "127.0.0.1", transport, auth });
+  const callers = (n: number) =>
+    Promise.allSettled(Array.from({ length: n }, (_, i) => client.get(`k${i}`)));
+  const first = callers(1000);
+  await calledOnce;
+  await settle();
+  release();
+  const round1 = await first;
+  assert.equal(sourceCalls, 1, "one resolution for all callers");
+  for (const result of round1) {
+    assert.equal(result.status, "rejected");
+    assert.ok(result.reason instanceof CredentialsError, String(result.reason));
+  }
+  clock.advance(150); // past the token manager's backoff
+  const round2 = await callers(1000);
+  assert.equal(sourceCalls, 2);
+  assert.ok(round2.every((result) => result.status === "fulfilled" && result.value === "v"));
+  assert.ok(transport.peers.length <= 2, `${transport.peers.length} connections for two rounds`);
+  const started = performance.now();
+  await client.close();
+  assert.ok(performance.now() - started < 200, "close() returned at once");
+});
+
+Deno.test("a command in flight when the server cuts a connection whose re-authentication kept failing carries that failure as its cause", async () => {
+  const timers = new FakeTimers();
+  let stsDown = false;
+  let minted = 0;
+  const auth = {
+    credentials: () =>
+      stsDown
+        ? Promise.reject(new Error("STS unreachable"))
+        : Promise.resolve({ username: "iam-user-01", password: `token-${++minted}` }),
+  };
+  const transport = scriptedTransport((command, peer) => {
+    if (command[0] === "GET") return; // in flight when the cut comes
+    peer.reply(handshakeReply(command) ?? "+PONG\r\n");
+  });
+  const start = timers.now();
+  const client = await connect({
+    host: "127.0.0.1",
+    transport,
+    auth,
+    commandTimeout: Infinity,
+    now: timers.now,
+    timers,
+    // no onError: the failure must not be lost anyway
+  });
+  // The server authenticated the handshake a moment after the client sent it: it cuts 12 h later.
+  timers.setTimeout(() => transport.peers[0]!.end(), CONNECTION_MAX_AGE + 5);
+  stsDown = true; // every re-authentication fails
+  for (let t = 0; t < CONNECTION_MAX_AGE - 60_000; t += 60_000) {
+    timers.advance(60_000);
+    await settle();
+  }
+  timers.advance(start + CONNECTION_MAX_AGE - 1 - timers.now()); // 1 ms before the client's own cut
+  await settle();
+  const inFlight = client.get("k").catch((error) => error);
+  await settle();
+  timers.advance(10); // the server's timer cuts the connection
+  await settle();
+  const error = await inFlight;
+  assert.ok(error instanceof ConnectionClosedError, String(error));
+  assert.match(error.message, /^Connection to 127\.0\.0\.1:6379 closed by the server \(after: /);
+  assert.ok(error.cause instanceof Error, `no cause: "${error.message}"`);
+  assert.match(error.message + String(error.cause), /STS unreachable/);
+  stsDown = false;
+  const closing = client.close();
+  timers.advance(2_000);
+  await closing;
+});
+
+Deno.test("a wall-clock step back during a re-authentication does not push the next one past the 12-hour cut", async () => {
+  const clock = new SteppedClock();
+  let minted = 0;
+  const auth = {
+    credentials: () => Promise.resolve({ username: "u", password: `token-${++minted}` }),
+  };
+  const authAt: number[] = []; // when the server received each AUTH, on the steady clock
+  let answerFirst: (() => void) | undefined;
+  const transport = scriptedTransport((command, peer) => {
+    if (command[0] === "AUTH") {
+      authAt.push(clock.now());
+      if (authAt.length === 1) {
+        answerFirst = () => peer.reply("+OK\r\n"); // the first answer takes a moment
+        return;
+      }
+    }
+    peer.reply(handshakeReply(command) ?? "+PONG\r\n");
+  });
+  const client = await connect({
+    host: "127.0.0.1",
+    transport,
+    auth,
+    commandTimeout: Infinity,
+    now: clock.wall,
+    timers: clock,
+  });
+  await pass(clock, 11 * HOUR, 60_000);
+  assert.equal(authAt.length, 1, "the first re-authentication is on its way");
+  clock.advance(200);
+  clock.step(-3 * HOUR); // NTP steps the wall clock back while the AUTH is in flight
+  answerFirst!();
+  await settle();
+  await pass(clock, 15 * HOUR, 60_000);
+  assert.ok(authAt.length >= 2, "a second re-authentication happened");
+  const gap = authAt[1]! - authAt[0]!;
+  assert.ok(
+    gap < CONNECTION_MAX_AGE,
+    `the next re-authentication came ${(gap / HOUR).toFixed(2)} h after the last one`,
+  );
+  assert.equal(transport.peers.length, 1, "the connection was never cut");
+  const closing = client.close();
+  clock.advance(2_000);
+  await closing;
+});
+
+Deno.test("re-authentication retries back off to REAUTH_RETRY.maxDelay and never busy-loop across wall-clock steps; failing commands say why", async () => {
+  const clock = new SteppedClock();
+  const attemptsAt: number[] = []; // on the steady clock
+  let first = true;
+  const auth = {
+    credentials() {
+      if (first) {
+        first = false;
+        return Promise.resolve({ username: "u", password: "t" });
+      }
+      attemptsAt.push(clock.now());
+      return Promise.reject(new Error("STS down"));
+    },
+  };
+  const transport = scriptedTransport((command, peer) => {
+    peer.reply(handshakeReply(command) ?? "+PONG\r\n");
+  });
+  const client = await connect({
+    host: "127.0.0.1",
+    transport,
+    auth,
+    reauthAfter: 60_000,
+    now: clock.wall,
+    timers: clock,
+    onError: () => {},
+  });
+  // The wall clock steps back 3 h, forward 13 h, back 1 h.
+  const steps = new Map([[1 * HOUR, -3 * HOUR], [2 * HOUR, 13 * HOUR], [3 * HOUR, -1 * HOUR]]);
+  const commandErrors: { at: number; error: Error }[] = [];
+  for (let t = 1_000; t <= 5 * HOUR; t += 1_000) {
+    clock.advance(1_000);
+    const step = steps.get(t);
+    if (step !== undefined) clock.step(step);
+    if (t % 600_000 === 0) {
+      const reply = await client.ping().catch((error) => error);
+      if (reply instanceof Error) commandErrors.push({ at: t, error: reply });
+    }
+    await settle();
+  }
+  const closing = client.close();
+  clock.advance(2_000);
+  await closing;
+  const perHour = [0, 1, 2, 3, 4].map((hour) =>
+    attemptsAt.filter((at) => at >= hour * HOUR && at < (hour + 1) * HOUR).length
+  );
+  assert.ok(Math.max(...perHour) <= 125, `attempts per hour: ${perHour}`);
+  const gaps = attemptsAt.slice(1).map((at, i) => at - attemptsAt[i]!);
+  // Past the first retries the backoff is at its cap: at least half of it between attempts.
+  assert.ok(
+    gaps.slice(10).every((gap) => gap >= REAUTH_RETRY.maxDelay / 2),
+    `gaps between attempts: ${gaps}`,
+  );
+  assert.deepEqual(
+    commandErrors.filter(({ at }) => at < 2 * HOUR),
+    [],
+    "before the wall clock jumps past the 12-hour cut, every command succeeds",
+  );
+  for (const { error } of commandErrors) {
+    assert.match(`${error.message} ${String(error.cause)}`, /STS down/, "a failure says why");
   }
 });

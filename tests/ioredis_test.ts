@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
+import { inspect } from "node:util";
 import { Redis as Ioredis } from "ioredis";
 import { Redis as Iovalkey } from "iovalkey";
 import { connectIoredis, type Timers } from "../src/ioredis.ts";
@@ -7,6 +8,7 @@ import type { AuthProvider } from "../src/auth/types.ts";
 import { AuthenticationError } from "../src/errors.ts";
 import { FakeTimers } from "./_helpers/client_fake_timers.ts";
 import { exampleEnvironment, once, run, sleep, startIamEmulator } from "./_helpers/iam_emulator.ts";
+import { startRedisServer } from "./_helpers/redis_server.ts";
 
 const MINUTE = 60_000;
 /** The emulator's connection age cap, shortened from 12 hours. */
@@ -342,6 +344,66 @@ for (const library of libraries) {
       for (const view of views()) assert.ok(!view.includes("X-Amz-Signature"), view.slice(0, 200));
     } finally {
       await client.quit();
+    }
+  });
+}
+
+for (
+  const library of [
+    { name: "ioredis", create: (port: number) => new Ioredis({ port, lazyConnect: true }) },
+    { name: "iovalkey", create: (port: number) => new Iovalkey({ port, lazyConnect: true }) },
+  ]
+) {
+  Deno.test(`${library.name}: a refused re-authentication is reported and kept as an error that carries no token, causes included`, async () => {
+    await using redis = await startRedisServer({
+      args: ["--user", "iam", "on", "nopass", "~*", "&*", "+@all"],
+    });
+    const signature = "5ecre7".repeat(10) + "abcd";
+    let minted = 0;
+    const auth = {
+      credentials: () =>
+        Promise.resolve({
+          username: "iam",
+          password:
+            `replication-group-01/?Action=connect&User=iam&X-Amz-Signature=${signature}${++minted}`,
+        }),
+    };
+    const client = library.create(redis.port);
+    const events: unknown[] = [];
+    client.on("error", (error) => events.push(error));
+    const timers = new FakeTimers();
+    const reported: Error[] = [];
+    using helper = await connectIoredis(client as never, auth, {
+      timers,
+      now: timers.now,
+      reauthAfter: 60_000,
+      onReAuthenticationError: (error) => reported.push(error),
+    });
+    try {
+      // The user's password changes: re-authentications are refused (WRONGPASS), fresh tokens too.
+      await client.call("ACL", "SETUSER", "iam", "resetpass", ">other-password");
+      timers.advance(60_000);
+      for (let i = 0; i < 200 && reported.length === 0; i++) await sleep(5);
+      assert.equal(reported.length, 1, "the refusal was reported");
+      assert.ok(reported[0] instanceof AuthenticationError, String(reported[0]));
+      assert.equal(helper.failure, reported[0], "and kept as the helper's failure");
+      const shown: string[] = [];
+      const commands: unknown[] = [];
+      for (let error: unknown = reported[0]; error !== undefined; error = (error as Error).cause) {
+        commands.push((error as { command?: { name?: unknown } }).command?.name);
+        shown.push(
+          Deno.inspect(error, { depth: Infinity, showHidden: true }),
+          inspect(error, { depth: Infinity, showHidden: true }),
+        );
+      }
+      assert.ok(commands.includes("auth"), "the cause chain keeps the library's own AUTH error");
+      for (const event of events) shown.push(Deno.inspect(event, { depth: Infinity }));
+      for (const view of shown) {
+        const at = view.indexOf(signature);
+        assert.equal(at, -1, `token shown: …${view.slice(Math.max(0, at - 300), at + 20)}…`);
+      }
+    } finally {
+      client.disconnect();
     }
   });
 }

@@ -330,3 +330,68 @@ Deno.test("a pending re-auth timer does not keep the process alive (unref'd)", a
   assert.ok(output.success);
   assert.ok(Date.now() - started < 15_000);
 });
+
+/** A token source that answers `n` times, then never again. */
+function hangingAfter(n: number) {
+  let calls = 0;
+  return {
+    get calls() {
+      return calls;
+    },
+    credentials(): Promise<{ username: string; password: string }> {
+      calls++;
+      if (calls <= n) return Promise.resolve({ username: "u", password: `token-${calls}` });
+      return new Promise(() => {});
+    },
+  };
+}
+
+Deno.test("disposing the provider during a subscribe() whose source hangs fails the subscribe at once and leaves no timer", async () => {
+  const timers = new FakeTimers();
+  const auth = hangingAfter(0);
+  const provider = nodeRedisCredentials(auth, { timers, now: timers.now });
+  const subscribing = provider.subscribe(recorder());
+  subscribing.catch(() => {});
+  await settle();
+  assert.equal(auth.calls, 1, "the subscribe asked the source");
+  provider[Symbol.dispose]();
+  await assert.rejects(subscribing, TypeError);
+  assert.equal(timers.pending, 0, `${timers.pending} timer(s) left after dispose`);
+});
+
+Deno.test("disposing the provider during a re-authentication whose source hangs leaves no timer", async () => {
+  const timers = new FakeTimers();
+  const auth = hangingAfter(1);
+  const provider = nodeRedisCredentials(auth, { timers, now: timers.now, reauthAfter: 60_000 });
+  const [, subscription] = await provider.subscribe(recorder());
+  timers.advance(60_000);
+  await settle();
+  assert.equal(auth.calls, 2, "the re-authentication asked the source");
+  subscription.dispose(); // what node-redis's close() and destroy() do
+  provider[Symbol.dispose]();
+  assert.equal(timers.pending, 0, `${timers.pending} timer(s) left after dispose`);
+});
+
+Deno.test("failure is cleared once a later re-authentication goes through", async () => {
+  const timers = new FakeTimers();
+  const auth = new FakeAuth();
+  const provider = nodeRedisCredentials(auth, { timers, now: timers.now, reauthAfter: 60_000 });
+  const listener = recorder();
+  await provider.subscribe(listener);
+  auth.rotate();
+  timers.advance(60_000);
+  await settle();
+  // node-redis reports that this AUTH failed: a connection hiccup, not a refusal.
+  provider.onReAuthenticationError(new Error("Socket closed unexpectedly"));
+  await settle();
+  assert.ok(provider.failure !== undefined, "the failure is kept");
+  // The retry and the regular re-authentications go through; node-redis reports nothing.
+  for (let t = 0; t < 4 * 60_000; t += 500) {
+    auth.rotate();
+    timers.advance(500);
+    await settle();
+  }
+  assert.ok(listener.next.length >= 5, `AUTHs sent: ${listener.next.length}`);
+  assert.equal(provider.failure, undefined, `still kept: ${provider.failure?.message}`);
+  provider[Symbol.dispose]();
+});

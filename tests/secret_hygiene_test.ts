@@ -605,6 +605,59 @@ Deno.test("secret hygiene: a secret passed in the wrong option, or a URL with cr
   shown.assertClean(secrets);
 });
 
+Deno.test("secret hygiene: a secret or a URL with credentials passed as the TLS server name or node-redis's socket.host is never echoed, even with a server listening", async () => {
+  const { connect } = await import("../src/client.ts");
+  const { createClient } = await import("../src/node_redis/client.ts");
+  const secrets = new Secrets();
+  secrets.addCredentials("long-term", LONG_TERM);
+  const key = LONG_TERM.secretAccessKey;
+  const shown = new Exposure();
+  const auth = { credentials: () => Promise.resolve({ username: "u", password: "p" }) };
+  // A server that accepts, so that a server name nobody checked would reach the TLS handshake.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const accepting = (async () => {
+    for await (const conn of listener) conn.close();
+  })();
+  try {
+    const printed = await printedDuring(async () => {
+      for (const servername of [`rediss://iam-user-01:${key}@cache.example.com`, key]) {
+        const error = await rejection(
+          connect({ host: "127.0.0.1", port, tls: true, servername, connectTimeout: 2000 }),
+        );
+        assert.ok(error instanceof TypeError, String(error));
+        assert.match(error.message, /^Cannot connect: 'servername' must be a host name or IP/);
+        shown.error(`connect: ${servername === key ? "secret key" : "URL"} as servername`, error);
+      }
+      for (const host of [`iam-user-01:${key}@cache.example.com`, key]) {
+        const where = `createClient: ${
+          host === key ? "secret key" : "user:password@host"
+        } as socket.host`;
+        const error = await rejection(async () => {
+          const client = createClient({
+            socket: { host, port, tls: true, reconnectStrategy: false },
+            auth,
+          } as never);
+          client.on("error", (event: unknown) => shown.error(`${where}: error event`, event));
+          try {
+            await client.connect();
+          } finally {
+            client.destroy();
+          }
+        });
+        assert.ok(error instanceof TypeError, String(error));
+        shown.error(where, error);
+      }
+    });
+    for (const line of printed) shown.add("printed by the module", line);
+    assert.deepEqual(printed, [], "the module printed something");
+    shown.assertClean(secrets);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+  }
+});
+
 // ---------------------------------------------------------------- the emulator and web identity
 
 const EMULATOR_CONFIG: EmulatorConfig = {

@@ -102,6 +102,7 @@ export class ConnectionAuth {
   #fresh: Promise<AuthCredentials> | undefined;
   /** Whether the credentials handed to the last handshake were minted after a refusal. */
   #handedFresh = false;
+  #failing = false;
   #username: string | undefined;
 
   /**
@@ -134,7 +135,25 @@ export class ConnectionAuth {
     const fresh = this.#fresh;
     this.#fresh = undefined;
     this.#handedFresh = fresh !== undefined;
-    return fresh ?? this.credentials(false);
+    return (fresh ?? this.credentials(false)).then(
+      (credentials) => {
+        this.#failing = false;
+        return credentials;
+      },
+      (error) => {
+        this.#failing = true;
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Whether the provider failed the last handshake: a client then waits for
+   * credentials before it opens a socket, rather than opening one per attempt
+   * while the provider is down.
+   */
+  get failing(): boolean {
+    return this.#failing;
   }
 
   /**
@@ -210,8 +229,9 @@ export class ConnectionAuth {
  * last authentication, a fresh token is sent through the integration's
  * {@linkcode SendAuth}; a refused token is replaced by a freshly minted one
  * once; any other failure is reported and retried after a backoff
- * ({@linkcode REAUTH_RETRY}). Each attempt (credentials and the server's
- * answer) is bounded by {@linkcode AUTH_STEP_TIMEOUT}.
+ * ({@linkcode REAUTH_RETRY}). The provider's answer is bounded by
+ * {@linkcode AUTH_STEP_TIMEOUT}; the server's by the client that sends the
+ * `AUTH`. Timers run on nominal delays, so wall-clock steps move nothing.
  *
  * @example Made by `ConnectionAuth.authenticated()`
  * ```ts
@@ -244,6 +264,8 @@ export class Reauthentication {
   #failures = 0;
   #failure: Error | undefined;
   #ended = false;
+  /** Aborted by `end()`: ends the wait on the provider, and its timer, at once. */
+  readonly #stop = new AbortController();
 
   /**
    * @param auth The client's authentication.
@@ -254,8 +276,7 @@ export class Reauthentication {
     this.#auth = auth;
     this.#send = send;
     this.#authAt = at;
-    const after = auth.options.reauthAfter;
-    this.#schedule(after === false ? Infinity : at + after, false);
+    this.#schedule(auth.options.reauthAfter, false);
   }
 
   /** When the server cuts the connection unless it re-authenticates first: 12 hours after its last authentication. */
@@ -304,28 +325,35 @@ export class Reauthentication {
     this.#run(() => this.#afterFailure(error, this.#sentFresh));
   }
 
-  /** Stops the schedule: the connection closed. */
+  /** Stops the schedule: the connection closed. An attempt under way is abandoned, its timers cleared. */
   end(): void {
     this.#ended = true;
     this.#clearTimer();
+    this.#stop.abort();
     this.#due = Infinity;
     this.#nextCheck = Infinity;
   }
 
-  #schedule(due: number, retry: boolean): void {
+  /**
+   * Plans the next re-authentication `delay` ms from now (`false`: none). The
+   * timer runs on the nominal delay, so a wall clock stepped back or forward
+   * meanwhile moves it by nothing; `nextCheck` follows the wall clock, for
+   * clients that check on each command after a freeze.
+   */
+  #schedule(delay: number | false, retry: boolean): void {
     this.#clearTimer();
+    const due = delay === false ? Infinity : this.#auth.options.now() + delay;
     this.#due = due;
     this.#retry = retry;
     this.#nextCheck = Math.min(due, this.expiresAt);
-    if (this.#ended || due === Infinity) return;
-    const { timers, now } = this.#auth.options;
+    if (this.#ended || delay === false) return;
     // Cleared when the connection closes: an I/O timer, with no keep-alive of
     // its own (and, on Deno, no `node:timers` load on a cold start).
-    const timer = setIoTimeout(timers, () => {
+    const timer = setIoTimeout(this.#auth.options.timers, () => {
       if (this.#timer !== timer) return;
       this.#timer = undefined;
       if (!this.#ended) this.#start(false);
-    }, Math.max(0, due - now()));
+    }, Math.max(0, delay));
     this.#timer = timer;
   }
 
@@ -356,25 +384,29 @@ export class Reauthentication {
     const at = now();
     let answered = false;
     try {
-      const step = (async () => {
-        const credentials = await this.#auth.credentials(fresh);
-        if (this.#ended) return;
-        this.#sentFresh = fresh;
-        const sending = this.#send(credentials);
-        if (sending !== undefined) {
-          await sending;
-          answered = true;
-        }
-      })();
-      await withTimeout(
-        step,
+      // The provider is bounded here; the server's answer by the client that
+      // sends it (the thin client's command timeout: an AUTH queued behind a
+      // blocking command waits with it, as the server answers it after).
+      const credentials = await withTimeout(
+        this.#auth.credentials(fresh),
         AUTH_STEP_TIMEOUT,
         timers,
         () =>
           new TimeoutError(
-            `Cannot re-authenticate the connection to ${label}: no answer within ${AUTH_STEP_TIMEOUT} ms`,
+            `Cannot re-authenticate the connection to ${label}: the auth provider did not answer within ${AUTH_STEP_TIMEOUT} ms`,
           ),
+        this.#stop.signal,
       );
+      if (this.#ended) return;
+      this.#sentFresh = fresh;
+      const sending = this.#send(credentials);
+      if (sending === undefined) {
+        // Queued only (node-redis): taken as sent until the client reports a failure.
+        this.#failure = undefined;
+      } else {
+        await sending;
+        answered = true;
+      }
     } catch (error) {
       if (!this.#ended) await this.#afterFailure(error, fresh);
       return;
@@ -386,8 +418,7 @@ export class Reauthentication {
       this.#failures = 0;
       this.#failure = undefined;
     }
-    const after = this.#auth.options.reauthAfter;
-    this.#schedule(after === false ? Infinity : at + after, false);
+    this.#schedule(this.#auth.options.reauthAfter, false);
   }
 
   async #afterFailure(error: unknown, fresh: boolean): Promise<void> {
@@ -395,7 +426,7 @@ export class Reauthentication {
       await this.#attempt(true);
       return;
     }
-    const { label, now, random } = this.#auth.options;
+    const { label, random } = this.#auth.options;
     const failure = isRefusal(error)
       ? authenticationError(label, this.#auth.username, refusalReply(error as Error), true)
       : error instanceof AuthenticationError || error instanceof CredentialsError ||
@@ -417,7 +448,7 @@ export class Reauthentication {
       REAUTH_RETRY.maxDelay,
       random,
     );
-    this.#schedule(now() + delay, true);
+    this.#schedule(delay, true);
   }
 
   #expired(): ConnectionClosedError {

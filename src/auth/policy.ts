@@ -82,11 +82,12 @@ export const REAUTH_RETRY: { readonly minDelay: number; readonly maxDelay: numbe
 };
 
 /**
- * The longest the module waits on one authentication step it does not
- * control: an auth provider's `credentials()` outside a connect (a connect is
- * bounded by its own timeout), or the server's answer to a re-authentication
- * (which waits for an open `MULTI` to end). A step that takes longer fails
- * and is retried like any other failure.
+ * The longest the module waits on an auth provider's `credentials()` outside
+ * a connect (a connect is bounded by its own timeout): for a
+ * re-authentication, at node-redis's `subscribe()` and at `connectIoredis`,
+ * and for the server's answer to an ioredis re-authentication (which has no
+ * command timeout of its own). A step that takes longer fails and is
+ * retried like any other failure.
  *
  * @example
  * ```ts

@@ -55,6 +55,11 @@ const REFUSALS = new Map<string, string>([
   ["SYNC", STREAM],
   ["PSYNC", STREAM],
   [
+    "REPLCONF",
+    "it is for replicas: the server answers some of its forms with no reply at all, and later " +
+    "replies would answer the wrong commands",
+  ],
+  [
     "RESET",
     "it ends the connection's authentication, and later commands would run as the default " +
     "user; close the client and connect again instead",
@@ -70,6 +75,7 @@ const RULES = new Map<string, Rule>([
   ),
   ...["XREAD", "XREADGROUP", "WAIT", "WAITAOF"].map((name) => [name, BLOCKING] as const),
   ["CLIENT", REFUSED], // only CLIENT REPLY OFF|SKIP; see refusalReason()
+  ["HELLO", REFUSED], // only with arguments; see refusalReason()
   ...[...REFUSALS.keys()].map((name) => [name, REFUSED] as const),
 ]);
 
@@ -105,6 +111,11 @@ export function commandRule(args: readonly CommandArg[]): Rule {
 /** Why a command is refused, with what to use instead; `undefined` when it is allowed. */
 function refusalReason(args: readonly CommandArg[]): string | undefined {
   const name = upper(args[0]);
+  if (name === "HELLO") {
+    return args.length === 1 ? undefined : "it can switch the connection's protocol or " +
+      "identity under the client, and later replies would be read wrongly; the client runs " +
+      "HELLO itself when it connects (choose the version with the 'protocol' option)";
+  }
   if (name === "CLIENT") {
     if (upper(args[1]) !== "REPLY") return undefined;
     const mode = upper(args[2]);
@@ -124,7 +135,11 @@ function refusalReason(args: readonly CommandArg[]): string | undefined {
  */
 export function refusedCommandError(args: readonly CommandArg[]): TypeError {
   const name = upper(args[0]);
-  const shown = name === "CLIENT" ? `CLIENT REPLY ${upper(args[2])}` : name;
+  const shown = name === "CLIENT"
+    ? `CLIENT REPLY ${upper(args[2])}`
+    : name === "HELLO"
+    ? "HELLO with arguments"
+    : name;
   return new TypeError(`Cannot send ${shown} on this connection: ${refusalReason(args)}`);
 }
 
@@ -149,8 +164,16 @@ export function blockingTimeout(args: readonly CommandArg[]): number {
       break;
     case "XREAD":
     case "XREADGROUP": {
-      const at = args.findIndex((arg, i) => i > 0 && upper(arg) === "BLOCK");
-      if (at === -1) return 0;
+      // Options come before STREAMS (after GROUP group consumer for XREADGROUP): a key or
+      // a group named "block" is not the option.
+      let at = name === "XREADGROUP" ? 4 : 1;
+      for (; at < args.length; at++) {
+        const option = upper(args[at]);
+        if (option === "BLOCK") break;
+        if (option === "STREAMS") return 0;
+        if (option === "COUNT") at++;
+      }
+      if (at >= args.length) return 0;
       value = args[at + 1];
       unit = 1;
       break;
@@ -166,9 +189,21 @@ export function blockingTimeout(args: readonly CommandArg[]): number {
     default: // BLPOP and the others: the timeout comes last
       value = args[args.length - 1];
   }
-  const seconds = Number(typeof value === "number" ? value : upper(value));
-  if (!Number.isFinite(seconds) || seconds < 0) return 0;
-  return seconds === 0 ? Infinity : seconds * unit;
+  const time = numberArg(value);
+  // Unreadable, the server refuses it at once: no extra time. Only a real 0 blocks for good.
+  if (!Number.isFinite(time) || time < 0) return 0;
+  return time === 0 ? Infinity : time * unit;
+}
+
+/** A numeric argument as Redis reads it (a decimal, possibly fractional), or `NaN`. */
+function numberArg(arg: CommandArg | undefined): number {
+  if (typeof arg === "number") return arg;
+  const text = typeof arg === "string"
+    ? arg
+    : arg instanceof Uint8Array && arg.length <= 64
+    ? String.fromCharCode(...arg)
+    : "";
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
 }
 
 /** An argument in upper case (byte arguments read as Latin-1, up to 16 bytes): for names and keywords. */

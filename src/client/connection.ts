@@ -37,7 +37,7 @@ export interface ConnectionOptions {
    * in ms; a blocking command gets its own timeout on top. `undefined`: no limit.
    */
   commandTimeout?: number | undefined;
-  /** The clock for `commandTimeout`. */
+  /** The clock, for `commandTimeout` when the timers have no steady clock of their own. */
   now: () => number;
   /** Timers for `commandTimeout`. */
   timers: Timers;
@@ -47,6 +47,12 @@ export interface ConnectionOptions {
   onPush?: ((push: Push) => void) | undefined;
   /** Called once, when the connection has closed, with the reason. */
   onClose?: ((error: Error) => void) | undefined;
+  /**
+   * When the server closes the connection: what may have led to it, for the
+   * `cause` of the error the waiting commands get (a failed re-authentication
+   * before the server's 12-hour cut).
+   */
+  closeCause?: (() => Error | undefined) | undefined;
 }
 
 const SINGLE = 0;
@@ -77,6 +83,10 @@ const SUBSCRIBE_KINDS = new Set([
 class Slot {
   /** A batch's replies, filled in order (`remaining` counts the unfilled places at the end). */
   values: RespValue[] | undefined = undefined;
+  /** A batch's replies' estimated decoded size so far, bounded like one reply's. */
+  held = 0;
+  /** Whether this is a `MULTI`: refused, it opens no transaction. */
+  opensTransaction = false;
   constructor(
     readonly kind: number,
     public remaining: number,
@@ -88,7 +98,7 @@ class Slot {
     /** When the command times out on its own: `sentAt` + the timeout (+ its blocking time). */
     readonly own: number,
     /**
-     * When it times out, in ms since the epoch: never before the one ahead of
+     * When it times out, on the steady clock: never before the one ahead of
      * it, which the server answers first. `Infinity` behind a command that
      * blocks until served; set again when the slot reaches the head.
      */
@@ -127,6 +137,10 @@ export class Connection {
   #timer: unknown;
   /** The time taken once per tick for the commands written in it (`commandTimeout` only). */
   #tickTime = 0;
+  /** When the armed command timer fires, on the steady clock; `Infinity` when none is armed. */
+  #timerAt = Infinity;
+  /** The steady clock durations are measured on: the timers' own, else the client's clock. */
+  readonly #elapsed: () => number;
   /** The deadline of the last command queued: deadlines never decrease along the queue. */
   #lastDeadline = 0;
   /** Extra reply time of the command being queued, when it blocks on the server. */
@@ -144,6 +158,8 @@ export class Connection {
     this.#transport = transport;
     this.#options = options;
     this.#decoder = new RespDecoder(options.replyLimits);
+    const timers = options.timers;
+    this.#elapsed = timers.now !== undefined ? () => timers.now!() : options.now;
     if (transport.write === undefined) {
       this.#writer = transport.writable.getWriter();
       this.#writer.closed.catch(() => {});
@@ -185,16 +201,19 @@ export class Connection {
     bytes = false,
   ): Promise<T> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
-    const refused = this.#track(args);
-    if (refused !== undefined) return Promise.reject(refused);
+    const rule = commandRule(args);
+    if (rule === REFUSED) return Promise.reject(refusedCommandError(args));
     let data: Uint8Array;
     try {
       data = encodeCommandView(args);
     } catch (error) {
       return Promise.reject(error);
     }
+    // Only a command that is written changes what the connection tracks.
+    if (rule !== PLAIN) this.#apply(rule, args);
     return new Promise<T>((resolve, reject) => {
-      this.#push(SINGLE, 1, bytes, parse, resolve as (v: unknown) => void, reject);
+      const slot = this.#push(SINGLE, 1, bytes, parse, resolve as (v: unknown) => void, reject);
+      slot.opensTransaction = rule === OPENS_TRANSACTION;
       this.#write(data);
     });
   }
@@ -233,7 +252,9 @@ export class Connection {
     let blocking = 0;
     if (special) {
       for (const args of commands) {
-        this.#track(args);
+        const rule = commandRule(args);
+        if (rule === PLAIN) continue;
+        this.#apply(rule, args);
         if (this.#blocking > blocking) blocking = this.#blocking;
       }
     }
@@ -360,27 +381,26 @@ export class Connection {
   }
 
   /**
-   * Follows what a command about to be written changes: MULTI/EXEC/DISCARD
-   * in the written stream, and how long a blocking command may hold its reply
-   * (in `#blocking`). Returns the error for a refused command, which is then
-   * not written.
+   * Follows what a command being written changes: MULTI/EXEC/DISCARD in the
+   * written stream, and how long a blocking command may hold its reply (in
+   * `#blocking`, for the slot pushed next).
    */
-  #track(args: readonly CommandArg[]): TypeError | undefined {
+  #apply(rule: number, args: readonly CommandArg[]): void {
     this.#blocking = 0;
-    const rule = commandRule(args);
-    if (rule === PLAIN) return undefined;
     if (rule === OPENS_TRANSACTION) {
       this.#inTransaction = true;
     } else if (rule === CLOSES_TRANSACTION) {
-      this.#inTransaction = false;
-      queueMicrotask(() => this.#sendDeferred());
+      this.#transactionEnded();
     } else if (rule === BLOCKING) {
       // Queued inside MULTI, it does not block: EXEC runs it without waiting.
       if (!this.#inTransaction) this.#blocking = blockingTimeout(args);
-    } else if (rule === REFUSED) {
-      return refusedCommandError(args);
     }
-    return undefined;
+  }
+
+  /** A transaction ended (EXEC, DISCARD, or a refused MULTI): what waited for it goes out. */
+  #transactionEnded(): void {
+    this.#inTransaction = false;
+    queueMicrotask(() => this.#sendDeferred());
   }
 
   #sendDeferred(): void {
@@ -390,7 +410,7 @@ export class Connection {
     for (const { args, resolve, reject } of deferred) this.send(args).then(resolve, reject);
   }
 
-  /** Queues a command's (or a batch's) slot; `#track` ran for it. */
+  /** Queues a command's (or a batch's) slot; `#apply` ran for its commands. */
   #push(
     kind: number,
     remaining: number,
@@ -405,7 +425,7 @@ export class Connection {
     let deadline = Infinity;
     if (timeout !== undefined) {
       // One clock read per tick: the commands of a tick are written together.
-      sentAt = this.#flushQueued ? this.#tickTime : (this.#tickTime = this.#options.now());
+      sentAt = this.#flushQueued ? this.#tickTime : (this.#tickTime = this.#elapsed());
       own = sentAt + timeout + this.#blocking;
       deadline = Math.max(own, this.#lastDeadline);
       this.#lastDeadline = deadline;
@@ -413,9 +433,8 @@ export class Connection {
     this.#blocking = 0;
     const slot = new Slot(kind, remaining, bytes, parse, resolve, reject, sentAt, own, deadline);
     this.#slots.push(slot);
-    if (timeout !== undefined && this.#timer === undefined && deadline !== Infinity) {
-      this.#armTimer(deadline - sentAt);
-    }
+    // The armed timer may be a blocking command's, far later: a sooner deadline re-arms it.
+    if (deadline < this.#timerAt) this.#armTimer(deadline - sentAt);
     return slot;
   }
 
@@ -506,9 +525,7 @@ export class Connection {
         }
         this.#drain();
       }
-      this.#fail(
-        new ConnectionClosedError(`Connection to ${this.#options.label} closed by the server`),
-      );
+      this.#fail(this.#closedByServer());
     } catch (error) {
       this.#readFailed(error);
     } finally {
@@ -535,11 +552,7 @@ export class Connection {
         },
         (error) => {
           if (error === undefined) {
-            this.#fail(
-              new ConnectionClosedError(
-                `Connection to ${this.#options.label} closed by the server`,
-              ),
-            );
+            this.#fail(this.#closedByServer());
           } else {
             this.#readFailed(error);
           }
@@ -547,6 +560,15 @@ export class Connection {
         },
       );
     });
+  }
+
+  /** The error for a connection the server closed, with what may have led to it as `cause`. */
+  #closedByServer(): ConnectionClosedError {
+    const message = `Connection to ${this.#options.label} closed by the server`;
+    const cause = this.#options.closeCause?.();
+    return cause === undefined
+      ? new ConnectionClosedError(message)
+      : new ConnectionClosedError(`${message} (after: ${cause.message})`, { cause });
   }
 
   /** Closes the connection after reading failed: a protocol error, or the socket's error. */
@@ -600,6 +622,7 @@ export class Connection {
         );
       }
       if (slot.kind === BATCH) {
+        this.#hold(slot);
         const values = slot.values!;
         values[values.length - slot.remaining] = value;
         if (--slot.remaining > 0) continue;
@@ -609,6 +632,8 @@ export class Connection {
       }
       this.#shift();
       if (value instanceof ReplyError) {
+        // A refused MULTI (NOPERM, a wrong argument) opens no transaction.
+        if (slot.opensTransaction) this.#transactionEnded();
         slot.reject(value);
       } else if (slot.kind === SUBSCRIBE) {
         slot.reject(
@@ -640,12 +665,28 @@ export class Connection {
         this.#options.onPush?.(value);
         continue;
       }
+      this.#hold(slot);
       values[values.length - slot.remaining] = value;
       if (--slot.remaining === 0) break;
     }
     this.#shift();
     slot.resolve(values);
     return true;
+  }
+
+  /**
+   * Counts a reply a batch keeps until its last one arrives: together they are
+   * bounded by `maxReplyBytes`, as one reply is, or a pipeline of replies each
+   * just under the limit could still exhaust the heap.
+   */
+  #hold(slot: Slot): void {
+    const decoder = this.#decoder;
+    slot.held += decoder.lastReplyBytes;
+    if (slot.held > decoder.maxReplyBytes) {
+      throw new ProtocolError(
+        `Cannot decode reply: the replies of one pipeline exceed maxReplyBytes (${decoder.maxReplyBytes} bytes, estimated, together); raise the limit if such pipelines are expected, or split the pipeline`,
+      );
+    }
   }
 
   /** Removes the head slot, keeping the queue O(1) per reply. */
@@ -679,25 +720,30 @@ export class Connection {
    * head: the server answers it next, so it gets a whole timeout from now.
    */
   #unblocked(slot: Slot): void {
-    const timeout = this.#options.commandTimeout!;
-    slot.deadline = Math.max(slot.own, this.#options.now() + timeout);
-    if (this.#timer === undefined) this.#armTimer(slot.deadline - this.#options.now());
+    const now = this.#elapsed();
+    slot.deadline = Math.max(slot.own, now + this.#options.commandTimeout!);
+    if (slot.deadline < this.#timerAt) this.#armTimer(slot.deadline - now);
   }
 
   #armTimer(ms: number): void {
-    this.#timer = setIoTimeout(this.#options.timers, () => this.#onTimer(), Math.max(0, ms));
+    if (this.#timer !== undefined) this.#options.timers.clearTimeout(this.#timer);
+    const delay = Math.max(0, ms);
+    this.#timerAt = this.#elapsed() + delay;
+    this.#timer = setIoTimeout(this.#options.timers, () => this.#onTimer(), delay);
   }
 
   #clearTimer(): void {
     this.#options.timers.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerAt = Infinity;
   }
 
   #onTimer(): void {
     this.#timer = undefined;
+    this.#timerAt = Infinity;
     const slot = this.#slots[this.#head];
     if (slot === undefined || slot.deadline === Infinity || this.#closed !== undefined) return;
-    const now = this.#options.now();
+    const now = this.#elapsed();
     if (now < slot.deadline) {
       this.#armTimer(slot.deadline - now);
       return;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { describe, isLoopback } from "../_checks.ts";
+import { checkHost, describe, isLoopback } from "../_checks.ts";
 import { reauthAfterOption } from "../auth/policy.ts";
 import type { AuthCredentials, AuthProvider } from "../auth/types.ts";
 import { type DecoderLimits, RespDecoder } from "../resp/decoder.ts";
@@ -187,12 +187,6 @@ export interface ResolvedOptions {
   label: string;
 }
 
-/** A DNS name or an IPv4 literal: letters, digits, `-` and `_` in dot-separated labels. */
-const HOST_NAME =
-  /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
-/** An IPv6 literal, without brackets (a zone index allowed). */
-const IPV6 = /^[0-9a-f:.]*:[0-9a-f:.]*(%[\w.-]+)?$/i;
-
 /** The default `commandTimeout`, in ms (as node-redis v6). */
 const DEFAULT_COMMAND_TIMEOUT = 5000;
 
@@ -216,13 +210,10 @@ export function resolveOptions(
   if (typeof host !== "string" || host.length === 0) {
     throw new TypeError(`Cannot connect: 'host' must be a non-empty string, got ${describe(host)}`);
   }
+  checkHost("Cannot connect", "host", host);
   const hostname = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-  if (!HOST_NAME.test(hostname) && !IPV6.test(hostname)) {
-    throw new TypeError(
-      `Cannot connect: 'host' must be a host name or IP address, got ${describe(host)}${
-        host.includes("://") ? "; pass the URL's host name, without scheme, user or port" : ""
-      }`,
-    );
+  if (options.servername !== undefined) {
+    checkHost("Cannot connect", "servername", options.servername);
   }
   const port = integer("port", options.port, 6379, 1, 65535);
   const loopback = isLoopback(hostname);

@@ -55,6 +55,8 @@ export class Session {
   #waiters: Waiter[] = [];
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** The pause before reopening a connection that subscriptions wait for. */
+  #reopenTimer: unknown;
 
   /**
    * @param options The resolved client options.
@@ -198,6 +200,7 @@ export class Session {
       `Cannot send command to ${this.#o.label}: the client is closed`,
     );
     this.#stop.abort(closedError);
+    if (this.#reopenTimer !== undefined) this.#o.timers.clearTimeout(this.#reopenTimer);
     await this.#connecting?.catch(() => {});
     this.#failWaiters(closedError);
     const conn = this.#conn;
@@ -308,13 +311,15 @@ export class Session {
   async #establish(signal: AbortSignal): Promise<[Connection, Reauthentication | undefined]> {
     const o = this.#o;
     const auth = this.#auth;
-    // The socket opens first, so that minting a token, and encoding the
-    // handshake with it, run while its TCP and TLS handshakes are under way.
-    const opening = openTransport(o);
-    opening.catch(() => {});
     const pending: Promise<AuthCredentials | undefined> = auth !== undefined
       ? auth.handshakeCredentials()
       : Promise.resolve(o.auth as AuthCredentials | undefined);
+    // While the provider keeps failing, no socket is opened for nothing.
+    if (auth?.failing) await abortable(pending, signal);
+    // Otherwise the socket opens at once, so that minting a token, and encoding
+    // the handshake with it, run while its TCP and TLS handshakes are under way.
+    const opening = openTransport(o);
+    opening.catch(() => {});
     const preparing = pending.then((credentials) => ({
       credentials,
       prepared: prepareHandshake(credentials, o),
@@ -342,6 +347,8 @@ export class Session {
       timers: o.timers,
       onPush: (push) => this.#onPush(push),
       onClose: () => this.#onClose(conn),
+      // The server's own 12-hour cut after failed re-authentications: keep the failure.
+      closeCause: () => this.#conn === conn ? this.#live?.failure : undefined,
     });
     const abort = () => conn.destroy(signal.reason as Error);
     signal.addEventListener("abort", abort, { once: true });
@@ -414,9 +421,11 @@ export class Session {
         this.report(error);
         if (this.#closed || this.#hooks?.needsConnection() !== true) return;
         const handle = this.#o.timers.setTimeout(() => {
+          this.#reopenTimer = undefined;
           if (!this.#closed && this.#conn === undefined) this.#reopen();
         }, this.#o.reconnect === false ? 1000 : this.#o.reconnect.maxDelay);
         this.#o.timers.unref?.(handle);
+        this.#reopenTimer = handle;
       },
     };
     if (this.#o.reconnect === false) return;

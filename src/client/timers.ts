@@ -44,6 +44,16 @@ export interface Timers {
    * @returns A handle for `clearTimeout`.
    */
   setIoTimeout?(callback: () => void, ms: number): unknown;
+  /**
+   * A steady clock, in ms, that durations are measured on (how long a
+   * command has waited): `performance.now` for the runtime's timers, so that
+   * a wall clock stepped back or forward neither stretches nor cuts a
+   * timeout; fake timers bring their own. Optional: without it, the client's
+   * `now` is used.
+   *
+   * @returns The time in ms, from an arbitrary origin.
+   */
+  now?(): number;
 }
 
 /**
@@ -114,6 +124,7 @@ const onDeno = typeof (globalThis as { Deno?: { version?: { deno?: unknown } } }
  * is an unref'd `setTimeout`.
  */
 export const systemTimers: Timers = {
+  now: () => performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout(handle) {
     if (handle instanceof SignalTimer) handle.cancel();
@@ -138,6 +149,7 @@ export const systemTimers: Timers = {
  * alive while it waits, which only the socket work it guards may do).
  */
 export const backgroundTimers: Timers = {
+  now: systemTimers.now!,
   setTimeout: systemTimers.setTimeout,
   clearTimeout: systemTimers.clearTimeout,
   unref: systemTimers.unref!,
@@ -189,13 +201,16 @@ export function sleep(timers: Timers, ms: number, signal?: AbortSignal): Promise
  * wait on something it does not control (a credentials callback, a provider).
  * On time-out the returned promise rejects with `timeout()`'s error; `work`
  * goes on, and its outcome is ignored (a late rejection is caught, never
- * unhandled). The timer is an I/O timer (see {@linkcode Timers.setIoTimeout}):
- * on Deno it does not load `node:timers` on a cold start.
+ * unhandled). The timer is an I/O timer (see {@linkcode setIoTimeout}): it
+ * does not keep the process alive on its own (and on Deno it does not load
+ * `node:timers` on a cold start). When `signal` aborts, the wait ends at once
+ * with the signal's reason and the timer is cleared.
  *
  * @param work What to wait for.
  * @param ms The bound, in ms; `Infinity` waits as long as `work` takes.
  * @param timers The timers to use.
  * @param timeout Makes the error to reject with when time runs out.
+ * @param signal Ends the wait (and clears the timer) when aborted.
  * @returns What `work` resolves to.
  */
 export function withTimeout<T>(
@@ -203,19 +218,34 @@ export function withTimeout<T>(
   ms: number,
   timers: Timers,
   timeout: () => Error,
+  signal?: AbortSignal,
 ): Promise<T> {
-  if (ms === Infinity) return work;
+  if (ms === Infinity && signal === undefined) return work;
+  if (signal?.aborted) {
+    work.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
-    const fire = () => reject(timeout());
-    const handle = timers.setIoTimeout?.(fire, Math.max(0, ms)) ??
-      timers.setTimeout(fire, Math.max(0, ms));
+    const done = () => {
+      if (handle !== undefined) timers.clearTimeout(handle);
+      signal?.removeEventListener("abort", abort);
+    };
+    const abort = () => {
+      done();
+      reject(signal!.reason);
+    };
+    const handle = ms === Infinity ? undefined : setIoTimeout(timers, () => {
+      signal?.removeEventListener("abort", abort);
+      reject(timeout());
+    }, Math.max(0, ms));
+    signal?.addEventListener("abort", abort, { once: true });
     work.then(
       (value) => {
-        timers.clearTimeout(handle);
+        done();
         resolve(value);
       },
       (error) => {
-        timers.clearTimeout(handle);
+        done();
         reject(error);
       },
     );

@@ -8,7 +8,7 @@
  */
 
 import { createClient as createRedisClient, createCluster as createRedisCluster } from "redis";
-import { describe, isLoopback } from "../_checks.ts";
+import { checkHost, describe, isLoopback } from "../_checks.ts";
 import { ConnectionAuth } from "../auth/connection_auth.ts";
 import { isRefusal } from "../auth/refusal.ts";
 import type { AuthProvider } from "../auth/types.ts";
@@ -530,6 +530,9 @@ function secureSocket(
     tls = parsed.protocol === "rediss:";
     if (parsed.port !== "") port = Number(parsed.port);
   } else {
+    if (socket?.path === undefined && socket?.host !== undefined) {
+      checkHost(`Cannot ${caller}`, "socket.host", socket.host);
+    }
     host = socket?.path !== undefined ? "localhost" : socket?.host ?? "localhost";
     tls = socket?.path !== undefined ? socket?.tls ?? false : socket?.tls ?? true;
     if (socket?.path === undefined) result.tls = tls;

@@ -203,6 +203,8 @@ export class NodeRedisCredentialsProvider
   #current: Subscription | undefined;
   #generation = 0;
   #closed = false;
+  /** Aborted on dispose: ends a `subscribe()` waiting on the provider, and its timer. */
+  readonly #stop = new AbortController();
 
   /**
    * Checks the options; nothing is fetched until node-redis subscribes.
@@ -281,6 +283,7 @@ export class NodeRedisCredentialsProvider
         new CredentialsError(
           `Cannot connect to ${label}: the auth provider did not answer within ${AUTH_STEP_TIMEOUT} ms`,
         ),
+      this.#stop.signal,
     );
     const subscription: Subscription = { listener, live: undefined, ended: false };
     if (this.#closed || generation !== this.#generation) {
@@ -326,10 +329,13 @@ export class NodeRedisCredentialsProvider
     return this.#auth.handshakeRefused(refusal);
   }
 
-  /** Ends the current subscription and refuses new ones. */
+  /** Ends the current subscription and refuses new ones; a `subscribe()` under way fails at once. */
   [Symbol.dispose](): void {
     this.#closed = true;
     this.#end(this.#current);
+    this.#stop.abort(
+      new TypeError("Cannot subscribe: this node-redis credentials provider has been disposed"),
+    );
   }
 
   #end(subscription: Subscription | undefined): void {

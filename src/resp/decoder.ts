@@ -326,6 +326,8 @@ export class RespDecoder {
   #elementsLeft: number;
   /** How many more estimated bytes the reply being decoded on the general path may take. */
   #bytesLeft: number;
+  /** The estimated decoded size of the frame last returned, for {@linkcode RespDecoder.lastReplyBytes}. */
+  #lastReplyBytes = 0;
   /** What each value adds as a member of the innermost open aggregate (`Frame.memberWeight`). */
   #memberWeight = 0;
   #error: ProtocolError | undefined;
@@ -401,6 +403,74 @@ export class RespDecoder {
    */
   get bufferedBytes(): number {
     return this.#end - this.#start;
+  }
+
+  /**
+   * Hands over the bytes pushed and not decoded yet, between two frames, so
+   * that another decoder (with other limits) can go on from there; this one
+   * then holds nothing.
+   *
+   * @returns A copy of the undecoded bytes.
+   * @throws {TypeError} When a frame is partly decoded.
+   *
+   * @example
+   * ```ts
+   * import { RespDecoder } from "./decoder.ts";
+   *
+   * const strict = new RespDecoder({ maxAggregateLength: 10 });
+   * strict.push(new TextEncoder().encode("*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET"));
+   * strict.read();
+   * const relaxed = new RespDecoder();
+   * relaxed.push(strict.takeUndecoded());
+   * console.log(relaxed.bufferedBytes); // 12
+   * ```
+   */
+  takeUndecoded(): Uint8Array {
+    if (this.#inFrame || this.#stack.length > 0) {
+      throw new TypeError("Cannot hand over undecoded bytes: a frame is partly decoded");
+    }
+    const rest = this.#buffer.slice(this.#start, this.#end);
+    this.#start = this.#end = 0;
+    this.#needed = 0;
+    this.#scan = 0;
+    return rest;
+  }
+
+  /**
+   * The estimated decoded size, in bytes, of the frame last returned by
+   * {@linkcode RespDecoder.read}, as `maxReplyBytes` counts it: for callers
+   * that keep several replies (a pipeline) and bound them together.
+   *
+   * @returns The estimate.
+   *
+   * @example
+   * ```ts
+   * import { RespDecoder } from "./decoder.ts";
+   *
+   * const decoder = new RespDecoder();
+   * decoder.push(new TextEncoder().encode("$5\r\nhello\r\n"));
+   * decoder.read();
+   * console.log(decoder.lastReplyBytes > 5); // true: the payload and the string's own cost
+   * ```
+   */
+  get lastReplyBytes(): number {
+    return this.#lastReplyBytes;
+  }
+
+  /**
+   * The most one reply may decode to, in estimated bytes (`maxReplyBytes`).
+   *
+   * @returns The limit.
+   *
+   * @example
+   * ```ts
+   * import { RespDecoder } from "./decoder.ts";
+   *
+   * console.log(new RespDecoder({ maxReplyBytes: 1 << 20 }).maxReplyBytes); // 1048576
+   * ```
+   */
+  get maxReplyBytes(): number {
+    return this.#maxReplyBytes;
   }
 
   /**
@@ -520,6 +590,7 @@ export class RespDecoder {
       if (length > this.#plainBulkMax || to + 2 > end) return SLOW;
       if (buffer[to] !== CR || buffer[to + 1] !== LF) return SLOW;
       const value = this.#bytes ? this.#copy(from, to) : this.#text(from, to);
+      this.#lastReplyBytes = length + (this.#bytes ? BYTES_WEIGHT : TEXT_WEIGHT);
       this.#start = to + 2;
       this.#needed = 0;
       this.#scan = 0;
@@ -536,6 +607,7 @@ export class RespDecoder {
         const value = at === start + 3 && buffer[start + 1] === 0x4f && buffer[start + 2] === 0x4b
           ? "OK"
           : this.#text(start + 1, at);
+        this.#lastReplyBytes = at - start + TEXT_WEIGHT;
         this.#start = at + 2;
         this.#needed = 0;
         this.#scan = 0;
@@ -562,6 +634,7 @@ export class RespDecoder {
       ) {
         return SLOW;
       }
+      this.#lastReplyBytes = NUMBER_WEIGHT;
       this.#start = at + 2;
       this.#needed = 0;
       this.#scan = 0;
@@ -587,6 +660,7 @@ export class RespDecoder {
         const top = stack[stack.length - 1];
         if (top === undefined) {
           this.#elementsLeft = this.#maxReplyElements;
+          this.#lastReplyBytes = this.#maxReplyBytes - this.#bytesLeft;
           this.#bytesLeft = this.#maxReplyBytes;
           return this.#finishFrame(value);
         }
