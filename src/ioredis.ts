@@ -38,7 +38,7 @@ import { AUTH_STEP_TIMEOUT, reauthAfterOption } from "./auth/policy.ts";
 import type { AuthCredentials, AuthProvider } from "./auth/types.ts";
 import { backgroundTimers, type Timers, withTimeout } from "./client/timers.ts";
 import { describe } from "./_checks.ts";
-import { CredentialsError, TimeoutError } from "./errors.ts";
+import { TimeoutError } from "./errors.ts";
 
 export type { AuthCredentials, AuthProvider } from "./auth/types.ts";
 export type { Timers } from "./client/timers.ts";
@@ -317,19 +317,8 @@ export class IoredisIamAuth implements Disposable {
           `connect carries a token (its status is '${this.#client.status}')`,
       );
     }
-    const { timers, label } = this.#auth.options;
     conceal(this.#client.options, "password");
-    this.#store(
-      await withTimeout(
-        this.#auth.handshakeCredentials(),
-        AUTH_STEP_TIMEOUT,
-        timers,
-        () =>
-          new CredentialsError(
-            `Cannot connect to ${label}: the auth provider did not answer within ${AUTH_STEP_TIMEOUT} ms`,
-          ),
-      ),
-    );
+    this.#store(await this.#auth.boundedHandshakeCredentials());
     this.#client.on("connecting", this.#onConnecting);
     this.#client.on("ready", this.#onReady);
     this.#client.on("close", this.#onClose);

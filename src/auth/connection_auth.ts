@@ -148,6 +148,29 @@ export class ConnectionAuth {
   }
 
   /**
+   * {@linkcode ConnectionAuth.handshakeCredentials}, bounded by
+   * `AUTH_STEP_TIMEOUT`: for clients whose connect has no timeout of its own
+   * around the provider (node-redis, ioredis).
+   *
+   * @param signal Ends the wait early (the client was disposed).
+   * @returns The credentials.
+   * @throws {CredentialsError} When the provider fails or does not answer in time.
+   */
+  boundedHandshakeCredentials(signal?: AbortSignal): Promise<AuthCredentials> {
+    const { timers, label } = this.#o;
+    return withTimeout(
+      this.handshakeCredentials(),
+      AUTH_STEP_TIMEOUT,
+      timers,
+      () =>
+        new CredentialsError(
+          `Cannot connect to ${label}: the auth provider did not answer within ${AUTH_STEP_TIMEOUT} ms`,
+        ),
+      signal,
+    );
+  }
+
+  /**
    * Whether the provider failed the last handshake: a client then waits for
    * credentials before it opens a socket, rather than opening one per attempt
    * while the provider is down.

@@ -11,10 +11,10 @@
  */
 
 import { ConnectionAuth, type Reauthentication } from "../auth/connection_auth.ts";
-import { AUTH_STEP_TIMEOUT, reauthAfterOption } from "../auth/policy.ts";
+import { reauthAfterOption } from "../auth/policy.ts";
 import type { AuthCredentials, AuthProvider } from "../auth/types.ts";
-import { backgroundTimers, type Timers, withTimeout } from "../client/timers.ts";
-import { type AuthenticationError, CredentialsError } from "../errors.ts";
+import { backgroundTimers, type Timers } from "../client/timers.ts";
+import type { AuthenticationError } from "../errors.ts";
 
 /** A user name and password as node-redis takes them (its `BasicAuth`). */
 export interface NodeRedisBasicAuth {
@@ -274,17 +274,8 @@ export class NodeRedisCredentialsProvider
     // A (re)connect: whatever subscription this client had belongs to a connection that is gone.
     this.#end(this.#current);
     const generation = ++this.#generation;
-    const { timers, now, label } = this.#auth.options;
-    const credentials = await withTimeout(
-      this.#auth.handshakeCredentials(),
-      AUTH_STEP_TIMEOUT,
-      timers,
-      () =>
-        new CredentialsError(
-          `Cannot connect to ${label}: the auth provider did not answer within ${AUTH_STEP_TIMEOUT} ms`,
-        ),
-      this.#stop.signal,
-    );
+    const { now } = this.#auth.options;
+    const credentials = await this.#auth.boundedHandshakeCredentials(this.#stop.signal);
     const subscription: Subscription = { listener, live: undefined, ended: false };
     if (this.#closed || generation !== this.#generation) {
       // Disposed meanwhile, or a newer connect attempt started while this one

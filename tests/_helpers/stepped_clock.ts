@@ -14,74 +14,28 @@
  * @module
  */
 
-import type { Timers } from "../../src/client/timers.ts";
-
-interface Pending {
-  /** When it fires, on the steady clock. */
-  at: number;
-  callback: () => void;
-}
+import { FakeTimers } from "./client_fake_timers.ts";
 
 /**
- * Timers whose `now` is the steady clock (what {@linkcode Timers.now} must
- * be: durations are measured on it), and a separate, steppable wall clock,
+ * Fake timers whose `now` is the steady clock (what `Timers.now` must be:
+ * durations are measured on it), and a separate, steppable wall clock,
  * {@linkcode SteppedClock.wall}, to pass as the client's `now` option.
  */
-export class SteppedClock implements Timers {
-  #steady = 0;
+export class SteppedClock extends FakeTimers {
   #offset: number;
-  #next = 1;
-  readonly #pending = new Map<number, Pending>();
 
   /** @param start The wall clock's starting time, in ms since the epoch. */
   constructor(start = Date.UTC(2026, 10, 23, 12)) {
+    super(0);
     this.#offset = start;
   }
 
-  /** The steady clock, in ms from 0: only {@linkcode SteppedClock.advance} moves it. */
-  now = (): number => this.#steady;
-
   /** The wall clock, in ms since the epoch; pass as the client's `now` option. */
-  wall = (): number => this.#steady + this.#offset;
-
-  /** How many timers are pending. */
-  get pending(): number {
-    return this.#pending.size;
-  }
-
-  setTimeout(callback: () => void, ms: number): unknown {
-    const id = this.#next++;
-    this.#pending.set(id, { at: this.#steady + Math.max(0, ms), callback });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#pending.delete(handle as number);
-  }
+  wall = (): number => this.now() + this.#offset;
 
   /** Steps the wall clock by `ms` (negative: back); the steady clock and the timers stay. */
   step(ms: number): void {
     this.#offset += ms;
-  }
-
-  /** Lets `ms` pass on both clocks, firing, in time order, every timer that comes due. */
-  advance(ms: number): void {
-    const target = this.#steady + ms;
-    for (;;) {
-      let nextId: number | undefined;
-      let next: Pending | undefined;
-      for (const [id, timer] of this.#pending) {
-        if (timer.at <= target && (next === undefined || timer.at < next.at)) {
-          nextId = id;
-          next = timer;
-        }
-      }
-      if (next === undefined) break;
-      this.#pending.delete(nextId!);
-      this.#steady = Math.max(this.#steady, next.at);
-      next.callback();
-    }
-    this.#steady = target;
   }
 }
 
