@@ -91,8 +91,15 @@ export interface NormalizedTarget {
   serverless: boolean;
 }
 
-const CACHE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-const USER_ID = /^(default\.)?[a-z][a-z0-9-]*$/;
+/**
+ * What a lowercased cache name looks like (a replication group id, a
+ * serverless cache name or a MemoryDB cluster name): a letter, then letters
+ * and digits, with single hyphens between them. The emulator checks its
+ * configured names against it too.
+ */
+export const CACHE_NAME_PATTERN: RegExp = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** What a lowercased ElastiCache user id looks like: a letter, then letters, digits or hyphens, optionally after `default.`. */
+export const USER_ID_PATTERN: RegExp = /^(default\.)?[a-z][a-z0-9-]*$/;
 /** What an AWS region name looks like: `us-east-1`, `cn-north-1`, `us-gov-west-1`. */
 export const REGION_PATTERN: RegExp = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const TARGET_KEYS = ["replicationGroupId", "serverlessCacheName", "memoryDbClusterName"] as const;
@@ -126,14 +133,14 @@ export function normalizeTarget(options: TokenTargetOptions): NormalizedTarget {
   }
   const key = given[0]!;
   const cacheName = lowercased(key, options[key]);
-  if (!CACHE_NAME.test(cacheName)) {
+  if (!CACHE_NAME_PATTERN.test(cacheName)) {
     throw new TypeError(
       `Cannot sign token: '${key}' must be a cache name (letters, digits and single hyphens, ` +
         `starting with a letter; not an endpoint host name), got ${describe(options[key])}`,
     );
   }
   const userId = lowercased("userId", options.userId);
-  if (!USER_ID.test(userId)) {
+  if (!USER_ID_PATTERN.test(userId)) {
     throw new TypeError(
       `Cannot sign token: 'userId' must be an ElastiCache user id (a letter, then letters, digits ` +
         `or hyphens, optionally prefixed with 'default.'), got ${describe(options.userId)}`,

@@ -2,12 +2,18 @@
  * The `emulator` and `demo` commands as real processes: the JSON line of
  * addresses, redis-cli authenticating with a token from the `token` command,
  * TLS with the printed CA file, and a clean stop on SIGTERM / SIGINT that
- * leaves no redis-server behind.
+ * leaves no redis-server behind; `--help` on every command, `--port`,
+ * `--cluster`, `--print-env` and the README's walk-through, a taken port,
+ * and unknown configuration keys.
  */
 
 import assert from "node:assert/strict";
+import { startEmulator } from "../src/emulator/mod.ts";
+import type { EmulatorConfig } from "../src/emulator/mod.ts";
+import { RespTestClient } from "./_helpers/emulator_resp_client.ts";
 
 const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
+const README = new URL("../README.md", import.meta.url).pathname;
 const SEED_CONFIG = new URL("./fixtures/emulator_seed_config.json", import.meta.url).pathname;
 const DEVELOPER = {
   AWS_ACCESS_KEY_ID: "AKIAEMULATORDEVELOPR",
@@ -16,14 +22,23 @@ const DEVELOPER = {
 
 interface Addresses {
   gateway: { hostname: string; port: number; tls: boolean; caFile?: string };
+  caches: {
+    name: string;
+    kind: string;
+    region: string;
+    hostname: string;
+    port: number;
+    url: string;
+  }[];
   sts: string;
   oidcIssuer: string;
   region: string;
   accountId: string;
   roleArn: string;
+  iamUser: { userName: string; accessKeyId: string; secretAccessKey: string };
 }
 
-/** An `emulator` process: its first stdout line, its stderr, and a way to stop it. */
+/** An `emulator` process: what it printed when ready, its stderr, and a way to stop it. */
 class EmulatorProcess implements AsyncDisposable {
   readonly #child: Deno.ChildProcess;
   readonly #stderr: Promise<string>;
@@ -32,7 +47,7 @@ class EmulatorProcess implements AsyncDisposable {
 
   private constructor(
     child: Deno.ChildProcess,
-    readonly addresses: Addresses,
+    readonly output: string,
     rest: Promise<string>,
   ) {
     this.#child = child;
@@ -40,7 +55,17 @@ class EmulatorProcess implements AsyncDisposable {
     this.#rest = rest;
   }
 
+  /** The JSON line. */
+  get addresses(): Addresses {
+    return JSON.parse(this.output.slice(0, this.output.indexOf("\n")));
+  }
+
+  /** Starts `emulator` with the flags; resolves once it printed a line (`--print-env`: every line). */
   static async start(args: string[]): Promise<EmulatorProcess> {
+    const ready = (text: string) =>
+      args.includes("--print-env")
+        ? /^export ELASTICACHE_URL=.*\n/m.test(text)
+        : text.includes("\n");
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", CLI, "emulator", ...args],
       stdin: "null",
@@ -49,7 +74,7 @@ class EmulatorProcess implements AsyncDisposable {
     }).spawn();
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
-    while (!text.includes("\n")) {
+    while (!ready(text)) {
       const { value, done } = await reader.read();
       if (done) break;
       text += value;
@@ -62,13 +87,13 @@ class EmulatorProcess implements AsyncDisposable {
         more += value;
       }
     })();
-    if (!text.includes("\n")) {
+    if (!ready(text)) {
       const stderr = await new Response(child.stderr).text();
       await child.status;
       await rest;
       throw new Error(`The emulator did not start: ${stderr}`);
     }
-    return new EmulatorProcess(child, JSON.parse(text.slice(0, text.indexOf("\n"))), rest);
+    return new EmulatorProcess(child, text, rest);
   }
 
   /** Sends a signal and waits for the exit; returns the code, stderr and any further stdout. */
@@ -95,7 +120,7 @@ async function output(command: string, args: string[], env: Record<string, strin
   };
 }
 
-async function tokenFromCli(): Promise<string> {
+async function tokenFromCli(keys: Record<string, string> = DEVELOPER): Promise<string> {
   const result = await output(Deno.execPath(), [
     "run",
     "-A",
@@ -107,10 +132,29 @@ async function tokenFromCli(): Promise<string> {
     "iam-user-01",
     "--region",
     "us-east-1",
-  ], DEVELOPER);
+  ], keys);
   assert.equal(result.code, 0, result.stderr);
   return result.stdout;
 }
+
+/** The `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` of the JSON line's IAM user. */
+function keysOf({ iamUser }: Addresses): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: iamUser.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: iamUser.secretAccessKey,
+  };
+}
+
+/** A free loopback port (closed again). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+const hasRedisCli = (await output("sh", ["-c", "command -v redis-cli"]).catch(() => undefined))
+  ?.code === 0;
 
 function processGone(pid: number): boolean {
   try {
@@ -128,6 +172,14 @@ Deno.test("emulator CLI: redis-cli authenticates with a token from the token com
     const { gateway } = emu.addresses;
     assert.equal(gateway.hostname, "127.0.0.1");
     assert.equal(gateway.tls, false);
+    assert.deepEqual(emu.addresses.caches, [{
+      name: "replication-group-01",
+      kind: "replication-group",
+      region: "us-east-1",
+      hostname: "127.0.0.1",
+      port: gateway.port,
+      url: `redis://127.0.0.1:${gateway.port}`,
+    }]);
     assert.match(emu.addresses.sts, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(emu.addresses.roleArn, "arn:aws:iam::123456789012:role/elasticache-iam-auth-app");
 
@@ -187,9 +239,32 @@ Deno.test("emulator CLI --tls: prints the CA file, redis-cli verifies the certif
 });
 
 Deno.test("emulator CLI: bad flags and bad configuration files", async () => {
-  const flag = await output(Deno.execPath(), ["run", "-A", CLI, "emulator", "--port", "1"]);
-  assert.equal(flag.code, 2);
-  assert.match(flag.stderr, /unknown flag '--port'/);
+  for (
+    const [args, problem] of [
+      [["--bogus"], "unknown flag '--bogus'"],
+      [["--port", "0"], "flag '--port' must be a port from 1 to 65535, got '0'"],
+      [["--port=http"], "flag '--port' must be a port from 1 to 65535, got 'http'"],
+      [["--port"], "flag '--port' needs a value"],
+      [
+        ["--cluster", "3"],
+        "flag '--cluster' must be SHARDSxREPLICAS with 1 to 16 shards and 0 to 5 replicas per shard, such as '3x1', got '3'",
+      ],
+      [
+        ["--cluster", "17x1"],
+        "flag '--cluster' must be SHARDSxREPLICAS with 1 to 16 shards and 0 to 5 replicas per shard, such as '3x1', got '17x1'",
+      ],
+      [
+        ["--cluster", "3x1", "--port", "7000"],
+        "flags '--port' and '--cluster' cannot be combined: in cluster mode every node's gateway gets a free port",
+      ],
+      [["--tls=yes"], "flag '--tls' takes no value"],
+    ] as const
+  ) {
+    const flag = await output(Deno.execPath(), ["run", "-A", CLI, "emulator", ...args]);
+    assert.equal(flag.code, 2, args.join(" "));
+    assert.equal(flag.stdout, "");
+    assert.ok(flag.stderr.startsWith(`Error: ${problem}\n\nUsage: elasticache-iam`), flag.stderr);
+  }
   const missing = await output(Deno.execPath(), [
     "run",
     "-A",
@@ -219,6 +294,21 @@ Deno.test("emulator CLI: bad flags and bad configuration files", async () => {
       bad.stderr,
       /Cannot start the emulator: user id "Bad User" is not a lowercase ElastiCache user id/,
     );
+    await Deno.writeTextFile(`${dir}/typo.json`, JSON.stringify({ cachez: [] }));
+    const typo = await output(Deno.execPath(), [
+      "run",
+      "-A",
+      CLI,
+      "emulator",
+      "--config",
+      `${dir}/typo.json`,
+    ]);
+    assert.equal(typo.code, 1);
+    assert.equal(typo.stdout, "");
+    assert.match(
+      typo.stderr,
+      /^Error: Cannot start the emulator: unknown key 'cachez' in the configuration; did you mean 'caches'\?$/m,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -247,4 +337,227 @@ Deno.test("deno task demo: every step in plain words with its timing, and no sec
     /IQoJ|X-Amz-Signature|eyJ/,
     "no session token, auth token or JWT",
   );
+});
+
+Deno.test("CLI --help and -h: every command prints its usage on stdout and exits 0", async () => {
+  for (
+    const [command, usage, mentions] of [
+      [[], "Usage: elasticache-iam <command>", ["token", "emulator", "demo"]],
+      [["token"], "Usage: elasticache-iam token", ["--replication-group-id", "--expires-in"]],
+      [["emulator"], "Usage: elasticache-iam emulator", ["--port", "--cluster", "--print-env"]],
+      [["demo"], "Usage: elasticache-iam demo", ["--tls"]],
+    ] as const
+  ) {
+    for (const help of ["--help", "-h"]) {
+      const result = await output(Deno.execPath(), ["run", "-A", CLI, ...command, help]);
+      const what = [...command, help].join(" ");
+      assert.deepEqual([result.code, result.stderr], [0, ""], what);
+      assert.ok(result.stdout.startsWith(usage), `${what}: ${result.stdout}`);
+      for (const word of mentions) assert.ok(result.stdout.includes(word), `${what}: ${word}`);
+    }
+  }
+});
+
+Deno.test("emulator configuration: an unknown key is refused by name, at the top and in every section", async () => {
+  const refused = async (config: Record<string, unknown>, message: string) => {
+    let started;
+    try {
+      started = await startEmulator(config as EmulatorConfig);
+    } catch (error) {
+      assert.ok(error instanceof TypeError, String(error));
+      assert.equal(error.message, `Cannot start the emulator: ${message}`);
+      return;
+    }
+    await started.close();
+    assert.fail(`started with ${JSON.stringify(config)}`);
+  };
+  const policy = { Version: "2012-10-17", Statement: [] };
+  const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "secret" };
+  const temporary = { ...keys, sessionToken: "token" };
+  await refused(
+    { cachez: [] },
+    "unknown key 'cachez' in the configuration; did you mean 'caches'?",
+  );
+  await refused(
+    { colour: "blue" },
+    "unknown key 'colour' in the configuration; the keys are 'region', 'accountId', 'caches', " +
+      "'users', 'roles', 'iamUsers', 'oidcProviders', 'oidc', 'sts', 'gateway', 'tls', 'backend', " +
+      "'cluster', 'connectionMaxAgeMs', 'maxClockSkewSeconds', 'log'",
+  );
+  await refused(
+    { caches: [{ replicationGroupId: "rg", userIdz: [] }] },
+    "unknown key 'userIdz' in 'caches[0]'; did you mean 'userIds'?",
+  );
+  await refused(
+    { users: [{ userId: "u", accessString: "on", acl: "x" }] },
+    "unknown key 'acl' in 'users[0]'; the keys are 'userId', 'userName', 'accessString'",
+  );
+  await refused(
+    { roles: [{ roleName: "r", trustPolicy: policy, policy }] },
+    "unknown key 'policy' in 'roles[0]'; did you mean 'policies'?",
+  );
+  await refused(
+    {
+      roles: [{
+        roleName: "r",
+        trustPolicy: policy,
+        temporaryCredentials: [{ ...temporary, expires: 1 }],
+      }],
+    },
+    "unknown key 'expires' in 'roles[0].temporaryCredentials[0]'; the keys are 'accessKeyId', " +
+      "'secretAccessKey', 'sessionToken', 'expiration'",
+  );
+  await refused(
+    { iamUsers: [{ userName: "app", accessKeys: [{ ...keys, sessionToken: "t" }] }] },
+    "unknown key 'sessionToken' in 'iamUsers[0].accessKeys[0]'; the keys are 'accessKeyId', " +
+      "'secretAccessKey'",
+  );
+  await refused(
+    { oidcProviders: [{ url: "https://issuer.example", clientIds: ["a"], jwks_uri: "x" }] },
+    "unknown key 'jwks_uri' in 'oidcProviders[0]'; did you mean 'jwksUri'?",
+  );
+  await refused(
+    { oidc: { clientId: [] } },
+    "unknown key 'clientId' in 'oidc'; did you mean 'clientIds'?",
+  );
+  await refused({ sts: { prot: 1 } }, "unknown key 'prot' in 'sts'; did you mean 'port'?");
+  await refused(
+    { gateway: { host: "x" } },
+    "unknown key 'host' in 'gateway'; the keys are 'port', 'maxUnauthenticated', 'authTimeoutMs'",
+  );
+  await refused(
+    { backend: { host: "x", port: 6379 } },
+    "unknown key 'host' in 'backend'; did you mean 'hostname'?",
+  );
+  await refused(
+    { backend: { db: 1, port: 6379 } },
+    "unknown key 'db' in 'backend'; the keys are 'redisServer', 'hostname', 'port', 'username', 'password'",
+  );
+  await refused(
+    { cluster: { shard: 2 } },
+    "unknown key 'shard' in 'cluster'; did you mean 'shards'?",
+  );
+});
+
+Deno.test("emulator CLI --port: the gateway listens there, and a second emulator says the port is in use", async () => {
+  const port = freePort();
+  await using emu = await EmulatorProcess.start(["--port", String(port), "--quiet"]);
+  assert.equal(emu.addresses.gateway.port, port);
+  await using conn = await RespTestClient.connect(emu.addresses.gateway);
+  assert.equal(await conn.send("PING"), "-NOAUTH Authentication required.");
+  const taken = await output(Deno.execPath(), ["run", "-A", CLI, "emulator", "--port=" + port]);
+  assert.equal(taken.code, 1);
+  assert.equal(taken.stdout, "");
+  assert.match(
+    taken.stderr,
+    new RegExp(
+      `^Error: Cannot start the emulator: the gateway's port ${port} on 127\\.0\\.0\\.1 is in use; ` +
+        `stop what listens there, or choose another port with 'gateway\\.port' \\(the emulator ` +
+        `command's --port\\) or leave it out for a free one$`,
+      "m",
+    ),
+  );
+  const pid = Number(/started redis-server \(pid (\d+)\)/.exec(taken.stderr)?.[1]);
+  assert.ok(pid > 0 && processGone(pid), "the second emulator's redis-server is gone");
+  for (const [section, what] of [["sts", "STS"], ["oidc", "OIDC issuer"]] as const) {
+    await assert.rejects(
+      () => startEmulator({ [section]: { port } }),
+      new RegExp(
+        `^Error: Cannot start the emulator: the ${what}'s port ${port} .* is in use; .* with '${section}\\.port'`,
+      ),
+    );
+  }
+});
+
+Deno.test("emulator CLI --cluster 2x0: the JSON line's keys authenticate at a gateway of a 2-shard cluster; SIGTERM stops every node", async () => {
+  const emu = await EmulatorProcess.start(["--cluster", "2x0"]);
+  let stopped;
+  try {
+    const { gateway } = emu.addresses;
+    assert.equal(emu.addresses.iamUser.userName, "emulator-cli");
+    assert.match(emu.addresses.iamUser.accessKeyId, /^AKIA[A-Z2-7]{16}$/);
+    const token = await tokenFromCli(keysOf(emu.addresses));
+    await using conn = await RespTestClient.connect(gateway);
+    assert.equal(await conn.send("AUTH", "iam-user-01", token), "OK");
+    const shards = await conn.send("CLUSTER", "SHARDS");
+    assert.ok(Array.isArray(shards) && shards.length === 2, JSON.stringify(shards));
+  } finally {
+    stopped = await emu.stop("SIGTERM");
+  }
+  assert.equal(stopped.code, 0, stopped.stderr);
+  const pids = [...stopped.stderr.matchAll(/cluster node #\d+ started redis-server \(pid (\d+)\)/g)]
+    .map((m) => Number(m[1]));
+  assert.equal(pids.length, 2, stopped.stderr);
+  assert.ok(pids.every(processGone), "every node's redis-server is gone");
+});
+
+Deno.test("emulator CLI --print-env: its credentials sign a token the gateway accepts", async () => {
+  const emu = await EmulatorProcess.start(["--print-env", "--quiet"]);
+  let stopped;
+  try {
+    const vars = Object.fromEntries(
+      [...emu.output.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]),
+    );
+    assert.ok(emu.output.startsWith("unset AWS_SESSION_TOKEN\n"), emu.output);
+    assert.deepEqual(Object.keys(vars), [
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AWS_REGION",
+      "AWS_ENDPOINT_URL_STS",
+      "ELASTICACHE_HOST",
+      "ELASTICACHE_PORT",
+      "ELASTICACHE_URL",
+    ]);
+    assert.equal(vars.AWS_REGION, "us-east-1");
+    assert.equal(vars.ELASTICACHE_URL, `redis://127.0.0.1:${vars.ELASTICACHE_PORT}`);
+    const token = await tokenFromCli({
+      AWS_ACCESS_KEY_ID: vars.AWS_ACCESS_KEY_ID!,
+      AWS_SECRET_ACCESS_KEY: vars.AWS_SECRET_ACCESS_KEY!,
+    });
+    await using conn = await RespTestClient.connect({
+      hostname: vars.ELASTICACHE_HOST!,
+      port: Number(vars.ELASTICACHE_PORT),
+      tls: false,
+    });
+    assert.equal(await conn.send("AUTH", "iam-user-01", token), "OK");
+    assert.equal(await conn.send("SET", "env", "works"), "OK");
+    assert.equal(await conn.send("GET", "env"), "works");
+  } finally {
+    stopped = await emu.stop("SIGTERM");
+  }
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.equal(stopped.stdout, "", "nothing more on stdout");
+});
+
+Deno.test({
+  name: "README: the emulator's redis-cli walk-through runs as written",
+  ignore: !hasRedisCli,
+  async fn() {
+    const readme = await Deno.readTextFile(README);
+    const block = [...readme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!)
+      .find((text) => text.includes("emulator --print-env"));
+    assert.ok(block !== undefined, "the README has the walk-through");
+    // This checkout's CLI instead of the published one; the emulator stopped whatever happens.
+    const script = block.replaceAll("jsr:@elasticache-iam/connector/cli", CLI);
+    const dir = await Deno.makeTempDir({ prefix: "readme-walk-through-" });
+    try {
+      const deno = Deno.execPath().slice(0, Deno.execPath().lastIndexOf("/"));
+      const result = await new Deno.Command("sh", {
+        args: ["-c", `trap 'kill "$EMULATOR" 2>/dev/null || true' EXIT\nset -e\n${script}`],
+        cwd: dir,
+        env: { PATH: `${deno}:${Deno.env.get("PATH")}`, NO_COLOR: "1" },
+        stdin: "null",
+        signal: AbortSignal.timeout(60_000),
+      }).output();
+      const stdout = new TextDecoder().decode(result.stdout);
+      const stderr = new TextDecoder().decode(result.stderr);
+      assert.equal(result.code, 0, stderr);
+      assert.equal(stdout, "OK\nhello\n", stderr);
+      assert.match(stderr, /emulator: stopped/);
+      const pid = Number(/started redis-server \(pid (\d+)\)/.exec(stderr)?.[1]);
+      assert.ok(pid > 0 && processGone(pid), "the backend redis-server is gone");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

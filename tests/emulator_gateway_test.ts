@@ -18,7 +18,12 @@ import {
 } from "../src/emulator/mod.ts";
 import { createAuthToken } from "../src/token.ts";
 import { type Address, RespTestClient } from "./_helpers/emulator_resp_client.ts";
-import { loadVectors, vectorConfig, withParam } from "./_helpers/emulator_vectors.ts";
+import {
+  loadVectors,
+  vectorConfig,
+  vectorEndpoint,
+  withParam,
+} from "./_helpers/emulator_vectors.ts";
 import { startRedisServer } from "./_helpers/redis_server.ts";
 
 const REFUSED = `-${WRONGPASS}`;
@@ -41,7 +46,8 @@ Deno.test("golden tokens from botocore authenticate through the gateway at their
   for (const v of vectors) {
     await t.step(v.name, async () => {
       emu.clock.set(v.signedAt);
-      await using client = await RespTestClient.connect(emu.gateway);
+      const endpoint = vectorEndpoint(emu, v);
+      await using client = await RespTestClient.connect(endpoint);
       assert.equal(await client.send("AUTH", v.userId, v.expected), "OK");
       assert.equal(await client.send("PING"), "PONG");
       // Parameter order is free, and HELLO 3 AUTH is the other way in.
@@ -52,10 +58,10 @@ Deno.test("golden tokens from botocore authenticate through the gateway at their
       // The same token with its signature altered is refused, even on a live connection.
       const altered = withParam(v.expected, "X-Amz-Signature", "0".repeat(64));
       assert.equal(await client.send("AUTH", v.userId, altered), REFUSED);
-      assert.equal(await authReply(emu.gateway, v.userId, altered), REFUSED);
+      assert.equal(await authReply(endpoint, v.userId, altered), REFUSED);
       // Past its lifetime the golden token is refused.
       emu.clock.set(v.signedAt + v.expiresIn * 1000 + 1000);
-      assert.equal(await authReply(emu.gateway, v.userId, v.expected), REFUSED);
+      assert.equal(await authReply(endpoint, v.userId, v.expected), REFUSED);
     });
   }
 });
@@ -154,6 +160,8 @@ Deno.test("the gateway authenticates like ElastiCache", async (t) => {
   const logged: string[] = [];
   await using emu = await startEmulator({ ...config, log: (line) => logged.push(line) });
   const gateway = emu.gateway;
+  const serverless = emu.endpoint("my-serverless");
+  const memorydb = emu.endpoint("my-cluster");
   emu.clock.set(START);
   const token = (options: TokenOverrides = {}) => {
     const { replicationGroupId, serverlessCacheName, memoryDbClusterName, ...rest } = options;
@@ -184,7 +192,7 @@ Deno.test("the gateway authenticates like ElastiCache", async (t) => {
     );
     assert.equal(
       await authReply(
-        gateway,
+        serverless,
         "iam-user-01",
         await token({ serverlessCacheName: "my-serverless" }),
       ),
@@ -192,7 +200,7 @@ Deno.test("the gateway authenticates like ElastiCache", async (t) => {
     );
     assert.equal(
       await authReply(
-        gateway,
+        memorydb,
         "iam-user-01",
         await token({ memoryDbClusterName: "my-cluster" }),
       ),
@@ -202,11 +210,16 @@ Deno.test("the gateway authenticates like ElastiCache", async (t) => {
 
   await t.step("every single alteration is refused with the exact WRONGPASS text", async () => {
     const good = await token();
-    const cases: [string, string, string][] = [
+    const cases: [string, string, string, Address?][] = [
       ["signature", "iam-user-01", good.replace(/.$/, (c) => (c === "0" ? "1" : "0"))],
       ["user (token for another user)", "iam-user-01", await token({ userId: "app-user" })],
       ["user (AUTH as another user)", "app-user", good],
-      ["host", "iam-user-01", await token({ replicationGroupId: "other-group" })],
+      ["host", "iam-user-01", await token({ replicationGroupId: "other-group" }), serverless],
+      [
+        "another configured cache's token",
+        "iam-user-01",
+        await token({ serverlessCacheName: "my-serverless" }),
+      ],
       ["region", "iam-user-01", await token({ region: "us-west-2" })],
       [
         "service",
@@ -228,6 +241,7 @@ Deno.test("the gateway authenticates like ElastiCache", async (t) => {
         "missing ResourceType",
         "iam-user-01",
         await token({ replicationGroupId: "my-serverless" }),
+        serverless,
       ],
       [
         "extra ResourceType",
@@ -253,8 +267,8 @@ Deno.test("the gateway authenticates like ElastiCache", async (t) => {
       ],
       ["user not configured", "nobody", await token({ userId: "nobody" })],
     ];
-    for (const [what, user, bad] of cases) {
-      assert.equal(await authReply(gateway, user, bad), REFUSED, what);
+    for (const [what, user, bad, endpoint] of cases) {
+      assert.equal(await authReply(endpoint ?? gateway, user, bad), REFUSED, what);
     }
     // The reasons go to the emulator's log, never to the client, and never a secret.
     const log = logged.join("\n");
@@ -262,7 +276,8 @@ Deno.test("the gateway authenticates like ElastiCache", async (t) => {
       const reason of [
         "signature mismatch",
         "differs from the AUTH user name",
-        "not a configured cache name",
+        "token is for cache 'other-group', but this endpoint serves cache 'my-serverless'",
+        "token is for cache 'my-serverless', but this endpoint serves cache 'replication-group-01'",
         "region 'us-west-2'",
         "service 'memorydb'",
         "expired at",
@@ -404,26 +419,27 @@ Deno.test("the gateway authenticates like ElastiCache", async (t) => {
   });
 
   await t.step(
-    "after AUTH, a command that decodes past the decoder's bounds closes only its connection",
+    "after AUTH, a command past the query buffer limit closes only its connection, without a reply",
     async () => {
       emu.clock.set(START);
       await using bomber = await RespTestClient.connect(gateway);
       await using bystander = await RespTestClient.connect(gateway);
       assert.equal(await bomber.send("AUTH", "iam-user-01", await token()), "OK");
       assert.equal(await bystander.send("AUTH", "iam-user-01", await token()), "OK");
-      // A command announcing 2^24 + 1 arguments, then empty maps (4 bytes each on the wire, about
-      // 200 once decoded): the default maxReplyBytes (512 MiB, estimated) stops it after some 2.6
-      // million of them, 10 MB, well before maxReplyElements would.
+      // A command announcing 2^24 + 1 empty arguments (6 bytes each on the wire, about 224 once
+      // decoded): the 1 GiB query bound (counted as decoded) stops it after some 4.8 million of
+      // them, 29 MB, well before maxReplyElements would; the gateway used to decode until the
+      // process ran out of memory.
       await bomber.write("*16777217\r\n");
-      const chunk = new TextEncoder().encode("%0\r\n".repeat(16 * 1024));
+      const chunk = new TextEncoder().encode("$0\r\n\r\n".repeat(16 * 1024));
       let sent = 0;
       let stalled = false;
       const guard = setTimeout(() => {
         stalled = true;
         bomber.close();
-      }, 30_000);
+      }, 60_000);
       try {
-        while (sent < 64 * 1024 * 1024) {
+        while (sent < 100 * 1024 * 1024) {
           await bomber.write(chunk);
           sent += chunk.length;
         }
@@ -433,17 +449,69 @@ Deno.test("the gateway authenticates like ElastiCache", async (t) => {
         clearTimeout(guard);
       }
       assert.ok(!stalled, `the gateway stopped reading after ${sent} bytes without closing`);
-      assert.ok(sent < 64 * 1024 * 1024, `the gateway still read after ${sent} bytes`);
-      assert.ok(await bomber.closedByServer(), "the bomber's connection is closed");
+      assert.ok(sent < 100 * 1024 * 1024, `the gateway still read after ${sent} bytes`);
+      assert.ok(await bomber.closedByServer(), "the bomber's connection is closed, with no reply");
       assert.ok(
         logged.some((line) =>
-          /protocol error: Cannot decode RESP frame: the reply exceeds maxReplyBytes \(537001984 bytes, estimated\)/
-            .test(line)
+          /closed: the command exceeds the query buffer limit \(1073741824 bytes\)/.test(line)
         ),
         "the gateway logs which bound was exceeded",
       );
       assert.equal(await bystander.send("PING"), "PONG");
       assert.equal(await authReply(gateway, "iam-user-01", await token()), "OK");
+    },
+  );
+
+  await t.step(
+    "after AUTH, a nested array or an oversized bulk string is Redis' protocol error, after the replies owed",
+    async () => {
+      emu.clock.set(START);
+      await using client = await RespTestClient.connect(gateway);
+      assert.equal(await client.send("AUTH", "iam-user-01", await token()), "OK");
+      // SET, then a command with an array as an argument, in one write.
+      await client.write("*3\r\n$3\r\nSET\r\n$6\r\nnested\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n*0\r\n");
+      assert.equal(await client.read(), "OK");
+      assert.equal(await client.read(), "-ERR Protocol error: expected '$', got '*'");
+      assert.ok(await client.closedByServer());
+      // A bulk string longer than Redis' 512 MiB: refused at its header.
+      await using big = await RespTestClient.connect(gateway);
+      assert.equal(await big.send("AUTH", "iam-user-01", await token()), "OK");
+      await big.write("*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$536870913\r\n");
+      assert.equal(await big.read(), "PONG");
+      assert.equal(await big.read(), "-ERR Protocol error: invalid bulk length");
+      assert.ok(await big.closedByServer());
+    },
+  );
+
+  await t.step(
+    "a serverless cache refuses a request of more than 3,999 arguments; other caches do not",
+    async () => {
+      emu.clock.set(START);
+      const args = (n: number) => ["DEL", ...Array.from({ length: n - 1 }, (_, i) => `k${i}`)];
+      await using cache = await RespTestClient.connect(serverless);
+      assert.equal(
+        await cache.send(
+          "AUTH",
+          "iam-user-01",
+          await token({ serverlessCacheName: "my-serverless" }),
+        ),
+        "OK",
+      );
+      assert.equal(await cache.send(...args(3999)), 0);
+      assert.equal(
+        await cache.send(...args(4000)),
+        "-ERR Protocol error: invalid multibulk length",
+      );
+      assert.ok(await cache.closedByServer());
+      assert.ok(
+        logged.some((line) =>
+          /my-serverless gateway: #\d+ protocol error: more than 3999 arguments in one request/
+            .test(line)
+        ),
+      );
+      await using group = await RespTestClient.connect(gateway);
+      assert.equal(await group.send("AUTH", "iam-user-01", await token()), "OK");
+      assert.equal(await group.send(...args(10_000)), 0);
     },
   );
 

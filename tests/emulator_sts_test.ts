@@ -10,12 +10,18 @@ import { AwsClient } from "aws4fetch";
 import { fromWebToken } from "@aws-sdk/credential-provider-web-identity";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import {
+  EmulatorClock,
   type EmulatorConfig,
   loadEmulatorConfig,
   OWN_PROVIDER_PLACEHOLDER as P,
   startEmulator,
   WRONGPASS,
 } from "../src/emulator/mod.ts";
+import { resolveConfig } from "../src/emulator/config.ts";
+import { CredentialStore } from "../src/emulator/credential_store.ts";
+import { startOidcIssuer } from "../src/emulator/oidc_issuer.ts";
+import { MAX_REQUEST_BODY_BYTES, startSts, type StsOptions } from "../src/emulator/sts_server.ts";
+import { createTlsMaterial } from "../src/emulator/tls_certificate.ts";
 import { createAuthToken } from "../src/token.ts";
 import { RespTestClient } from "./_helpers/emulator_resp_client.ts";
 
@@ -405,4 +411,358 @@ Deno.test("startEmulator() with no argument: the seed's setup, trusting its own 
     WebIdentityToken: await emu.oidc.mintToken({ sub: "anyone", aud: "other" }),
   });
   assert.equal(wrongAudience.code, "InvalidIdentityToken");
+});
+
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
+
+/**
+ * Starts the STS alone, as `startEmulator` does (with the emulator's own
+ * issuer), keeping its log: for the options `startEmulator` does not offer.
+ */
+async function startStsAlone(emulatorConfig: EmulatorConfig, options: Partial<StsOptions> = {}) {
+  const clock = new EmulatorClock();
+  const oidc = await startOidcIssuer(clock);
+  const resolved = resolveConfig(emulatorConfig, oidc.issuer);
+  const log: string[] = [];
+  const sts = startSts({
+    config: resolved,
+    credentials: new CredentialStore(resolved),
+    clock,
+    ownJwks: oidc.jwks,
+    log: (line) => log.push(line),
+    ...options,
+  });
+  return {
+    endpoint: sts.endpoint,
+    oidc,
+    log,
+    roleArn: (roleName: string) => `arn:aws:iam::${ACCOUNT}:role/${roleName}`,
+    async [Symbol.asyncDispose]() {
+      await sts.close();
+      await oidc.close();
+    },
+  };
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test("STS: a request body over 64 KiB is answered RequestEntityTooLargeException (413), read no further than the limit and one chunk", async () => {
+  await using server = await startStsAlone(config);
+  const codeOf = async (response: Response) => /<Code>([^<]*)</.exec(await response.text())?.[1];
+  const form = "Action=GetCallerIdentity&Version=2011-06-15&Pad=";
+  // A body of exactly the limit is read, and refused for what it says.
+  const atLimit = await fetch(server.endpoint, {
+    method: "POST",
+    headers: FORM,
+    body: form.padEnd(MAX_REQUEST_BODY_BYTES, "x"),
+  });
+  assert.equal(await codeOf(atLimit), "MissingAuthenticationToken");
+  // One byte more, announced by its Content-Length.
+  const over = await fetch(server.endpoint, {
+    method: "POST",
+    headers: FORM,
+    body: form.padEnd(MAX_REQUEST_BODY_BYTES + 1, "x"),
+  });
+  assert.equal(over.status, 413);
+  assert.equal(await codeOf(over), "RequestEntityTooLargeException");
+
+  // A client that streams a body without end (stopped at 64 MiB, so that a server reading it
+  // all still answers).
+  const chunk = new Uint8Array(16 * 1024).fill(0x61);
+  const endlessEnough = 64 * 1024 * 1024;
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= endlessEnough) return controller.close();
+      sent += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  }, { highWaterMark: 0 });
+  const response = await fetch(server.endpoint, { method: "POST", headers: FORM, body });
+  const text = await response.text();
+  assert.equal(response.status, 413, text);
+  assert.match(
+    text,
+    /^<ErrorResponse xmlns="https:\/\/sts.amazonaws.com\/doc\/2011-06-15\/"><Error><Type>Sender<\/Type><Code>RequestEntityTooLargeException<\/Code>/,
+  );
+  assert.equal(response.headers.get("connection"), "close");
+  const read = Number(/read (\d+) bytes/.exec(server.log.join("\n"))?.[1]);
+  assert.ok(
+    read > MAX_REQUEST_BODY_BYTES && read <= MAX_REQUEST_BODY_BYTES + chunk.byteLength,
+    `the server read ${read} bytes`,
+  );
+  // Nor does the server drain the rest of the upload: once the socket buffers are full, the
+  // client cannot send more (a cancelled request body is drained at ~1 GB/s by Deno.serve).
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  assert.ok(sent < 32 * 1024 * 1024, `the client could still send ${sent} bytes`);
+});
+
+Deno.test("STS: the SigV4 payload hash is the body's, never the x-amz-content-sha256 header's", async () => {
+  await using server = await startStsAlone(config);
+  const signer = new AwsClient({ ...DEVELOPER, service: "sts", region: "us-east-1" });
+  const signedBody = "Action=GetCallerIdentity&Version=2011-06-15";
+  const otherBody = new URLSearchParams({
+    Action: "AssumeRole",
+    Version: "2011-06-15",
+    RoleArn: server.roleArn("elasticache-iam-auth-app"),
+    RoleSessionName: "swapped-body",
+  }).toString();
+  for (const declared of [undefined, await sha256Hex(signedBody)]) {
+    const what = declared === undefined ? "without the header" : "with the header";
+    const signed = await signer.sign(server.endpoint, {
+      method: "POST",
+      headers: { ...FORM, ...(declared ? { "x-amz-content-sha256": declared } : {}) },
+      body: signedBody,
+    });
+    assert.equal(signed.headers.has("x-amz-content-sha256"), declared !== undefined);
+    const send = (body: string) =>
+      fetch(signed.url, { method: "POST", headers: signed.headers, body });
+    // The signature of one body does not carry another.
+    const swapped = await send(otherBody);
+    const swappedText = await swapped.text();
+    assert.equal(swapped.status, 403, `${what}: ${swappedText}`);
+    assert.equal(/<Code>([^<]*)</.exec(swappedText)?.[1], "SignatureDoesNotMatch", what);
+    assert.doesNotMatch(swappedText, /AccessKeyId/, what);
+    // The body that was signed is accepted.
+    const original = await send(signedBody);
+    const originalText = await original.text();
+    assert.equal(original.status, 200, `${what}: ${originalText}`);
+    assert.equal(field(originalText, "Arn"), `arn:aws:iam::${ACCOUNT}:user/developer`);
+  }
+  // A header that does not hash the body is refused even when the signature ignores it.
+  const unsigned = await signer.sign(server.endpoint, {
+    method: "POST",
+    headers: FORM,
+    body: signedBody,
+  });
+  const headers = new Headers(unsigned.headers);
+  headers.set("x-amz-content-sha256", await sha256Hex(otherBody));
+  const mismatched = await fetch(unsigned.url, { method: "POST", headers, body: signedBody });
+  assert.equal(/<Code>([^<]*)</.exec(await mismatched.text())?.[1], "SignatureDoesNotMatch");
+});
+
+Deno.test("STS: a JWT's claims cannot forge a line of the emulator's log", async () => {
+  const forged = "x\ngateway: #1 AUTH as 'admin' accepted";
+  await using server = await startStsAlone({
+    roles: [
+      {
+        roleName: "anyone",
+        trustPolicy: {
+          Version: "2012-10-17",
+          Statement: [{
+            Effect: "Allow",
+            Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${P}` },
+            Action: "sts:AssumeRoleWithWebIdentity",
+          }],
+        },
+      },
+      {
+        roleName: "nobody",
+        trustPolicy: {
+          Version: "2012-10-17",
+          Statement: [{
+            Effect: "Allow",
+            Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${P}` },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: { StringEquals: { [`${P}:sub`]: "someone-else" } },
+          }],
+        },
+      },
+    ],
+  });
+  const token = await server.oidc.mintToken({ sub: forged, aud: "sts.amazonaws.com" });
+  for (const [roleName, status] of [["anyone", 200], ["nobody", 403]] as const) {
+    const reply = await sts(server.endpoint, {
+      Action: "AssumeRoleWithWebIdentity",
+      RoleArn: server.roleArn(roleName),
+      RoleSessionName: "log-forgery",
+      WebIdentityToken: token,
+    });
+    assert.equal(reply.status, status, reply.body);
+  }
+  assert.ok(server.log.some((entry) => entry.includes(" issued ")), server.log.join("\n"));
+  assert.ok(server.log.some((entry) => entry.includes(" refused ")), server.log.join("\n"));
+  for (const entry of server.log) {
+    assert.doesNotMatch(entry, /[\p{Cc}]/u, `a control character in ${JSON.stringify(entry)}`);
+    assert.ok(!entry.includes("AUTH as"), entry);
+  }
+  const lines = server.log.join("\n").split(/\r\n|\r|\n/);
+  assert.deepEqual(lines.filter((line) => !line.startsWith("sts: ")), []);
+});
+
+Deno.test("STS: an OIDC provider whose keys cannot be fetched is IDPCommunicationError (400), within the bound", async () => {
+  const idpKeys = await generateKeyPair("RS256", { extractable: true });
+  const jwk = { ...(await exportJWK(idpKeys.publicKey)), kid: "idp-1", alg: "RS256" };
+  let release = () => {};
+  const released = new Promise<void>((resolve) => release = resolve);
+  // One web server for every provider: each path prefix fails its own way, /ok serves the keys.
+  const web = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const url = new URL(request.url);
+    switch (url.pathname) {
+      case "/ok/jwks":
+        return Response.json({ keys: [jwk] });
+      case "/discovered/.well-known/openid-configuration":
+        return Response.json({ jwks_uri: `${url.origin}/ok/jwks` });
+      case "/unavailable/jwks":
+        return new Response("unavailable", { status: 503 });
+      case "/html/jwks":
+        return new Response("<html></html>", { headers: { "content-type": "text/html" } });
+      case "/keyless/jwks":
+        return Response.json({ issuer: "keyless" });
+      case "/hang/jwks":
+        await released;
+        return new Response(null, { status: 504 });
+      default:
+        return new Response("Not Found", { status: 404 });
+    }
+  });
+  const origin = `http://127.0.0.1:${web.addr.port}`;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closed = `http://127.0.0.1:${listener.addr.port}`;
+  listener.close();
+  const failing: [what: string, url: string, jwksUri: string | undefined][] = [
+    ["a refused connection", `${closed}/idp`, `${closed}/idp/jwks`],
+    [
+      "a name that does not resolve",
+      "https://idp.example.invalid",
+      "https://idp.example.invalid/jwks",
+    ],
+    ["an answer other than 200", `${origin}/unavailable`, `${origin}/unavailable/jwks`],
+    ["an answer that is not JSON", `${origin}/html`, `${origin}/html/jwks`],
+    ["a JWKS without keys", `${origin}/keyless`, `${origin}/keyless/jwks`],
+    ["no discovery document", `${origin}/undiscoverable`, undefined],
+    ["no answer", `${origin}/hang`, `${origin}/hang/jwks`],
+  ];
+  const working = [`${origin}/ok`, `${origin}/discovered`];
+  const idpTimeoutMs = 300;
+  try {
+    await using server = await startStsAlone({
+      roles: [{
+        roleName: "external",
+        trustPolicy: {
+          Version: "2012-10-17",
+          Statement: [{
+            Effect: "Allow",
+            Principal: {
+              Federated: working.map((url) =>
+                `arn:aws:iam::${ACCOUNT}:oidc-provider/${url.replace("http://", "")}`
+              ),
+            },
+            Action: "sts:AssumeRoleWithWebIdentity",
+          }],
+        },
+      }],
+      oidcProviders: [
+        ...working.map((url) => ({
+          url,
+          clientIds: ["sts.amazonaws.com"],
+          ...(url.endsWith("/ok") ? { jwksUri: `${url}/jwks` } : {}),
+        })),
+        ...failing.map(([, url, jwksUri]) => ({
+          url,
+          clientIds: ["sts.amazonaws.com"],
+          ...(jwksUri ? { jwksUri } : {}),
+        })),
+      ],
+    }, { idpTimeoutMs });
+    const assume = async (issuer: string) => {
+      const now = Math.floor(Date.now() / 1000);
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+        .setIssuer(issuer)
+        .setSubject("repo:acme/app:ref:refs/heads/main")
+        .setAudience("sts.amazonaws.com")
+        .setIssuedAt(now)
+        .setExpirationTime(now + 300)
+        .sign(idpKeys.privateKey);
+      return await sts(server.endpoint, {
+        Action: "AssumeRoleWithWebIdentity",
+        RoleArn: server.roleArn("external"),
+        RoleSessionName: "idp",
+        WebIdentityToken: token,
+      });
+    };
+    for (const url of working) {
+      const reply = await assume(url);
+      assert.equal(reply.status, 200, `${url}: ${reply.body}`);
+      assert.equal(field(reply.body, "Provider"), url);
+    }
+    for (const [what, url] of failing) {
+      const started = performance.now();
+      const reply = await assume(url);
+      const elapsed = performance.now() - started;
+      assert.equal(reply.code, "IDPCommunicationError", `${what}: ${reply.body}`);
+      assert.equal(reply.status, 400, what);
+      assert.match(
+        field(reply.body, "Message"),
+        /^Couldn&#39;t retrieve verification key from your identity provider \(.+\)$/,
+        what,
+      );
+      assert.ok(elapsed < idpTimeoutMs + 1500, `${what}: answered after ${elapsed} ms`);
+      if (what === "no answer") {
+        assert.ok(elapsed >= idpTimeoutMs - 50, `${what}: answered after ${elapsed} ms`);
+      }
+    }
+    assert.ok(
+      server.log.some((line) =>
+        line.endsWith(`could not be fetched: no answer within ${idpTimeoutMs} ms`)
+      ),
+      server.log.join("\n"),
+    );
+  } finally {
+    release();
+    await web.shutdown();
+  }
+});
+
+Deno.test("STS: given TLS material it serves HTTPS with the emulator's CA, and no plain HTTP", async () => {
+  const tls = await createTlsMaterial();
+  await using server = await startStsAlone({}, { tls });
+  assert.match(server.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+  const request = async () => ({
+    method: "POST",
+    headers: FORM,
+    body: new URLSearchParams({
+      Action: "AssumeRoleWithWebIdentity",
+      Version: "2011-06-15",
+      RoleArn: server.roleArn("elasticache-iam-auth-app"),
+      RoleSessionName: "https",
+      WebIdentityToken: await server.oidc.mintToken({ sub: "tls", aud: "sts.amazonaws.com" }),
+    }),
+  });
+  using client = Deno.createHttpClient({ caCerts: [tls.caCertPem] });
+  const response = await fetch(server.endpoint, { ...await request(), client });
+  const body = await response.text();
+  assert.equal(response.status, 200, body);
+  assert.match(body, /^<AssumeRoleWithWebIdentityResponse /);
+  assert.match(field(body, "AccessKeyId"), /^ASIA/);
+  // Plain HTTP on the same port gets no answer, nor does a client that does not trust the CA.
+  await assert.rejects(fetch(server.endpoint.replace(/^https:/, "http:"), await request()));
+  await assert.rejects(fetch(server.endpoint, await request()));
+});
+
+Deno.test("startEmulator({ sts: { tls: true } }) serves STS over HTTPS with the CA it hands out; the gateway stays as configured", async () => {
+  await using emu = await startEmulator({ sts: { tls: true } });
+  assert.match(emu.sts.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+  assert.match(emu.sts.caCertPem ?? "", /^-----BEGIN CERTIFICATE-----/);
+  assert.equal(emu.gateway.tls, false, "only the STS was asked for TLS");
+  using client = Deno.createHttpClient({ caCerts: [emu.sts.caCertPem!] });
+  const jwt = await emu.oidc.mintToken({ sub: "https-check", aud: "sts.amazonaws.com" });
+  const response = await fetch(emu.sts.endpoint, {
+    method: "POST",
+    client,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      Action: "AssumeRoleWithWebIdentity",
+      Version: "2011-06-15",
+      RoleArn: emu.roleArn(),
+      RoleSessionName: "https-check",
+      WebIdentityToken: jwt,
+    }),
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  assert.match(await response.text(), /<AccessKeyId>ASIA/);
 });

@@ -38,6 +38,7 @@ async function deno(args: string[], cwd = ROOT.pathname) {
 interface Dependency {
   specifier: string;
   code?: { specifier: string };
+  type?: { specifier: string };
   isDynamic?: boolean;
 }
 
@@ -324,4 +325,84 @@ Deno.test("the README's TypeScript snippets type-check against this checkout", a
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * The import cycles among this checkout's files, each as a path that comes back
+ * to its start: one per back edge of a depth-first walk, so none when there are none.
+ */
+function importCycles(edges: ReadonlyMap<string, ReadonlySet<string>>): string[][] {
+  const done = new Set<string>();
+  const path: string[] = [];
+  const onPath = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (module: string) => {
+    path.push(module);
+    onPath.add(module);
+    for (const next of edges.get(module) ?? []) {
+      if (onPath.has(next)) cycles.push([...path.slice(path.indexOf(next)), next]);
+      else if (!done.has(next)) visit(next);
+    }
+    path.pop();
+    onPath.delete(module);
+    done.add(module);
+  };
+  for (const module of [...edges.keys()].sort()) if (!done.has(module)) visit(module);
+  return cycles;
+}
+
+Deno.test("no import cycle among the package's files, type-only and dynamic imports included", async () => {
+  const edges = new Map<string, Set<string>>();
+  for (const file of Object.values(config.exports)) {
+    const graph = await graphOf(file);
+    for (const module of graph.modules) {
+      if (!module.specifier.startsWith(ROOT.href)) continue;
+      const targets = edges.get(module.specifier) ?? new Set<string>();
+      edges.set(module.specifier, targets);
+      for (const dep of module.dependencies ?? []) {
+        for (const target of [dep.code?.specifier, dep.type?.specifier]) {
+          const resolved = target === undefined ? undefined : graph.redirects[target] ?? target;
+          if (resolved?.startsWith(ROOT.href)) targets.add(resolved);
+        }
+      }
+    }
+  }
+  assert.ok(edges.size > 20, "the graph holds the package's files");
+  assert.deepEqual(importCycles(edges).map((cycle) => cycle.map(relative).join(" → ")), []);
+});
+
+Deno.test("the cache-name, user-id and region patterns are written once, in src/token.ts", async () => {
+  const token = await import("../src/token.ts");
+  const patterns = Object.entries(token).filter(([, value]) => value instanceof RegExp) as [
+    string,
+    RegExp,
+  ][];
+  const sources: { file: string; text: string }[] = [];
+  const walk = async (dir: URL) => {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, dir));
+      else if (entry.name.endsWith(".ts")) {
+        const url = new URL(entry.name, dir);
+        sources.push({ file: relative(url.href), text: await Deno.readTextFile(url) });
+      }
+    }
+  };
+  await walk(new URL("src/", ROOT));
+  const copies = Object.fromEntries(
+    ["CACHE_NAME_PATTERN", "USER_ID_PATTERN", "REGION_PATTERN"].map((name) => {
+      const pattern = patterns.find(([exported]) => exported === name)?.[1];
+      const literal = pattern === undefined ? undefined : `/${pattern.source}/`;
+      return [
+        name,
+        literal === undefined
+          ? "not exported"
+          : sources.filter(({ text }) => text.includes(literal)).map(({ file }) => file),
+      ];
+    }),
+  );
+  assert.deepEqual(copies, {
+    CACHE_NAME_PATTERN: ["src/token.ts"],
+    USER_ID_PATTERN: ["src/token.ts"],
+    REGION_PATTERN: ["src/token.ts"],
+  });
 });

@@ -17,7 +17,7 @@ import { type Emulator, startEmulator } from "../emulator/mod.ts";
 import { AuthenticationError, ReplyError } from "../errors.ts";
 import { IamAuth } from "../iam_auth.ts";
 import { createAuthToken } from "../token.ts";
-import { USAGE, writeStderr, writeStdout } from "./io.ts";
+import { DEMO_HELP, USAGE, wantsHelp, writeStderr, writeStdout } from "./io.ts";
 
 const CACHE = "replication-group-01";
 const USER = "iam-user-01";
@@ -103,12 +103,16 @@ export async function demoHandler(input: DemoHandlerInput): Promise<string> {
 }
 
 /**
- * Runs `demo [--tls]`.
+ * Runs `demo [--tls]` (`--help`: prints its help).
  *
  * @param args The flags.
- * @returns 0 when every step worked, 1 when one failed, 2 for bad flags.
+ * @returns 0 when every step worked (or after the help), 1 when one failed, 2 for bad flags.
  */
 export async function run(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    await writeStdout(DEMO_HELP);
+    return 0;
+  }
   let tls = false;
   for (const arg of args) {
     if (arg === "--tls") tls = true;

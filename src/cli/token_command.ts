@@ -6,7 +6,7 @@
  */
 import { defaultCredentials } from "../credentials/chain.ts";
 import { createAuthToken, type TokenTargetOptions } from "../token.ts";
-import { USAGE, writeStderr, writeStdout } from "./io.ts";
+import { TOKEN_HELP, USAGE, wantsHelp, writeStderr, writeStdout } from "./io.ts";
 import { messageOf } from "../credentials/resolve.ts";
 
 const FLAGS: Record<string, string> = {
@@ -21,10 +21,16 @@ const FLAGS: Record<string, string> = {
 /**
  * Runs `token` with its flags (AWS's `generate_iam_auth_token` names where they overlap).
  *
+ * `--help` prints its help.
+ *
  * @param args The flags, as `--name value` or `--name=value`.
- * @returns 0 when the token was printed, 1 when it could not be made, 2 for bad flags.
+ * @returns 0 when the token (or the help) was printed, 1 when it could not be made, 2 for bad flags.
  */
 export async function run(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    await writeStdout(TOKEN_HELP);
+    return 0;
+  }
   const values: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;

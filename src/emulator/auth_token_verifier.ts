@@ -33,6 +33,12 @@ export interface TokenCheckContext {
   readonly credentials: CredentialStore;
   /** The emulator's time, in ms. */
   readonly now: number;
+  /**
+   * The cache whose endpoint received the token: a token for any other cache
+   * is refused, as each ElastiCache endpoint serves only its own cache.
+   * Without it, any configured cache is accepted.
+   */
+  readonly cache?: ResolvedCache;
 }
 
 /** The outcome of a token check: the connection's cache, user and caller, or why it failed. */
@@ -107,7 +113,7 @@ export async function verifyAuthToken(
 async function check(
   username: string,
   token: string,
-  { config, credentials, now }: TokenCheckContext,
+  { config, credentials, now, cache: served }: TokenCheckContext,
 ): Promise<TokenVerdict> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(token)) {
     return refuse("token starts with a URL scheme; the scheme must be stripped");
@@ -156,7 +162,16 @@ async function check(
     );
   }
 
-  const candidates = config.caches.filter((cache) => cache.name === host);
+  if (served !== undefined && host !== served.name) {
+    return refuse(
+      `token is for cache ${describe(host)}, but this endpoint serves cache ${
+        describe(served.name)
+      }; sign the token for the cache you connect to`,
+    );
+  }
+  const candidates = served !== undefined
+    ? [served]
+    : config.caches.filter((cache) => cache.name === host);
   if (candidates.length === 0) {
     return refuse(
       `token host ${describe(host)} is not a configured cache name (${

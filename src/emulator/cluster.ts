@@ -20,45 +20,28 @@
  * @module
  */
 
-import { describe } from "../_checks.ts";
 import type { CommandArg, RespValue } from "../resp/types.ts";
 import { keySlot, SLOT_COUNT } from "../cluster/slot.ts";
 import type { EmulatorClock } from "./clock.ts";
-import type { ResolvedConfig, ResolvedUser } from "./config.ts";
+import type {
+  ResolvedCache,
+  ResolvedClusterConfig,
+  ResolvedConfig,
+  ResolvedUser,
+} from "./config.ts";
 import type { CredentialStore } from "./credential_store.ts";
 import { Gateway, type GatewayAddress } from "./gateway.ts";
 import {
   ADMIN_USER,
   AdminConnection,
+  DENIED_COMMANDS,
   freePort,
   randomPassword,
   RedisServerProcess,
   setUpUsers,
+  type TransactionPermissions,
 } from "./redis_backend.ts";
 import type { TlsMaterial } from "./tls_certificate.ts";
-
-/** The shape of the emulated cluster. */
-export interface ClusterConfig {
-  /**
-   * How many shards (primaries); the 16384 slots are split evenly between them.
-   *
-   * @default {3}
-   */
-  shards?: number;
-  /**
-   * How many replicas each shard has.
-   *
-   * @default {1}
-   */
-  replicasPerShard?: number;
-  /**
-   * The nodes' `cluster-node-timeout`, in ms: how long a node may be
-   * unreachable before it is marked failed and a replica takes over.
-   *
-   * @default {1000}
-   */
-  nodeTimeoutMs?: number;
-}
 
 /** A node of the emulated cluster. */
 export interface EmulatorClusterNode {
@@ -219,46 +202,6 @@ export interface EmulatorCluster {
   waitUntilHealthy(options?: ClusterWaitOptions): Promise<void>;
 }
 
-/** The cluster configuration after defaults and checks. */
-export interface ResolvedClusterConfig {
-  /** The shards. */
-  shards: number;
-  /** Replicas per shard. */
-  replicasPerShard: number;
-  /** `cluster-node-timeout`, ms. */
-  nodeTimeoutMs: number;
-}
-
-/**
- * Applies defaults to the cluster configuration and checks it.
- *
- * @param config The `cluster` option.
- * @returns The resolved configuration.
- * @throws {TypeError} If it is not an object.
- * @throws {RangeError} If a number is out of range.
- */
-export function resolveClusterConfig(config: ClusterConfig): ResolvedClusterConfig {
-  if (config === null || typeof config !== "object") {
-    throw new TypeError(`Cannot start the emulator: 'cluster' must be an object`);
-  }
-  const shards = config.shards ?? 3;
-  const replicasPerShard = config.replicasPerShard ?? 1;
-  const nodeTimeoutMs = config.nodeTimeoutMs ?? 1000;
-  const check = (name: string, value: number, min: number, max: number) => {
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new RangeError(
-        `Cannot start the emulator: 'cluster.${name}' must be an integer from ${min} to ${max}, got ${
-          describe(value)
-        }`,
-      );
-    }
-  };
-  check("shards", shards, 1, 16);
-  check("replicasPerShard", replicasPerShard, 0, 5);
-  check("nodeTimeoutMs", nodeTimeoutMs, 100, 60_000);
-  return { shards, replicasPerShard, nodeTimeoutMs };
-}
-
 /** What forming the cluster needs from the rest of the emulator. */
 export interface ClusterGatewayOptions {
   /** The resolved configuration. */
@@ -267,6 +210,8 @@ export interface ClusterGatewayOptions {
   credentials: CredentialStore;
   /** The emulator clock. */
   clock: EmulatorClock;
+  /** The cluster-mode cache the cluster is: every node's gateway serves it. */
+  cache: ResolvedCache;
   /** The gateways' TLS material, if they speak TLS. */
   tls: TlsMaterial | undefined;
 }
@@ -333,6 +278,8 @@ export class RunningCluster {
   readonly #program: string;
   readonly #users: readonly ResolvedUser[];
   readonly #passwords: Map<string, string>;
+  /** Each user's transaction permissions (the same on every node). */
+  #transactions = new Map<string, TransactionPermissions>();
   readonly #adminPassword: string;
   readonly #log: (line: string) => void;
   #gatewayOptions: ClusterGatewayOptions | undefined;
@@ -521,9 +468,18 @@ export class RunningCluster {
         })
         : lastError;
     }
+    this.#log(
+      `backend: cluster node #${node.index} started redis-server (pid ${node.process.pid}) on ${HOST}:${node.backendPort}`,
+    );
     const admin = await AdminConnection.open(HOST, node.backendPort);
     try {
-      await setUpUsers(admin, this.#users, this.#passwords, this.#adminPassword);
+      this.#transactions = await setUpUsers(
+        admin,
+        this.#users,
+        this.#passwords,
+        this.#adminPassword,
+        DENIED_COMMANDS,
+      );
     } catch (error) {
       await node.process.stop("SIGKILL");
       node.process = undefined;
@@ -593,18 +549,24 @@ export class RunningCluster {
       config: options.config,
       credentials: options.credentials,
       clock: options.clock,
+      cache: options.cache,
       backend: {
         hostname: HOST,
         get port() {
           return node.backendPort;
         },
         passwordOf: (userId) => this.#passwords.get(userId),
+        transactionsOf: (userId) => this.#transactions.get(userId),
         close: () => Promise.resolve(),
       },
       log: (line) => this.#log(`node-${node.index} ${line}`),
       port,
       ...(options.tls ? { tls: options.tls } : {}),
-      internalUser: { username: ADMIN_USER, password: this.#adminPassword },
+      internalUser: {
+        username: ADMIN_USER,
+        password: this.#adminPassword,
+        pids: () => this.#nodes.flatMap((n) => n.process === undefined ? [] : [n.process.pid]),
+      },
     });
     node.gatewayServer = gateway;
     node.gatewayPort = gateway.address.port;
@@ -618,10 +580,14 @@ export class RunningCluster {
     if (node.process === undefined) {
       throw new Error(`Cannot run a command on cluster node #${node.index}: it is stopped`);
     }
+    const server = node.process;
     const admin = await AdminConnection.open(HOST, node.backendPort);
     try {
       await admin.run([["AUTH", ADMIN_USER, this.#adminPassword]]);
-      return await admin.run(commands);
+      // Restricted commands (CONFIG, MIGRATE) go by the node's secret names.
+      return await admin.run(
+        commands.map(([name, ...rest]) => [server.commandName(String(name)), ...rest]),
+      );
     } finally {
       admin.close();
     }

@@ -8,7 +8,7 @@
  */
 
 import { describe } from "../_checks.ts";
-import type { ClusterConfig } from "./cluster.ts";
+import { CACHE_NAME_PATTERN, REGION_PATTERN, USER_ID_PATTERN } from "../token.ts";
 import { parsePolicyDocument, type PolicyDocument } from "./iam_policy.ts";
 
 /**
@@ -24,6 +24,13 @@ export type CacheConfig =
   & {
     /** The cache's region. @default the configuration's `region` */
     region?: string;
+    /**
+     * The port of the cache's endpoint (its own gateway, in front of its own
+     * `redis-server`).
+     *
+     * @default for the first cache `gateway.port`; otherwise a free port
+     */
+    port?: number;
     /**
      * The user group: ids of the users that may connect (`default` is
      * ignored: the backend's default user is always disabled).
@@ -120,6 +127,29 @@ export type BackendConfig =
     redisServer?: never;
   };
 
+/** The shape of the emulated cluster (see `startEmulator`'s `cluster`). */
+export interface ClusterConfig {
+  /**
+   * How many shards (primaries); the 16384 slots are split evenly between them.
+   *
+   * @default {3}
+   */
+  shards?: number;
+  /**
+   * How many replicas each shard has.
+   *
+   * @default {1}
+   */
+  replicasPerShard?: number;
+  /**
+   * The nodes' `cluster-node-timeout`, in ms: how long a node may be
+   * unreachable before it is marked failed and a replica takes over.
+   *
+   * @default {1000}
+   */
+  nodeTimeoutMs?: number;
+}
+
 /** The emulator's configuration. Every field is optional; see {@linkcode DEFAULT_CONFIG}. */
 export interface EmulatorConfig {
   /** The region of caches that do not set their own. @default {"us-east-1"} */
@@ -144,9 +174,9 @@ export interface EmulatorConfig {
     clientIds?: string[];
   };
   /** The STS endpoint. */
-  sts?: { /** Its port. @default a free port */ port?: number };
+  sts?: StsConfig;
   /** The RESP gateway. */
-  gateway?: { /** Its port. @default a free port */ port?: number };
+  gateway?: GatewayConfig;
   /** Whether the gateway speaks TLS with a certificate made at start-up. @default {false} */
   tls?: boolean;
   /** The Redis server behind the gateway. @default a `redis-server` the emulator starts */
@@ -165,6 +195,40 @@ export interface EmulatorConfig {
   maxClockSkewSeconds?: number;
   /** Receives one line per event (refusals with their reason, connections). @default silent */
   log?: (line: string) => void;
+}
+
+/** The STS endpoint's settings. */
+export interface StsConfig {
+  /** Its port. @default a free port */
+  port?: number;
+  /**
+   * Serve HTTPS, with a certificate from the emulator's CA (the same CA as
+   * the gateway's TLS; `sts.caCertPem`): for clients that refuse `http://`
+   * STS endpoints, such as the Rust AWS SDK behind valkey-glide.
+   *
+   * @default {false}
+   */
+  tls?: boolean;
+}
+
+/** The RESP gateway's settings: where it listens, and its bounds on unauthenticated clients. */
+export interface GatewayConfig {
+  /** Its port. @default a free port */
+  port?: number;
+  /**
+   * How many connections may wait unauthenticated at once; more are answered
+   * `-ERR max number of clients reached` (Redis' `maxclients` reply) and closed.
+   *
+   * @default {1000}
+   */
+  maxUnauthenticated?: number;
+  /**
+   * How long a connection may stay unauthenticated, in real milliseconds
+   * (not the emulator's clock), before the gateway closes it.
+   *
+   * @default {10000}
+   */
+  authTimeoutMs?: number;
 }
 
 /**
@@ -392,6 +456,16 @@ export interface ResolvedOidcProvider {
   own: boolean;
 }
 
+/** The cluster configuration after defaults and checks. */
+export interface ResolvedClusterConfig {
+  /** The shards. */
+  shards: number;
+  /** Replicas per shard. */
+  replicasPerShard: number;
+  /** `cluster-node-timeout`, ms. */
+  nodeTimeoutMs: number;
+}
+
 /** The configuration after defaults, checks and resolution. */
 export interface ResolvedConfig {
   /** The default region. */
@@ -412,13 +486,14 @@ export interface ResolvedConfig {
   oidcProviders: ReadonlyMap<string, ResolvedOidcProvider>;
   /** The connection age cap, in ms. */
   connectionMaxAgeMs: number;
+  /** How many connections may wait unauthenticated at once. */
+  maxUnauthenticated: number;
+  /** How long a connection may stay unauthenticated, in real ms. */
+  authTimeoutMs: number;
   /** The tolerated forward skew of a token's signing time, in ms. */
   maxClockSkewMs: number;
 }
 
-const CACHE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-const USER_ID = /^(default\.)?[a-z][a-z0-9-]*$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 
@@ -607,6 +682,17 @@ export function resolveConfig(config: EmulatorConfig, ownIssuer: string): Resolv
       `Cannot start the emulator: 'maxClockSkewSeconds' must be 0 or more, got ${describe(skew)}`,
     );
   }
+  const limit = (name: keyof GatewayConfig, fallback: number) => {
+    const value = config.gateway?.[name] ?? fallback;
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(
+        `Cannot start the emulator: 'gateway.${name}' must be a positive integer, got ${
+          describe(value)
+        }`,
+      );
+    }
+    return value;
+  };
   return {
     region,
     accountId,
@@ -617,6 +703,8 @@ export function resolveConfig(config: EmulatorConfig, ownIssuer: string): Resolv
     iamUsers,
     oidcProviders,
     connectionMaxAgeMs,
+    maxUnauthenticated: limit("maxUnauthenticated", 1000),
+    authTimeoutMs: limit("authTimeoutMs", 10_000),
     maxClockSkewMs: skew * 1000,
   };
 }
@@ -662,7 +750,7 @@ function resolveUser(user: CacheUserConfig): ResolvedUser {
   if (user === null || typeof user !== "object" || typeof user.userId !== "string") {
     throw new TypeError(`Cannot start the emulator: every user needs a 'userId'`);
   }
-  if (!USER_ID.test(user.userId)) {
+  if (!USER_ID_PATTERN.test(user.userId)) {
     throw new TypeError(
       `Cannot start the emulator: user id ${
         JSON.stringify(user.userId)
@@ -708,7 +796,7 @@ function resolveCache(
   }
   const key = keys[0]!;
   const name = cache[key]!;
-  if (typeof name !== "string" || !CACHE_NAME.test(name)) {
+  if (typeof name !== "string" || !CACHE_NAME_PATTERN.test(name)) {
     throw new TypeError(
       `Cannot start the emulator: cache '${key}' must be a lowercase cache name, got ${
         describe(name)
@@ -810,6 +898,9 @@ export function checkShape(config: EmulatorConfig): void {
     }
   }
   checkPort("gateway.port", config.gateway?.port);
+  for (const [index, cache] of (config.caches ?? []).entries()) {
+    if (cache !== null && typeof cache === "object") checkPort(`caches[${index}].port`, cache.port);
+  }
   checkPort("sts.port", config.sts?.port);
   checkPort("oidc.port", config.oidc?.port);
   const clientIds = config.oidc?.clientIds;
@@ -836,6 +927,245 @@ export function checkShape(config: EmulatorConfig): void {
       }
     }
   }
+  checkKeys(config);
+}
+
+/** Every key of any member of a union. */
+type KeyOf<T> = T extends unknown ? keyof T : never;
+
+/** The keys of a section, as a list the compiler keeps equal to its type's keys. */
+function keysOf<T>(keys: Record<KeyOf<T>, true>): readonly string[] {
+  return Object.keys(keys);
+}
+
+type AccessKeyConfig = NonNullable<IamUserConfig["accessKeys"]>[number];
+
+const KEYS = {
+  config: keysOf<EmulatorConfig>({
+    region: true,
+    accountId: true,
+    caches: true,
+    users: true,
+    roles: true,
+    iamUsers: true,
+    oidcProviders: true,
+    oidc: true,
+    sts: true,
+    gateway: true,
+    tls: true,
+    backend: true,
+    cluster: true,
+    connectionMaxAgeMs: true,
+    maxClockSkewSeconds: true,
+    log: true,
+  }),
+  cache: keysOf<CacheConfig>({
+    replicationGroupId: true,
+    serverlessCacheName: true,
+    clusterName: true,
+    region: true,
+    userIds: true,
+    port: true,
+  }),
+  user: keysOf<CacheUserConfig>({ userId: true, userName: true, accessString: true }),
+  role: keysOf<RoleConfig>({
+    roleName: true,
+    trustPolicy: true,
+    policies: true,
+    maxSessionDuration: true,
+    temporaryCredentials: true,
+  }),
+  iamUser: keysOf<IamUserConfig>({
+    userName: true,
+    accessKeys: true,
+    policies: true,
+    temporaryCredentials: true,
+  }),
+  accessKey: keysOf<AccessKeyConfig>({ accessKeyId: true, secretAccessKey: true }),
+  temporaryCredentials: keysOf<TemporaryCredentialsConfig>({
+    accessKeyId: true,
+    secretAccessKey: true,
+    sessionToken: true,
+    expiration: true,
+  }),
+  oidcProvider: keysOf<OidcProviderConfig>({
+    url: true,
+    clientIds: true,
+    jwks: true,
+    jwksUri: true,
+  }),
+  oidc: keysOf<NonNullable<EmulatorConfig["oidc"]>>({ port: true, clientIds: true }),
+  sts: keysOf<StsConfig>({ port: true, tls: true }),
+  gateway: keysOf<GatewayConfig>({ port: true, maxUnauthenticated: true, authTimeoutMs: true }),
+  backend: keysOf<BackendConfig>({
+    redisServer: true,
+    hostname: true,
+    port: true,
+    username: true,
+    password: true,
+  }),
+  cluster: keysOf<ClusterConfig>({ shards: true, replicasPerShard: true, nodeTimeoutMs: true }),
+};
+
+/**
+ * Refuses keys the configuration and its sections do not have (a misspelt
+ * `cachez` would otherwise leave the defaults in place without a word).
+ */
+function checkKeys(config: EmulatorConfig): void {
+  const c = config as Record<string, unknown>;
+  sectionKeys(c, KEYS.config, "the configuration");
+  const credentials = ["temporaryCredentials", KEYS.temporaryCredentials] as const;
+  const lists = [
+    ["caches", KEYS.cache, []],
+    ["users", KEYS.user, []],
+    ["roles", KEYS.role, [credentials]],
+    ["iamUsers", KEYS.iamUser, [["accessKeys", KEYS.accessKey], credentials]],
+    ["oidcProviders", KEYS.oidcProvider, []],
+  ] as const;
+  for (const [name, keys, inner] of lists) {
+    for (const [i, item] of listAt(c, name).entries()) {
+      sectionKeys(item, keys, `'${name}[${i}]'`);
+      for (const [innerName, innerKeys] of inner) {
+        for (const [j, value] of listAt(item, innerName).entries()) {
+          sectionKeys(value, innerKeys, `'${name}[${i}].${innerName}[${j}]'`);
+        }
+      }
+    }
+  }
+  const sections = [
+    ["oidc", KEYS.oidc],
+    ["sts", KEYS.sts],
+    ["gateway", KEYS.gateway],
+    ["backend", KEYS.backend],
+    ["cluster", KEYS.cluster],
+  ] as const;
+  for (const [name, keys] of sections) sectionKeys(c[name], keys, `'${name}'`);
+}
+
+/** The array at `object[key]`, or none when either is something else (other checks report it). */
+function listAt(object: unknown, key: string): unknown[] {
+  const value = object !== null && typeof object === "object"
+    ? (object as Record<string, unknown>)[key]
+    : undefined;
+  return Array.isArray(value) ? value : [];
+}
+
+function sectionKeys(section: unknown, known: readonly string[], where: string): void {
+  if (section === null || typeof section !== "object" || Array.isArray(section)) return;
+  for (const key of Object.keys(section)) {
+    if (known.includes(key)) continue;
+    // A near name: at most 2 edits and fewer than half the key's letters (`cachez`, `prot`), or
+    // one that starts with the key but for its last letter (`policy`, `host`).
+    const near = known.find((name) => {
+      const [a, b] = [name.toLowerCase(), key.toLowerCase()];
+      const distance = editDistance(a, b);
+      return (distance <= 2 && distance < b.length / 2) ||
+        (b.length >= 4 && a.startsWith(b.slice(0, -1)));
+    });
+    throw new TypeError(
+      `Cannot start the emulator: unknown key ${describe(key)} in ${where}; ${
+        near === undefined
+          ? `the keys are ${known.map((name) => `'${name}'`).join(", ")}`
+          : `did you mean '${near}'?`
+      }`,
+    );
+  }
+}
+
+/** How many one-letter edits (insert, delete, replace, swap two neighbours) turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from(
+    { length: a.length + 1 },
+    (_, i) => Array.from({ length: b.length + 1 }, (_, j) => i === 0 ? j : j === 0 ? i : 0),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = rows[i]!;
+      const above = rows[i - 1]!;
+      row[j] = Math.min(
+        above[j]! + 1,
+        row[j - 1]! + 1,
+        above[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
+      }
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
+/** The bounds of the `cluster` numbers, inclusive. */
+export const CLUSTER_LIMITS = {
+  shards: { min: 1, max: 16 },
+  replicasPerShard: { min: 0, max: 5 },
+  nodeTimeoutMs: { min: 100, max: 60_000 },
+} as const;
+
+/**
+ * Applies defaults to the cluster configuration and checks it.
+ *
+ * @param config The `cluster` option.
+ * @returns The resolved configuration.
+ * @throws {TypeError} If it is not an object.
+ * @throws {RangeError} If a number is out of range.
+ */
+export function resolveClusterConfig(config: ClusterConfig): ResolvedClusterConfig {
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new TypeError(
+      `Cannot start the emulator: 'cluster' must be an object, got ${describe(config)}`,
+    );
+  }
+  const resolved = {
+    shards: config.shards ?? 3,
+    replicasPerShard: config.replicasPerShard ?? 1,
+    nodeTimeoutMs: config.nodeTimeoutMs ?? 1000,
+  };
+  for (const name of ["shards", "replicasPerShard", "nodeTimeoutMs"] as const) {
+    const value = resolved[name];
+    const { min, max } = CLUSTER_LIMITS[name];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new RangeError(
+        `Cannot start the emulator: 'cluster.${name}' must be an integer from ${min} to ${max}, got ${
+          describe(value)
+        }`,
+      );
+    }
+  }
+  return resolved;
+}
+
+/**
+ * The port of each cache's endpoint, in configuration order (0: a free
+ * port): a cache's own `port`, or for the first cache `gateway.port`.
+ *
+ * @param config A configuration that passed {@linkcode checkShape}.
+ * @returns One port per cache.
+ * @throws {TypeError} If two settings give the same port, or the first cache's port twice.
+ */
+export function endpointPorts(config: EmulatorConfig): number[] {
+  const caches: readonly CacheConfig[] = config.caches ?? DEFAULT_CONFIG.caches;
+  const gatewayPort = config.gateway?.port;
+  const first = caches[0]?.port;
+  if (gatewayPort !== undefined && first !== undefined && gatewayPort !== first) {
+    throw new TypeError(
+      `Cannot start the emulator: 'gateway.port' (${gatewayPort}) and 'caches[0].port' (${first}) both set the first cache's port; keep one`,
+    );
+  }
+  const ports = caches.map((cache, index) =>
+    cache.port ?? (index === 0 ? gatewayPort : undefined) ?? 0
+  );
+  for (const [index, port] of ports.entries()) {
+    const earlier = ports.indexOf(port);
+    if (port !== 0 && earlier < index) {
+      throw new TypeError(
+        `Cannot start the emulator: caches #${earlier + 1} and #${
+          index + 1
+        } both ask for port ${port}; every cache has its own endpoint`,
+      );
+    }
+  }
+  return ports;
 }
 
 function checkPort(what: string, port: unknown): void {
@@ -855,7 +1185,7 @@ function checkPort(what: string, port: unknown): void {
 }
 
 function checkRegion(region: unknown, what: string): void {
-  if (typeof region !== "string" || !REGION.test(region)) {
+  if (typeof region !== "string" || !REGION_PATTERN.test(region)) {
     throw new TypeError(
       `Cannot start the emulator: ${what} must be an AWS region such as 'us-east-1', got ${
         describe(region)

@@ -18,9 +18,10 @@ import { describe } from "../_checks.ts";
 import { encodeCommand, encodeCommands } from "../resp/encoder.ts";
 import { RespDecoder } from "../resp/decoder.ts";
 import type { EmulatorClock } from "./clock.ts";
-import type { ResolvedConfig } from "./config.ts";
+import type { ResolvedCache, ResolvedConfig } from "./config.ts";
 import type { CredentialStore } from "./credential_store.ts";
 import { verifyAuthToken } from "./auth_token_verifier.ts";
+import { peerIsOneOf } from "./local_peer.ts";
 import type { RedisBackend } from "./redis_backend.ts";
 
 /** Where clients connect. */
@@ -43,7 +44,9 @@ export interface GatewayOptions {
   credentials: CredentialStore;
   /** The emulator clock. */
   clock: EmulatorClock;
-  /** The backend. */
+  /** The cache this endpoint serves: tokens for any other cache are refused. */
+  cache: ResolvedCache;
+  /** The backend: this cache's own `redis-server`. */
   backend: RedisBackend;
   /** The log. */
   log: (line: string) => void;
@@ -56,7 +59,12 @@ export interface GatewayOptions {
    * without an age cap: in a cluster, replicas replicate from their primary
    * through the primary's gateway (its announced address) as this user.
    */
-  internalUser?: { username: string; password: string };
+  internalUser?: {
+    username: string;
+    password: string;
+    /** The processes the internal link may come from: the emulator's `redis-server`s. */
+    pids: () => number[];
+  };
 }
 
 /**
@@ -131,7 +139,46 @@ const UNAUTHENTICATED_LIMITS = {
   maxInlineLength: 64 * 1024,
   maxBulkLength: 16 * 1024,
   maxAggregateLength: 10,
+  maxDepth: 1,
 } as const;
+/**
+ * ElastiCache's bound on one client's query (`client-query-buffer-limit`,
+ * 1 GiB, as in Redis): a command that decodes to more closes the connection
+ * without a reply, as Redis does.
+ */
+const QUERY_BUFFER_LIMIT = 1024 * 1024 * 1024;
+/** ElastiCache Serverless: "clients cannot issue a request with more than 3,999 arguments". */
+const SERVERLESS_MAX_ARGUMENTS = 3999;
+/** How long the backend may take to answer what it owes and a provoked protocol error. */
+const PROVOKED_ERROR_WAIT_MS = 5_000;
+/** A frame that makes Redis answer `Protocol error: invalid multibulk length`, then close. */
+const PROVOKE_INVALID_MULTIBULK = "*4294967296\r\n";
+/** A frame that makes Redis answer `Protocol error: invalid bulk length`, then close. */
+const PROVOKE_INVALID_BULK = "*1\r\n$4294967296\r\n";
+/** The RESP type byte of each aggregate, for Redis' `expected '$', got '…'`. */
+const AGGREGATE_TYPE_BYTES: Readonly<Record<string, string>> = {
+  array: "*",
+  map: "%",
+  set: "~",
+  push: ">",
+  attribute: "|",
+};
+
+/** How a broken frame ends a connection. */
+interface Fault {
+  /** Redis' protocol error text, after `Protocol error: `. */
+  readonly message: string;
+  /**
+   * Authenticated: bytes that make the backend answer the same error (see
+   * `#endOnFault`); without them the connection closes with no reply.
+   */
+  readonly provoke?: string;
+  /** Close without a reply, even unauthenticated. */
+  readonly silent?: boolean;
+  /** What the log says, when it differs from the message. */
+  readonly reason?: string;
+}
+
 const READ_BUFFER_SIZE = 64 * 1024;
 
 /**
@@ -233,6 +280,14 @@ export class Gateway {
         conn.close();
         return;
       }
+      const waiting = [...this.#sessions].filter((session) => !session.authenticated).length;
+      if (waiting >= this.#options.config.maxUnauthenticated) {
+        this.#options.log(
+          `gateway: connection refused: ${waiting} connections are waiting to authenticate`,
+        );
+        refuse(conn, "-ERR max number of clients reached\r\n");
+        continue;
+      }
       const session = new Session(this.#nextId++, conn, this.#options, () => this.#enforceCap());
       this.#sessions.add(session);
       const task = session.run().finally(() => {
@@ -257,11 +312,15 @@ class Session {
    */
   #decoder = new RespDecoder(UNAUTHENTICATED_LIMITS);
   #strict = true;
-  /** While strict: the input's tail, which holds every byte the decoder has not decoded. */
-  #tail: Uint8Array = new Uint8Array(0);
   #backend: Deno.TcpConn | undefined;
   #relay: Promise<void> | undefined;
+  /** Closes the connection if it has not authenticated in time. */
+  #authTimer: ReturnType<typeof setTimeout> | undefined;
   #inMulti = false;
+  /** The backend user the connection is authenticated as (`undefined` for an internal link). */
+  #userId: string | undefined;
+  /** Whether the connection is a replica's internal link. */
+  #internalLink = false;
   #closed = false;
   /** When the connection must be closed unless re-authenticated (emulator ms). */
   deadline: number | undefined;
@@ -273,9 +332,20 @@ class Session {
     this.#onDeadlineChange = onDeadline;
   }
 
+  /** Whether a credential was accepted: the backend answers from then on. */
+  get authenticated(): boolean {
+    return this.#backend !== undefined;
+  }
+
   async run(): Promise<void> {
     const remote = this.#client.remoteAddr as Deno.NetAddr;
     this.#log(`connected from ${remote.hostname}:${remote.port}`);
+    const authTimeout = this.#options.config.authTimeoutMs;
+    this.#authTimer = setTimeout(() => {
+      if (this.authenticated) return;
+      this.#log(`closed: not authenticated within ${authTimeout} ms`);
+      this.close();
+    }, authTimeout);
     const buffer = new Uint8Array(READ_BUFFER_SIZE);
     try {
       let needBytes = true;
@@ -283,7 +353,7 @@ class Session {
         if (needBytes) {
           const n = await this.#client.read(buffer);
           if (n === null) break;
-          this.#push(buffer.subarray(0, n));
+          this.#decoder.push(buffer.subarray(0, n));
         }
         const commands: Uint8Array[][] = [];
         // Before authentication, stop after an authentication attempt: the
@@ -294,17 +364,23 @@ class Session {
           try {
             value = this.#decoder.read({ bytes: true, inline: true });
           } catch (error) {
-            // As Redis does: the commands before the broken one are answered first.
-            if (commands.length > 0 && this.#backend === undefined) await this.#handle(commands);
-            await this.#protocolError(this.#describeProtocolError(error as Error));
+            await this.#endOnFault(commands, this.#faultOf(error as Error));
             return;
           }
           if (value === undefined) break;
-          if (
-            !Array.isArray(value) || value.length === 0 ||
-            !value.every((arg) => arg instanceof Uint8Array)
-          ) {
-            await this.#protocolError("expected an array of bulk strings");
+          // As Redis does, an empty (or null) multibulk is no command.
+          if (value === null || (Array.isArray(value) && value.length === 0)) continue;
+          if (!Array.isArray(value)) {
+            await this.#endOnFault(commands, { message: "expected an array of bulk strings" });
+            return;
+          }
+          const odd = value.findIndex((arg) => !(arg instanceof Uint8Array));
+          if (odd !== -1) {
+            const type = typeByteOf(value[odd]);
+            await this.#endOnFault(commands, {
+              message: `expected '$', got '${type}'`,
+              provoke: `*1\r\n${type}\r\n`,
+            });
             return;
           }
           commands.push(value as Uint8Array[]);
@@ -326,44 +402,96 @@ class Session {
     }
   }
 
-  /** Feeds the decoder; while strict, keeps the undecoded tail of the input. */
-  #push(chunk: Uint8Array): void {
-    if (this.#strict) {
-      const tail = new Uint8Array(this.#decoder.bufferedBytes + chunk.length);
-      tail.set(this.#tail.subarray(this.#tail.length - this.#decoder.bufferedBytes));
-      tail.set(chunk, this.#decoder.bufferedBytes);
-      this.#tail = tail;
-    }
-    this.#decoder.push(chunk);
-  }
-
   /**
-   * Authenticated: the bytes not decoded yet go to a decoder with the usual
-   * limits: Redis' 64 KiB inline commands, and the decoder's defaults for the
-   * rest, which also bound what one command decodes to (2^24 values, about
-   * 512 MiB): past them the connection gets a protocol error and is closed.
+   * Authenticated: the bytes not decoded yet go to a decoder with
+   * ElastiCache's limits: Redis' 64 KiB inline commands and 512 MiB bulk
+   * strings, arguments that are bulk strings (no nested aggregate), one
+   * command bounded by the 1 GiB query buffer (counted as decoded, so also
+   * bounding the gateway's heap; and 2^24 arguments at most), and for a
+   * serverless cache 3,999 arguments.
    */
   #relax(): void {
-    const rest = this.#tail.subarray(this.#tail.length - this.#decoder.bufferedBytes);
+    // Reading stopped right after the authentication: the decoder is between frames.
+    const rest = this.#decoder.takeUndecoded();
     this.#strict = false;
-    this.#tail = new Uint8Array(0);
-    this.#decoder = new RespDecoder({ maxInlineLength: 64 * 1024 });
+    this.#decoder = new RespDecoder({
+      maxInlineLength: 64 * 1024,
+      maxDepth: 1,
+      maxReplyBytes: QUERY_BUFFER_LIMIT,
+      ...(this.#options.cache.kind === "serverless"
+        ? { maxAggregateLength: SERVERLESS_MAX_ARGUMENTS }
+        : {}),
+    });
     this.#decoder.push(rest);
   }
 
-  /** Redis' words for a limit an unauthenticated client broke. */
-  #describeProtocolError(error: Error): string {
-    if (this.#strict && /maxBulkLength/.test(error.message)) return "unauthenticated bulk length";
-    if (this.#strict && /maxAggregateLength/.test(error.message)) {
-      return "unauthenticated multibulk length";
+  /** What breaking a decoder bound means here, in Redis' words. */
+  #faultOf(error: Error): Fault {
+    const { message } = error;
+    if (/maxReply(Bytes|Elements)/.test(message)) {
+      return {
+        message: `the command exceeds the query buffer limit (${QUERY_BUFFER_LIMIT} bytes)`,
+        silent: true,
+      };
     }
-    return error.message;
+    const nested = / (array|map|set|push|attribute) nests deeper than maxDepth/.exec(message);
+    if (nested !== null) {
+      const type = AGGREGATE_TYPE_BYTES[nested[1]!]!;
+      return { message: `expected '$', got '${type}'`, provoke: `*1\r\n${type}\r\n` };
+    }
+    if (/maxBulkLength/.test(message)) {
+      return this.#strict
+        ? { message: "unauthenticated bulk length" }
+        : { message: "invalid bulk length", provoke: PROVOKE_INVALID_BULK };
+    }
+    if (/maxAggregateLength/.test(message)) {
+      return this.#strict ? { message: "unauthenticated multibulk length" } : {
+        message: "invalid multibulk length",
+        provoke: PROVOKE_INVALID_MULTIBULK,
+        reason: `more than ${SERVERLESS_MAX_ARGUMENTS} arguments in one request (serverless)`,
+      };
+    }
+    return { message };
+  }
+
+  /**
+   * Ends the connection on a broken frame, as Redis does: the commands
+   * before it are answered first, then the protocol error. Authenticated,
+   * the backend is made to answer the error itself (so it comes after the
+   * replies still owed) and then closes; past the query buffer limit the
+   * connection closes without a reply.
+   */
+  async #endOnFault(commands: Uint8Array[][], fault: Fault): Promise<void> {
+    if (commands.length > 0 && !await this.#handle(commands)) return;
+    if (this.#backend === undefined || fault.provoke === undefined) {
+      if (fault.silent) {
+        this.#log(`closed: ${fault.message}`);
+        this.close();
+        return;
+      }
+      await this.#protocolError(fault.message);
+      return;
+    }
+    this.#log(`protocol error: ${fault.reason ?? fault.message}`);
+    try {
+      await writeAll(this.#backend, encoder.encode(fault.provoke));
+      // The backend answers what it owes, then the error, then closes: the relay ends.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#relay,
+        new Promise((resolve) => timer = setTimeout(resolve, PROVOKED_ERROR_WAIT_MS)),
+      ]).finally(() => clearTimeout(timer));
+    } catch {
+      // The backend is gone: close anyway.
+    }
+    this.close();
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.deadline = undefined;
+    clearTimeout(this.#authTimer);
     for (const conn of [this.#client, this.#backend]) {
       try {
         conn?.close();
@@ -390,8 +518,7 @@ class Session {
       }
       const auth = authArguments(name, args);
       if (auth === undefined) {
-        if (name === "MULTI") this.#inMulti = true;
-        else if (name === "EXEC" || name === "DISCARD" || name === "RESET") this.#inMulti = false;
+        this.#followTransaction(name, args);
         forward.push(name === "HELLO" ? withoutPasswords(args) : args);
         continue;
       }
@@ -413,6 +540,26 @@ class Session {
     }
     await flush();
     return true;
+  }
+
+  /**
+   * Follows whether the backend connection is inside `MULTI` as the backend
+   * decides it: a `MULTI` the user's ACL refuses (or with arguments) opens no
+   * transaction, and an `EXEC` or `DISCARD` it refuses closes none.
+   */
+  #followTransaction(name: string, args: Uint8Array[]): void {
+    if (name === "RESET") {
+      this.#inMulti = false;
+      return;
+    }
+    if (name !== "MULTI" && name !== "EXEC" && name !== "DISCARD") return;
+    const allowed = this.#userId === undefined
+      ? this.#internalLink
+      : this.#options.backend.transactionsOf(this.#userId)?.[
+        name.toLowerCase() as "multi" | "exec" | "discard"
+      ] === true;
+    if (!allowed || args.length !== 1) return;
+    this.#inMulti = name === "MULTI";
   }
 
   /** Answers a command before authentication; returns false when the connection must end. */
@@ -461,6 +608,7 @@ class Session {
       return false;
     }
     this.#backend = backend;
+    clearTimeout(this.#authTimer);
     this.#relay = this.#relayReplies(backend);
     await writeAll(backend, encodeCommand(withPasswords(args, auths, passwords)));
     return true;
@@ -474,13 +622,25 @@ class Session {
    */
   async #verifyAll(auths: readonly AuthOption[]): Promise<string[] | undefined> {
     const passwords: string[] = [];
+    const accepted: (() => void)[] = [];
     for (const { user, token } of auths) {
-      const password = this.#isInternal(user)
-        ? this.#internal(token)
-        : await this.#verify(user, token);
-      if (password === undefined) return undefined;
-      passwords.push(password);
+      if (this.#isInternal(user)) {
+        const password = await this.#internal(token);
+        if (password === undefined) return undefined;
+        passwords.push(password);
+        accepted.push(() => {
+          this.#internalLink = true;
+          this.#userId = undefined;
+        });
+        continue;
+      }
+      const verified = await this.#verify(user, token);
+      if (verified === undefined) return undefined;
+      passwords.push(verified.password);
+      accepted.push(verified.accept);
     }
+    // Only a command accepted as a whole authenticates: then the deadline and the user move.
+    for (const accept of accepted) accept();
     return passwords;
   }
 
@@ -489,9 +649,18 @@ class Session {
       user === this.#options.internalUser.username;
   }
 
-  /** Checks the internal user's password; it gets no deadline. */
-  #internal(password: string): string | undefined {
+  /**
+   * Checks an internal link: the emulator's own user, accepted only from the
+   * `redis-server` processes the emulator started (where `/proc` tells) and
+   * with its password; it gets no deadline.
+   */
+  async #internal(password: string): Promise<string | undefined> {
     const internal = this.#options.internalUser!;
+    const own = await peerIsOneOf(this.#client, internal.pids());
+    if (own === false) {
+      this.#log("internal link refused: the peer is not one of the emulator's own processes");
+      return undefined;
+    }
     if (!sameText(password, internal.password)) {
       this.#log("internal link refused: wrong password");
       return undefined;
@@ -500,10 +669,21 @@ class Session {
     return password;
   }
 
-  /** Verifies a token; on success moves the deadline and returns the backend password. */
-  async #verify(user: string, token: string): Promise<string | undefined> {
-    const { config, credentials, clock, backend } = this.#options;
-    const verdict = await verifyAuthToken(user, token, { config, credentials, now: clock.now() });
+  /**
+   * Verifies a token: on success, the backend password, and what to do once
+   * the whole command is accepted (move the deadline, log it).
+   */
+  async #verify(
+    user: string,
+    token: string,
+  ): Promise<{ password: string; accept: () => void } | undefined> {
+    const { config, credentials, clock, backend, cache } = this.#options;
+    const verdict = await verifyAuthToken(user, token, {
+      config,
+      credentials,
+      now: clock.now(),
+      cache,
+    });
     if (!verdict.ok) {
       this.#log(`AUTH as ${describe(user)} refused: ${verdict.reason}`);
       return undefined;
@@ -513,16 +693,20 @@ class Session {
       this.#log(`AUTH as ${describe(user)} refused: the user has no backend ACL user`);
       return undefined;
     }
-    this.deadline = clock.now() + config.connectionMaxAgeMs;
-    this.#log(
-      `AUTH as ${
-        describe(user)
-      } to ${verdict.cache.name} accepted for ${verdict.principal.arn}; open until ${
-        new Date(this.deadline).toISOString()
-      }`,
-    );
-    this.#onDeadlineChange();
-    return password;
+    const accept = () => {
+      this.#userId = verdict.user.userId;
+      this.#internalLink = false;
+      this.deadline = clock.now() + config.connectionMaxAgeMs;
+      this.#log(
+        `AUTH as ${
+          describe(user)
+        } to ${verdict.cache.name} accepted for ${verdict.principal.arn}; open until ${
+          new Date(this.deadline).toISOString()
+        }`,
+      );
+      this.#onDeadlineChange();
+    };
+    return { password, accept };
   }
 
   async #relayReplies(backend: Deno.TcpConn): Promise<void> {
@@ -649,6 +833,17 @@ function parseHello(
   return { auths };
 }
 
+/** Answers a connection the gateway will not serve, then closes it, without waiting on the client. */
+function refuse(conn: Deno.Conn, reply: string): void {
+  conn.write(encoder.encode(reply)).catch(() => {}).finally(() => {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  });
+}
+
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let written = 0; written < bytes.length;) {
     written += await conn.write(bytes.subarray(written));
@@ -677,4 +872,17 @@ function sameText(a: string, b: string): boolean {
 
 function randomBytes(): Uint8Array {
   return encoder.encode(crypto.randomUUID());
+}
+
+/** The RESP type byte a decoded value came as: what Redis names in `expected '$', got '…'`. */
+function typeByteOf(value: unknown): string {
+  if (Array.isArray(value)) return "*";
+  if (value instanceof Map) return "%";
+  if (value instanceof Set) return "~";
+  if (typeof value === "bigint") return "(";
+  if (typeof value === "number") return Number.isInteger(value) ? ":" : ",";
+  if (typeof value === "boolean") return "#";
+  if (value === null) return "_";
+  if (value instanceof Error) return "-";
+  return "+";
 }

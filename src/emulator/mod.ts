@@ -48,14 +48,17 @@
  */
 
 import { EmulatorClock } from "./clock.ts";
+import { type EmulatorCluster, type RunningCluster, startClusterNodes } from "./cluster.ts";
+import { describe } from "../_checks.ts";
 import {
+  checkShape,
   type ClusterConfig,
-  type EmulatorCluster,
+  type EmulatorConfig,
+  endpointPorts,
   resolveClusterConfig,
-  type RunningCluster,
-  startClusterNodes,
-} from "./cluster.ts";
-import { checkShape, type EmulatorConfig, resolveConfig } from "./config.ts";
+  resolveConfig,
+  type ResolvedCache,
+} from "./config.ts";
 import { CredentialStore } from "./credential_store.ts";
 import { Gateway, type GatewayAddress } from "./gateway.ts";
 import { type OidcIssuer, type RunningOidcIssuer, startOidcIssuer } from "./oidc_issuer.ts";
@@ -68,22 +71,24 @@ export {
   type BackendConfig,
   type CacheConfig,
   type CacheUserConfig,
+  type ClusterConfig,
   DEFAULT_CONFIG,
   DEFAULT_ROLE_NAME,
   defaultTrustPolicy,
   type EmulatorConfig,
+  type GatewayConfig,
   type IamUserConfig,
   type Jwk,
   type OidcProviderConfig,
   OWN_PROVIDER_PLACEHOLDER,
   type RoleConfig,
   SEED_POLICY,
+  type StsConfig,
   type TemporaryCredentialsConfig,
 } from "./config.ts";
 export type { OneOrMany, PolicyDocument, PolicyStatement } from "./iam_policy.ts";
 export type { GatewayAddress } from "./gateway.ts";
 export type {
-  ClusterConfig,
   ClusterNodeRef,
   ClusterWaitOptions,
   EmulatorCluster,
@@ -99,10 +104,25 @@ export { loadEmulatorConfig } from "./config_file.ts";
 /** A running emulator. Dispose it (`await using`) to stop everything it started. */
 export interface Emulator extends AsyncDisposable {
   /**
-   * Where RESP clients connect, and the CA certificate to trust with TLS. In
-   * cluster mode: the first node's gateway, a seed like a configuration endpoint.
+   * Where RESP clients connect to the first configured cache, and the CA
+   * certificate to trust with TLS. In cluster mode: the first node's
+   * gateway, a seed like a configuration endpoint.
    */
   readonly gateway: GatewayAddress;
+  /**
+   * Every cache's endpoint, in configuration order (the first is
+   * {@linkcode Emulator.gateway}). As on AWS, each cache has its own data
+   * behind its own endpoint, which refuses tokens signed for another cache.
+   */
+  readonly caches: readonly CacheEndpoint[];
+  /**
+   * The endpoint of a configured cache.
+   *
+   * @param cacheName The replication group id, serverless cache name or MemoryDB cluster name.
+   * @returns Its endpoint.
+   * @throws {TypeError} If no cache, or more than one (in different regions or services), has that name.
+   */
+  endpoint(cacheName: string): CacheEndpoint;
   /** In cluster mode, the cluster's nodes and operations; otherwise `undefined`. */
   readonly cluster: EmulatorCluster | undefined;
   /** The STS endpoint. */
@@ -125,6 +145,21 @@ export interface Emulator extends AsyncDisposable {
   roleArn(roleName?: string): string;
   /** Stops the gateway, the STS, the issuer and the backend. Same as disposing. */
   close(): Promise<void>;
+}
+
+/**
+ * A configured cache and its endpoint: where clients connect to reach its
+ * data, with a token signed for its name.
+ */
+export interface CacheEndpoint extends GatewayAddress {
+  /** The cache name: what tokens are signed for. */
+  readonly name: string;
+  /** What kind of cache it is. */
+  readonly kind: "replication-group" | "serverless" | "memorydb";
+  /** Its region. */
+  readonly region: string;
+  /** Its endpoint as a URL: `redis://127.0.0.1:<port>` (`rediss://` with TLS). */
+  readonly url: string;
 }
 
 /** A running emulator in cluster mode. */
@@ -195,74 +230,145 @@ export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulat
     const clusterConfig = config.cluster === undefined
       ? undefined
       : resolveClusterConfig(config.cluster);
-    if (clusterConfig !== undefined && config.backend?.port !== undefined) {
+    const ports = endpointPorts(config);
+    const caches = checked.caches;
+    if (clusterConfig !== undefined) {
+      if (config.backend?.port !== undefined) {
+        throw new TypeError(
+          "Cannot start the emulator: 'cluster' starts its own nodes and cannot use a 'backend' address",
+        );
+      }
+      if (ports.some((port) => port !== 0)) {
+        throw new TypeError(
+          "Cannot start the emulator: 'cluster' gives every node a free gateway port; remove 'gateway.port' and the caches' 'port'",
+        );
+      }
+      if (caches.length !== 1) {
+        throw new TypeError(
+          `Cannot start the emulator: 'cluster' emulates one cluster-mode cache, got ${caches.length} caches; start one emulator per cluster`,
+        );
+      }
+    } else if (config.backend?.port !== undefined && caches.length !== 1) {
       throw new TypeError(
-        "Cannot start the emulator: 'cluster' starts its own nodes and cannot use a 'backend' address",
+        `Cannot start the emulator: a 'backend' address holds one cache's data, got ${caches.length} caches; leave 'backend' out and the emulator starts one redis-server per cache`,
       );
     }
-    if (clusterConfig !== undefined && config.gateway?.port !== undefined) {
-      throw new TypeError(
-        "Cannot start the emulator: 'cluster' gives every node a free gateway port; remove 'gateway.port'",
-      );
-    }
-    const users = [...checked.users.values()];
+    const usersOf = (cache: ResolvedCache) =>
+      [...checked.users.values()].filter((user) => cache.userIds.has(user.userId));
+    const logOf = (cache: ResolvedCache) => (line: string) => log(`${cache.name} ${line}`);
     // The slow parts (an RSA key, a certificate, redis-servers) start side by side.
-    const [oidcStart, backendStart, tlsStart] = await Promise.allSettled([
-      startOidcIssuer(clock, config.oidc?.port ?? 0),
-      clusterConfig === undefined
-        ? startRedisBackend(config.backend, users, log)
-        : startClusterNodes(clusterConfig, users, log, config.backend?.redisServer),
-      config.tls === true ? createTlsMaterial() : Promise.resolve(undefined),
+    const starts = await Promise.allSettled([
+      startOidcIssuer(clock, config.oidc?.port ?? 0).catch((error) => {
+        throw inUse(error, "OIDC issuer", config.oidc?.port, "'oidc.port'");
+      }),
+      config.tls === true || config.sts?.tls === true
+        ? createTlsMaterial()
+        : Promise.resolve(undefined),
+      ...(clusterConfig === undefined
+        ? caches.map((cache) => startRedisBackend(config.backend, usersOf(cache), logOf(cache)))
+        : [
+          startClusterNodes(clusterConfig, usersOf(caches[0]!), log, config.backend?.redisServer),
+        ]),
     ]);
-    if (oidcStart.status === "fulfilled") cleanups.push(() => oidcStart.value.close());
-    if (backendStart.status === "fulfilled") cleanups.push(() => backendStart.value.close());
-    for (const start of [oidcStart, backendStart, tlsStart]) {
+    for (const start of starts) {
+      const started = start.status === "fulfilled" ? start.value : undefined;
+      if (started !== undefined && "close" in started) cleanups.push(() => started.close());
+    }
+    for (const start of starts) {
       if (start.status === "rejected") throw start.reason;
     }
-    const oidc = (oidcStart as PromiseFulfilledResult<RunningOidcIssuer>).value;
-    const started = (backendStart as PromiseFulfilledResult<RedisBackend | RunningCluster>).value;
-    const tls = (tlsStart as PromiseFulfilledResult<TlsMaterial | undefined>).value;
+    const [oidc, material, ...backends] = (starts as PromiseFulfilledResult<unknown>[]).map((
+      start,
+    ) => start.value) as [
+      RunningOidcIssuer,
+      TlsMaterial | undefined,
+      ...(RedisBackend | RunningCluster)[],
+    ];
+    // One CA for both; each speaks TLS only when asked to.
+    const tls = config.tls === true ? material : undefined;
+    const stsTls = config.sts?.tls === true ? material : undefined;
     const resolved = resolveConfig(config, oidc.issuer);
     const credentials = new CredentialStore(resolved);
-    const sts: RunningSts = startSts({
-      config: resolved,
-      credentials,
-      clock,
-      ownJwks: oidc.jwks,
-      log,
-      port: config.sts?.port ?? 0,
-    });
-    cleanups.push(() => sts.close());
-    let gatewayAddress: GatewayAddress;
-    let cluster: EmulatorCluster | undefined;
-    if ("form" in started) {
-      await started.form({ config: resolved, credentials, clock, tls });
-      gatewayAddress = started.gateways[0]!;
-      cluster = started.control;
-    } else {
-      const gateway = new Gateway({
+    let sts: RunningSts;
+    try {
+      sts = startSts({
         config: resolved,
         credentials,
         clock,
-        backend: started,
+        ownJwks: oidc.jwks,
         log,
-        port: config.gateway?.port ?? 0,
-        ...(tls ? { tls } : {}),
+        port: config.sts?.port ?? 0,
+        ...(stsTls ? { tls: stsTls } : {}),
       });
+    } catch (error) {
+      throw inUse(error, "STS", config.sts?.port, "'sts.port'");
+    }
+    cleanups.push(() => sts.close());
+    const endpoints: CacheEndpoint[] = [];
+    let cluster: EmulatorCluster | undefined;
+    for (const [index, cache] of resolved.caches.entries()) {
+      const backend = backends[index]!;
+      if ("form" in backend) {
+        await backend.form({ config: resolved, credentials, clock, cache, tls });
+        endpoints.push(cacheEndpoint(cache, backend.gateways[0]!));
+        cluster = backend.control;
+        continue;
+      }
+      let gateway: Gateway;
+      try {
+        gateway = new Gateway({
+          config: resolved,
+          credentials,
+          clock,
+          cache,
+          backend,
+          log: logOf(cache),
+          port: ports[index]!,
+          ...(tls ? { tls } : {}),
+        });
+      } catch (error) {
+        throw inUse(
+          error,
+          index === 0 ? "gateway" : `${describe(cache.name)} gateway`,
+          ports[index],
+          index === 0
+            ? "'gateway.port' (the emulator command's --port)"
+            : `'caches[${index}].port'`,
+        );
+      }
       cleanups.push(() => gateway.close());
-      gatewayAddress = gateway.address;
+      endpoints.push(cacheEndpoint(cache, gateway.address));
     }
     log(
-      `emulator: gateway ${
-        tls ? "rediss" : "redis"
-      }://127.0.0.1:${gatewayAddress.port}, STS ${sts.endpoint}, OIDC issuer ${oidc.issuer}`,
+      `emulator: ${
+        endpoints.map((endpoint) => `${endpoint.name} at ${endpoint.url}`).join(", ")
+      }; STS ${sts.endpoint}; OIDC issuer ${oidc.issuer}`,
     );
     let closing: Promise<void> | undefined;
     const close = () => closing ??= cleanUp();
     return {
-      gateway: gatewayAddress,
+      gateway: gatewayAddress(endpoints[0]!),
+      caches: endpoints,
+      endpoint(cacheName: string): CacheEndpoint {
+        const named = endpoints.filter((endpoint) => endpoint.name === cacheName);
+        if (named.length !== 1) {
+          throw new TypeError(
+            named.length === 0
+              ? `Cannot find cache ${describe(cacheName)} in the emulator's configuration (${
+                endpoints.map((endpoint) => endpoint.name).join(", ")
+              })`
+              : `Several caches are named ${
+                describe(cacheName)
+              } (in different regions or services); pick one from 'caches'`,
+          );
+        }
+        return named[0]!;
+      },
       cluster,
-      sts: { endpoint: sts.endpoint },
+      sts: {
+        endpoint: sts.endpoint,
+        ...(stsTls ? { caCertPem: stsTls.caCertPem } : {}),
+      },
       oidc: {
         issuer: oidc.issuer,
         providerName: oidc.providerName,
@@ -292,4 +398,45 @@ export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulat
     await cleanUp();
     throw error;
   }
+}
+
+/** A cache's endpoint: the address of the gateway that serves it. */
+function cacheEndpoint(cache: ResolvedCache, address: GatewayAddress): CacheEndpoint {
+  return {
+    ...gatewayAddress(address),
+    name: cache.name,
+    kind: cache.kind,
+    region: cache.region,
+    url: `${address.tls ? "rediss" : "redis"}://${address.hostname}:${address.port}`,
+  };
+}
+
+/** The address part of an endpoint (what `gateway` has always been). */
+function gatewayAddress(address: GatewayAddress): GatewayAddress {
+  return {
+    hostname: address.hostname,
+    port: address.port,
+    tls: address.tls,
+    ...(address.caCertPem !== undefined ? { caCertPem: address.caCertPem } : {}),
+  };
+}
+
+/**
+ * Names the port and the option when a listener could not start because its
+ * port is taken (`Deno.listen` says only "Address already in use").
+ *
+ * @param error What starting the listener threw.
+ * @param what The listener.
+ * @param port The configured port, if any.
+ * @param option Where the port is configured.
+ * @returns The error to throw.
+ */
+function inUse(error: unknown, what: string, port: number | undefined, option: string): unknown {
+  let cause: unknown = error;
+  while (cause instanceof Error && !(cause instanceof Deno.errors.AddrInUse)) cause = cause.cause;
+  if (!(cause instanceof Deno.errors.AddrInUse)) return error;
+  return new Error(
+    `Cannot start the emulator: the ${what}'s port ${port} on 127.0.0.1 is in use; stop what listens there, or choose another port with ${option} or leave it out for a free one`,
+    { cause: error },
+  );
 }

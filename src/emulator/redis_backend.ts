@@ -13,6 +13,16 @@ import { RespDecoder } from "../resp/decoder.ts";
 import type { CommandArg, RespValue } from "../resp/types.ts";
 import type { BackendConfig, ResolvedUser } from "./config.ts";
 
+/** What the backend lets a user do about transactions (from `ACL DRYRUN`, once at set-up). */
+export interface TransactionPermissions {
+  /** Whether `MULTI` is allowed (else the server refuses it, and no transaction opens). */
+  readonly multi: boolean;
+  /** Whether `EXEC` is allowed (else it is refused, and the transaction stays open). */
+  readonly exec: boolean;
+  /** Whether `DISCARD` is allowed. */
+  readonly discard: boolean;
+}
+
 /** The backend as the gateway uses it. */
 export interface RedisBackend {
   /** Its host. */
@@ -26,9 +36,77 @@ export interface RedisBackend {
    * @returns The password, or `undefined` for an unknown user.
    */
   passwordOf(userId: string): string | undefined;
+  /**
+   * What a user may do about transactions, so that the gateway knows, as the
+   * server does, whether a `MULTI` opened one.
+   *
+   * @param userId The user id.
+   * @returns The permissions, or `undefined` for an unknown user.
+   */
+  transactionsOf(userId: string): TransactionPermissions | undefined;
   /** Stops the server the emulator started, or removes its users from a given one. */
   close(): Promise<void>;
 }
+
+/**
+ * The commands ElastiCache makes unavailable (AWS's "Restricted commands",
+ * plus `MODULE`), but for the replication ones: a server the emulator starts
+ * renames them to names only the emulator knows, so every client gets Redis'
+ * own reply to an unknown command (`ERR unknown command 'CONFIG', …`, what
+ * ElastiCache is reported to answer), inside `MULTI`, scripts and pipelines
+ * alike. On an existing server the IAM users' ACL denies them instead.
+ *
+ * @example
+ * ```ts
+ * import { RENAMED_COMMANDS } from "./redis_backend.ts";
+ *
+ * console.log(RENAMED_COMMANDS.includes("CONFIG")); // true
+ * ```
+ */
+export const RENAMED_COMMANDS: readonly string[] = [
+  "BGREWRITEAOF",
+  "BGSAVE",
+  "CONFIG",
+  "DEBUG",
+  "MIGRATE",
+  "REPLICAOF",
+  "SAVE",
+  "SLAVEOF",
+  "SHUTDOWN",
+  "MODULE",
+];
+
+/**
+ * The replication commands, also restricted on ElastiCache: Redis tells `SYNC`
+ * from `PSYNC` by the name it is called with, so they keep their names (the
+ * emulator's replicas use them) and the IAM users' ACL denies them: a client
+ * gets Redis' `NOPERM` reply (ElastiCache's own reply to them is not
+ * documented). They cannot run in `MULTI` or scripts anyway.
+ *
+ * @example
+ * ```ts
+ * import { DENIED_COMMANDS } from "./redis_backend.ts";
+ *
+ * console.log(DENIED_COMMANDS); // ["SYNC", "PSYNC"]
+ * ```
+ */
+export const DENIED_COMMANDS: readonly string[] = ["SYNC", "PSYNC"];
+
+/**
+ * `ACL` subcommands ElastiCache does not offer: only `WHOAMI`, `LIST`,
+ * `USERS` and `CAT` are (read-only); the rest are denied to IAM users.
+ */
+const ACL_NOT_OFFERED = [
+  "deluser",
+  "dryrun",
+  "genpass",
+  "getuser",
+  "help",
+  "load",
+  "log",
+  "save",
+  "setuser",
+];
 
 /** The ACL user the emulator itself uses to set the backend up (and, in a cluster, to replicate). */
 export const ADMIN_USER = "emulator-admin";
@@ -36,6 +114,21 @@ const READY_LINE = "Ready to accept connections";
 const START_TIMEOUT_MS = 10_000;
 /** How long a stopping server gets after SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_MS = 5_000;
+/**
+ * The watchdog of one `redis-server` (`$1`, its pid): a POSIX shell waiting on
+ * a pipe only its owner holds. When the owner dies however it dies (a crash,
+ * `Deno.exit()`, `SIGKILL`), the kernel closes the pipe, `read` returns, and the
+ * watchdog stops the server: `SIGTERM`, then `SIGKILL` after 5 s. It ignores
+ * the terminal's and a process group's signals, so that it outlives an owner
+ * they kill; the owner's normal stop ends it with `SIGKILL`.
+ */
+const WATCHDOG_SCRIPT = `trap '' HUP INT TERM
+read -r line
+kill -TERM "$1" 2>/dev/null
+n=0
+while kill -0 "$1" 2>/dev/null && [ "$n" -lt 5 ]; do sleep 1; n=$((n + 1)); done
+kill -KILL "$1" 2>/dev/null
+`;
 /** Rules of an access string that set passwords: the emulator sets its own. */
 const PASSWORD_RULE = /^(nopass|resetpass|reset|[><#!].*)$/i;
 
@@ -59,6 +152,7 @@ export async function startRedisBackend(
     const hostname = config.hostname ?? "127.0.0.1";
     const admin = await AdminConnection.open(hostname, config.port);
     let defaultWasOn: boolean;
+    let transactions: Map<string, TransactionPermissions>;
     try {
       if (config.username !== undefined || config.password !== undefined) {
         await admin.run([[
@@ -69,7 +163,11 @@ export async function startRedisBackend(
       }
       defaultWasOn = flagsOf(await admin.run([["ACL", "GETUSER", "default"]]).then((r) => r[0]))
         .includes("on");
-      await setUpUsers(admin, users, passwords, adminPassword);
+      // Commands cannot be renamed on a server the emulator did not start: the ACL denies them.
+      transactions = await setUpUsers(admin, users, passwords, adminPassword, [
+        ...RENAMED_COMMANDS,
+        ...DENIED_COMMANDS,
+      ]);
     } catch (error) {
       admin.close();
       throw error;
@@ -79,6 +177,7 @@ export async function startRedisBackend(
       hostname,
       port: config.port,
       passwordOf: (userId) => passwords.get(userId),
+      transactionsOf: (userId) => transactions.get(userId),
       async close() {
         try {
           await admin.run([
@@ -95,10 +194,11 @@ export async function startRedisBackend(
     };
   }
   const server = await RedisServerProcess.start(config?.redisServer ?? "redis-server");
+  let transactions: Map<string, TransactionPermissions>;
   try {
     const admin = await AdminConnection.open("127.0.0.1", server.port);
     try {
-      await setUpUsers(admin, users, passwords, adminPassword);
+      transactions = await setUpUsers(admin, users, passwords, adminPassword, DENIED_COMMANDS);
     } finally {
       admin.close();
     }
@@ -113,6 +213,7 @@ export async function startRedisBackend(
     hostname: "127.0.0.1",
     port: server.port,
     passwordOf: (userId) => passwords.get(userId),
+    transactionsOf: (userId) => transactions.get(userId),
     close: () => server.stop(),
   };
 }
@@ -125,14 +226,21 @@ export async function startRedisBackend(
  * @param accessString The access string, such as `on ~* +@all`.
  * @returns The rules, without the password.
  */
-export function aclRules(accessString: string): string[] {
+export function aclRules(accessString: string, denied: readonly string[] = []): string[] {
   const rules = accessString.trim().split(/\s+/).filter((rule) =>
     rule !== "" && !PASSWORD_RULE.test(rule)
   );
   const setsChannels = rules.some((rule) =>
     rule.startsWith("&") || /^(allchannels|resetchannels)$/i.test(rule)
   );
-  return ["reset", ...(setsChannels ? [] : ["allchannels"]), ...rules];
+  // Whatever the access string grants, ACL stays read-only (and `denied` stays denied).
+  return [
+    "reset",
+    ...(setsChannels ? [] : ["allchannels"]),
+    ...rules,
+    ...ACL_NOT_OFFERED.map((sub) => `-acl|${sub}`),
+    ...denied.map((name) => `-${name.toLowerCase()}`),
+  ];
 }
 
 /**
@@ -150,18 +258,20 @@ export async function setUpUsers(
   users: readonly ResolvedUser[],
   passwords: ReadonlyMap<string, string>,
   adminPassword: string,
-): Promise<void> {
+  denied: readonly string[] = [],
+): Promise<Map<string, TransactionPermissions>> {
   await admin.run([
     ["ACL", "SETUSER", ADMIN_USER, "reset", "on", `>${adminPassword}`, "~*", "&*", "+@all"],
     ["AUTH", ADMIN_USER, adminPassword],
   ]);
+  const transactions = new Map<string, TransactionPermissions>();
   for (const user of users) {
     try {
       await admin.run([[
         "ACL",
         "SETUSER",
         user.userId,
-        ...aclRules(user.accessString),
+        ...aclRules(user.accessString, denied),
         `>${passwords.get(user.userId)}`,
       ]]);
     } catch (error) {
@@ -172,8 +282,18 @@ export async function setUpUsers(
         { cause: error },
       );
     }
+    // ACL DRYRUN (Redis 7) answers OK, or a bulk string that says why not.
+    const [multi, exec, discard] = await admin.run(
+      ["MULTI", "EXEC", "DISCARD"].map((command) => ["ACL", "DRYRUN", user.userId, command]),
+    );
+    transactions.set(user.userId, {
+      multi: multi === "OK",
+      exec: exec === "OK",
+      discard: discard === "OK",
+    });
   }
   await admin.run([["ACL", "SETUSER", "default", "off"]]);
+  return transactions;
 }
 
 /** The flags of an `ACL GETUSER` reply (RESP2: a flat list of names and values). */
@@ -260,24 +380,42 @@ export interface RedisServerProcessOptions {
   cwd?: string;
 }
 
-/** A `redis-server` child process on a loopback port. */
+/**
+ * A `redis-server` child process on a loopback port, with a watchdog process
+ * that stops it if the emulator's process dies without stopping it.
+ */
 export class RedisServerProcess {
   readonly #child: Deno.ChildProcess;
+  readonly #watchdog: Deno.ChildProcess | undefined;
   readonly #drained: Promise<void>;
   #stopped: Promise<void> | undefined;
 
   private constructor(
     child: Deno.ChildProcess,
+    watchdog: Deno.ChildProcess | undefined,
     drained: Promise<void>,
     readonly port: number,
+    readonly renamed: ReadonlyMap<string, string>,
   ) {
     this.#child = child;
+    this.#watchdog = watchdog;
     this.#drained = drained;
   }
 
   /** The process id. */
   get pid(): number {
     return this.#child.pid;
+  }
+
+  /**
+   * The name a command has on this server: a restricted one's secret name
+   * (the emulator's own admin work uses it), any other's own.
+   *
+   * @param name The command, such as `CONFIG`.
+   * @returns Its name on this server.
+   */
+  commandName(name: string): string {
+    return this.renamed.get(name.toUpperCase()) ?? name;
   }
 
   /**
@@ -293,6 +431,10 @@ export class RedisServerProcess {
     options: RedisServerProcessOptions = {},
   ): Promise<RedisServerProcess> {
     let lastError: Error | undefined;
+    // Restricted commands get names nobody outside this process can guess.
+    const secret = crypto.randomUUID().replaceAll("-", "");
+    const renamed = new Map(RENAMED_COMMANDS.map((name) => [name, `${name}-${secret}`]));
+    const renames = [...renamed].flatMap(([name, to]) => ["--rename-command", name, to]);
     for (let attempt = 0; attempt < (options.port === undefined ? 3 : 1); attempt++) {
       const port = options.port ?? freePort();
       let child: Deno.ChildProcess;
@@ -313,6 +455,7 @@ export class RedisServerProcess {
             "",
             "--loglevel",
             "notice",
+            ...renames,
             ...(options.args ?? []),
           ],
           ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
@@ -331,6 +474,7 @@ export class RedisServerProcess {
         }
         throw new Error(`Cannot start the emulator's backend '${program}'`, { cause: error });
       }
+      const watchdog = startWatchdog(child.pid);
       const output: string[] = [];
       let onReady!: (ready: boolean) => void;
       const ready = new Promise<boolean>((resolve) => onReady = resolve);
@@ -355,7 +499,7 @@ export class RedisServerProcess {
       });
       const started = await Promise.race([ready, timeout]);
       clearTimeout(timer);
-      const server = new RedisServerProcess(child, drained, port);
+      const server = new RedisServerProcess(child, watchdog, drained, port, renamed);
       if (started) return server;
       await server.stop();
       const tail = output.filter((line) => /#|error|fatal/i.test(line)).slice(-3).join(" / ");
@@ -369,10 +513,11 @@ export class RedisServerProcess {
   }
 
   /**
-   * Stops the process by its id and waits for it and its output to end.
+   * Stops the process by its id and waits for it and its output to end, then
+   * ends its watchdog.
    *
    * @param signal `SIGTERM` (then `SIGKILL` after 5 s), or `SIGKILL` at once, as a crash.
-   * @returns Resolves when the process has exited.
+   * @returns Resolves when the process (and its watchdog) have exited.
    */
   stop(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
     this.#stopped ??= (async () => {
@@ -396,9 +541,41 @@ export class RedisServerProcess {
       clearTimeout(timer);
       await this.#child.status;
       await this.#drained;
+      await stopWatchdog(this.#watchdog);
     })();
     return this.#stopped;
   }
+}
+
+/**
+ * Starts the watchdog of a `redis-server` (see `WATCHDOG_SCRIPT`).
+ *
+ * @param pid The server's process id.
+ * @returns The watchdog, or `undefined` where there is no `/bin/sh` (Windows).
+ */
+function startWatchdog(pid: number): Deno.ChildProcess | undefined {
+  try {
+    return new Deno.Command("/bin/sh", {
+      args: ["-c", WATCHDOG_SCRIPT, "redis-server-watchdog", String(pid)],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Ends a watchdog waiting on its pipe (it then has no child) and waits for its exit. */
+async function stopWatchdog(watchdog: Deno.ChildProcess | undefined): Promise<void> {
+  if (watchdog === undefined) return;
+  try {
+    watchdog.kill("SIGKILL");
+  } catch {
+    // It has exited already.
+  }
+  await watchdog.stdin.close().catch(() => {});
+  await watchdog.status;
 }
 
 /**

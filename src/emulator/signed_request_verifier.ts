@@ -2,7 +2,9 @@
  * Verifies a SigV4 header-signed HTTP request (`Authorization:
  * AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`), as STS does
  * for `AssumeRole`: known key, session token, credential expiry, request time
- * within 15 minutes, and the recomputed signature.
+ * within 15 minutes, and the recomputed signature. The payload hash in the
+ * canonical request is always the hash of the body received; an
+ * `x-amz-content-sha256` header must equal it (STS has no unsigned payloads).
  *
  * @module
  */
@@ -128,7 +130,15 @@ export async function verifySignedRequest(
     const value = request.headers.get(name) ?? "";
     return `${name}:${value.trim().replace(/\s+/g, " ")}\n`;
   }).join("");
-  const payloadHash = request.headers.get("x-amz-content-sha256") ?? await sha256Hex(request.body);
+  const payloadHash = await sha256Hex(request.body);
+  const declaredHash = request.headers.get("x-amz-content-sha256");
+  if (declaredHash !== null && declaredHash !== payloadHash) {
+    // STS checks the signature over the body it received: a body other than the one signed fails it.
+    return fail(
+      "SignatureDoesNotMatch",
+      "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    );
+  }
   const canonicalRequest = [
     request.method,
     url.pathname || "/",

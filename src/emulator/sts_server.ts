@@ -10,7 +10,6 @@
 
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   type JSONWebKeySet,
@@ -18,6 +17,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
+import { describe } from "../_checks.ts";
 import type { EmulatorClock } from "./clock.ts";
 import type {
   Jwk,
@@ -32,8 +32,13 @@ import { verifySignedRequest } from "./signed_request_verifier.ts";
 
 /** The STS endpoint, as `startEmulator` exposes it. */
 export interface StsEndpoint {
-  /** The endpoint URL, `http://127.0.0.1:<port>`: pass it as the SDK's STS endpoint. */
+  /**
+   * The endpoint URL, `http://127.0.0.1:<port>` (`https://` when started with
+   * TLS material): pass it as the SDK's STS endpoint.
+   */
   readonly endpoint: string;
+  /** With HTTPS (`sts: { tls: true }`): the PEM certificate of the CA to trust. */
+  readonly caCertPem?: string;
 }
 
 /** The endpoint with its server, owned by the emulator. */
@@ -56,10 +61,37 @@ export interface StsOptions {
   log: (line: string) => void;
   /** The port, or 0 for a free one. */
   port?: number;
+  /**
+   * The TLS certificate chain and key (PEM), as `createTlsMaterial()` makes
+   * them: the STS then serves HTTPS only (the Rust AWS SDK refuses `http://`
+   * STS endpoints). @default plain HTTP
+   */
+  tls?: { cert: string; key: string };
+  /**
+   * How long fetching an OIDC provider's discovery document and keys may
+   * take, in ms, before STS answers `IDPCommunicationError`.
+   *
+   * @default {5000}
+   */
+  idpTimeoutMs?: number;
 }
 
 const XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/";
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+/**
+ * The largest request body the STS reads, in bytes. Real STS requests stay far
+ * below it: the API caps `WebIdentityToken` at 20,000 characters and a session
+ * `Policy` at 2,048, so the largest `AssumeRoleWithWebIdentity` form is under
+ * 30 KiB. A longer body is answered `RequestEntityTooLargeException` (HTTP 413,
+ * AWS's common error) after reading at most this much and one more chunk.
+ */
+export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
+/** The largest discovery document or JWKS read from an OIDC provider, in bytes. */
+const MAX_IDP_DOCUMENT_BYTES = 256 * 1024;
+/** How long a provider's fetched keys are used before they are fetched again, in ms. */
+const REMOTE_KEYS_MAX_AGE_MS = 10 * 60_000;
+/** How soon keys may be fetched again for a token signed by a key they lack, in ms. */
+const REMOTE_KEYS_COOLDOWN_MS = 30_000;
 
 /** An AWS error to answer with. */
 class StsError extends Error {
@@ -76,16 +108,39 @@ class StsError extends Error {
  */
 export function startSts(options: StsOptions): RunningSts {
   const { config, credentials, clock, log } = options;
+  const idpTimeoutMs = options.idpTimeoutMs ?? 5000;
   const keySets = new Map<string, JWTVerifyGetKey>();
-  const keySetOf = async (provider: ResolvedOidcProvider): Promise<JWTVerifyGetKey> => {
-    let keySet = keySets.get(provider.url);
-    if (keySet === undefined) {
-      if (provider.own) keySet = createLocalJWKSet(options.ownJwks as JSONWebKeySet);
-      else if (provider.jwks) keySet = createLocalJWKSet(provider.jwks as JSONWebKeySet);
-      else keySet = createRemoteJWKSet(new URL(provider.jwksUri ?? await discoverJwks(provider)));
-      keySets.set(provider.url, keySet);
+  /** Fetched keys by provider URL: one fetch shared by concurrent requests, failures not kept. */
+  const remoteKeySets = new Map<string, { keySet: Promise<JWTVerifyGetKey>; at: number }>();
+  const keySetOf = (
+    provider: ResolvedOidcProvider,
+    refresh = false,
+  ): Promise<JWTVerifyGetKey> | JWTVerifyGetKey => {
+    if (provider.own || provider.jwks) {
+      let keySet = keySets.get(provider.url);
+      if (keySet === undefined) {
+        keySet = createLocalJWKSet((provider.jwks ?? options.ownJwks) as JSONWebKeySet);
+        keySets.set(provider.url, keySet);
+      }
+      return keySet;
     }
-    return keySet;
+    const now = performance.now();
+    const cached = remoteKeySets.get(provider.url);
+    if (
+      cached !== undefined && now - cached.at < REMOTE_KEYS_MAX_AGE_MS &&
+      !(refresh && now - cached.at >= REMOTE_KEYS_COOLDOWN_MS)
+    ) {
+      return cached.keySet;
+    }
+    const entry = {
+      keySet: fetchProviderKeys(provider, idpTimeoutMs).then((jwks) => createLocalJWKSet(jwks)),
+      at: now,
+    };
+    remoteKeySets.set(provider.url, entry);
+    entry.keySet.catch(() => {
+      if (remoteKeySets.get(provider.url) === entry) remoteKeySets.delete(provider.url);
+    });
+    return entry.keySet;
   };
 
   const assumeRoleWithWebIdentity = async (params: URLSearchParams): Promise<string> => {
@@ -111,25 +166,38 @@ export function startSts(options: StsOptions): RunningSts {
         `No OpenIDConnect provider found in your account for ${String(claims.iss)}`,
       );
     }
-    let keySet: JWTVerifyGetKey;
-    try {
-      keySet = await keySetOf(provider);
-    } catch (error) {
-      throw new StsError(
-        "IDPCommunicationError",
-        `Couldn't retrieve verification key from your identity provider (${
-          (error as Error).message
-        })`,
-      );
-    }
+    const keys = async (refresh?: boolean): Promise<JWTVerifyGetKey> => {
+      try {
+        return await keySetOf(provider, refresh);
+      } catch (error) {
+        const reason = (error as Error).message;
+        log(`sts: the keys of OIDC provider ${provider.name} could not be fetched: ${reason}`);
+        throw new StsError(
+          "IDPCommunicationError",
+          `Couldn't retrieve verification key from your identity provider (${reason})`,
+        );
+      }
+    };
     const now = clock.now();
-    try {
+    const verify = async (keySet: JWTVerifyGetKey) =>
       await jwtVerify(token, keySet, {
         issuer: provider.url,
         currentDate: new Date(now),
         algorithms: ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"],
       });
+    try {
+      try {
+        await verify(await keys());
+      } catch (error) {
+        // A provider that rotated its keys: fetch them again (at most every 30 s) and retry once.
+        const fetched = !provider.own && !provider.jwks;
+        if (!fetched || (error as { code?: string }).code !== "ERR_JWKS_NO_MATCHING_KEY") {
+          throw error;
+        }
+        await verify(await keys(true));
+      }
     } catch (error) {
+      if (error instanceof StsError) throw error;
       const code = (error as { code?: string }).code;
       if (code === "ERR_JWT_EXPIRED") {
         throw new StsError(
@@ -137,12 +205,6 @@ export function startSts(options: StsOptions): RunningSts {
           `Token expired: current date/time ${
             Math.floor(now / 1000)
           } must be before the expiration date/time ${claims.exp}`,
-        );
-      }
-      if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JOSE_GENERIC") {
-        throw new StsError(
-          "IDPCommunicationError",
-          "Couldn't retrieve verification key from your identity provider",
         );
       }
       throw new StsError(
@@ -177,13 +239,17 @@ export function startSts(options: StsOptions): RunningSts {
     });
     if (decision !== "allow") {
       log(
-        `sts: AssumeRoleWithWebIdentity of ${role.arn} refused for sub '${subject}' of ${provider.name}: trust policy ${decision}`,
+        `sts: AssumeRoleWithWebIdentity of ${role.arn} refused for sub ${
+          describe(subject)
+        } of ${provider.name}: trust policy ${decision}`,
       );
       throw webIdentityDenied();
     }
     const issued = issue(role, sessionName, duration);
     log(
-      `sts: AssumeRoleWithWebIdentity issued ${issued.accessKeyId} for ${issued.principal.arn} (sub '${subject}', ${duration} s)`,
+      `sts: AssumeRoleWithWebIdentity issued ${issued.accessKeyId} for ${role.arn} session ${
+        describe(sessionName)
+      } (sub ${describe(subject)}, ${duration} s)`,
     );
     return response(
       "AssumeRoleWithWebIdentity",
@@ -222,12 +288,18 @@ export function startSts(options: StsOptions): RunningSts {
       (named !== "explicit-deny" && viaAccount === "allow" && identity === "allow");
     if (!allowed) {
       log(
-        `sts: AssumeRole of ${roleArn} refused for ${principal.arn}: trust ${named}/${viaAccount}, identity ${identity}`,
+        `sts: AssumeRole of ${
+          role?.arn ?? describe(roleArn)
+        } refused for ${principal.arn}: trust ${named}/${viaAccount}, identity ${identity}`,
       );
       throw denied();
     }
     const issued = issue(role, sessionName, duration);
-    log(`sts: AssumeRole issued ${issued.accessKeyId} for ${issued.principal.arn} (${duration} s)`);
+    log(
+      `sts: AssumeRole issued ${issued.accessKeyId} for ${role.arn} session ${
+        describe(sessionName)
+      } (${duration} s)`,
+    );
     return response("AssumeRole", credentialsXml(issued) + assumedRoleXml(role, sessionName));
   };
 
@@ -244,11 +316,16 @@ export function startSts(options: StsOptions): RunningSts {
   };
 
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: options.port ?? 0, onListen: () => {} },
+    {
+      hostname: "127.0.0.1",
+      port: options.port ?? 0,
+      onListen: () => {},
+      ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
+    },
     async (request) => {
       const requestId = crypto.randomUUID();
       try {
-        const body = new Uint8Array(await request.arrayBuffer());
+        const body = await readRequestBody(request, log);
         const params = new URLSearchParams(new URL(request.url).search);
         if (request.method === "POST") {
           for (const [k, v] of new URLSearchParams(new TextDecoder().decode(body))) {
@@ -290,7 +367,9 @@ export function startSts(options: StsOptions): RunningSts {
         const e = error instanceof StsError
           ? error
           : new StsError("InternalFailure", "The request processing has failed", 500);
-        if (!(error instanceof StsError)) log(`sts: internal error: ${(error as Error).message}`);
+        if (!(error instanceof StsError)) {
+          log(`sts: internal error: ${describe((error as Error)?.message)}`);
+        }
         return new Response(
           `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${
             e.status >= 500 ? "Receiver" : "Sender"
@@ -306,7 +385,7 @@ export function startSts(options: StsOptions): RunningSts {
     },
   );
   return {
-    endpoint: `http://127.0.0.1:${server.addr.port}`,
+    endpoint: `${options.tls ? "https" : "http"}://127.0.0.1:${server.addr.port}`,
     async close(): Promise<void> {
       await server.shutdown();
     },
@@ -360,20 +439,134 @@ function webIdentityDenied(): StsError {
   );
 }
 
-async function discoverJwks(provider: ResolvedOidcProvider): Promise<string> {
-  const response = await fetch(
-    `${provider.url.replace(/\/+$/, "")}/.well-known/openid-configuration`,
-    {
-      signal: AbortSignal.timeout(5000),
-    },
-  );
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new Error(`discovery answered HTTP ${response.status}`);
+/**
+ * Reads a request's body, at most {@linkcode MAX_REQUEST_BODY_BYTES} of it.
+ *
+ * @throws {StsError} `RequestEntityTooLargeException` when it is longer.
+ */
+async function readRequestBody(
+  request: Request,
+  log: (line: string) => void,
+): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new StsError(
+      "RequestEntityTooLargeException",
+      `The request entity is too large: the request body must be at most ${MAX_REQUEST_BODY_BYTES} bytes`,
+      413,
+    );
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_REQUEST_BODY_BYTES) {
+    log(`sts: request refused: its Content-Length of ${declared} bytes is over the limit`);
+    throw tooLarge();
   }
-  const document = await response.json() as { jwks_uri?: unknown };
-  if (typeof document.jwks_uri !== "string") throw new Error("discovery has no jwks_uri");
-  return document.jwks_uri;
+  const { bytes, read } = await readAtMost(request.body, MAX_REQUEST_BODY_BYTES);
+  if (bytes === undefined) {
+    log(
+      `sts: request refused: its body is over the ${MAX_REQUEST_BODY_BYTES}-byte limit (read ${read} bytes)`,
+    );
+    throw tooLarge();
+  }
+  return bytes;
+}
+
+/**
+ * Reads a stream up to a limit, chunk by chunk.
+ *
+ * Past the limit it stops and releases the stream without cancelling it: on
+ * a request body, `Deno.serve` (Deno 2.9) answers a cancel by draining the
+ * rest of the upload for as long as the client sends, while a body left
+ * unread is back-pressured, its answer says `connection: close`, and it is
+ * dropped with its connection.
+ *
+ * @param stream The stream, or `null` for none.
+ * @param limit The most bytes to accept.
+ * @returns The bytes, or `undefined` past the limit; and how many were read.
+ */
+async function readAtMost(
+  stream: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<{ bytes: Uint8Array | undefined; read: number }> {
+  if (stream === null) return { bytes: new Uint8Array(0), read: 0 };
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let read = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      read += value.byteLength;
+      if (read > limit) return { bytes: undefined, read };
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const bytes = new Uint8Array(read);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return { bytes, read };
+}
+
+/**
+ * Fetches a provider's keys from its `jwksUri`, or from the `jwks_uri` of
+ * its discovery document, within one time bound.
+ *
+ * @throws {Error} Why they could not be fetched, in words safe to answer.
+ */
+async function fetchProviderKeys(
+  provider: ResolvedOidcProvider,
+  timeoutMs: number,
+): Promise<JSONWebKeySet> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    let jwksUri = provider.jwksUri;
+    if (jwksUri === undefined) {
+      const discovery = await fetchJson(
+        `${provider.url.replace(/\/+$/, "")}/.well-known/openid-configuration`,
+        "discovery document",
+        signal,
+      ) as { jwks_uri?: unknown };
+      if (typeof discovery?.jwks_uri !== "string") {
+        throw new Error("the discovery document has no jwks_uri");
+      }
+      jwksUri = discovery.jwks_uri;
+    }
+    const jwks = await fetchJson(jwksUri, "JWKS", signal) as { keys?: unknown };
+    if (!Array.isArray(jwks?.keys)) throw new Error("the JWKS has no keys list");
+    return jwks as JSONWebKeySet;
+  } catch (error) {
+    if (signal.aborted) throw new Error(`no answer within ${timeoutMs} ms`, { cause: error });
+    throw error;
+  }
+}
+
+/** Fetches a JSON document of at most 256 KiB with a GET that must answer 200. */
+async function fetchJson(url: string, what: string, signal: AbortSignal): Promise<unknown> {
+  // fetch() also reads file: and data: URLs: a provider's documents come over HTTP(S) only.
+  if (!/^https?:\/\//i.test(url)) throw new Error(`the ${what} URL is not an http(s) URL`);
+  let response: Response;
+  try {
+    response = await fetch(url, { signal, headers: { accept: "application/json" } });
+  } catch (error) {
+    throw new Error(`the ${what} could not be fetched`, { cause: error });
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new Error(`the ${what} request answered HTTP ${response.status}`);
+  }
+  const { bytes } = await readAtMost(response.body, MAX_IDP_DOCUMENT_BYTES);
+  if (bytes === undefined) {
+    await response.body?.cancel();
+    throw new Error(`the ${what} is larger than ${MAX_IDP_DOCUMENT_BYTES} bytes`);
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new Error(`the ${what} is not JSON`, { cause: error });
+  }
 }
 
 function response(action: string, result: string): string {

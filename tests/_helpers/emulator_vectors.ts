@@ -10,6 +10,8 @@
 
 import type {
   CacheConfig,
+  CacheEndpoint,
+  Emulator,
   EmulatorConfig,
   IamUserConfig,
   PolicyDocument,
@@ -92,6 +94,15 @@ export function cacheConfig(v: Vector): CacheConfig {
   if (v.kind === "memorydb") return { clusterName: v.cacheName, region: v.region };
   if (v.kind === "serverless") return { serverlessCacheName: v.cacheName, region: v.region };
   return { replicationGroupId: v.cacheName, region: v.region };
+}
+
+/** The endpoint of a vector's cache in an emulator started with {@linkcode vectorConfig}. */
+export function vectorEndpoint(emu: Emulator, v: Vector): CacheEndpoint {
+  const endpoint = emu.caches.find((c) =>
+    c.name === v.cacheName && c.region === v.region && c.kind === v.kind
+  );
+  if (endpoint === undefined) throw new Error(`no endpoint for the cache of vector '${v.name}'`);
+  return endpoint;
 }
 
 /** Options that change one thing in {@linkcode vectorConfig}. */

@@ -14,6 +14,9 @@ import type { BaseRedisClient, ConnectOptions } from "../../mod.ts";
 /** The runtimes the suite runs in. */
 export type RuntimeName = "deno" | "node" | "bun" | "workerd";
 
+/** The kinds of cache the emulators serve, named by the option that signs for each. */
+export type CacheKind = "replicationGroupId" | "serverlessCacheName" | "memoryDbClusterName";
+
 /** A gateway address. */
 export interface GatewayInfo {
   /** The host to connect to. */
@@ -26,12 +29,14 @@ export interface GatewayInfo {
 export interface EmulatorInfo {
   /** The region of every cache. */
   region: string;
-  /** The plaintext gateway. */
+  /** The replication group's plaintext endpoint. */
   plain: GatewayInfo;
-  /** The TLS gateway and the CA that signed its certificate. */
+  /** The replication group's TLS endpoint and the CA that signed its certificate. */
   tls: GatewayInfo & { caCertPem: string };
   /** The cache names the emulators serve, one of each kind. */
-  caches: { replicationGroupId: string; serverlessCacheName: string; memoryDbClusterName: string };
+  caches: Record<CacheKind, string>;
+  /** Each cache's own endpoints (as on AWS, an endpoint refuses tokens for other caches). */
+  endpoints: Record<CacheKind, { plain: GatewayInfo; tls: GatewayInfo }>;
   /** The IAM-enabled user with every permission. */
   userId: string;
   /** A Lambda function's environment: the execution role's temporary keys. */
@@ -58,9 +63,12 @@ export interface ConformanceContext {
   readonly info: EmulatorInfo;
   /** The runtime's `connect`: the main entry's, or `./cloudflare`'s in a Worker. */
   connect(options: ConnectOptions): Promise<BaseRedisClient>;
-  /** Options for the TLS gateway, the way this runtime trusts the emulator's CA. */
-  tlsTarget(): Pick<ConnectOptions, "host" | "port" | "tls" | "caCerts">;
-  /** Options for the plaintext gateway. */
+  /**
+   * Options for a cache's TLS endpoint (by default the replication group's),
+   * the way this runtime trusts the emulator's CA.
+   */
+  tlsTarget(cache?: CacheKind): Pick<ConnectOptions, "host" | "port" | "tls" | "caCerts">;
+  /** Options for the replication group's plaintext endpoint. */
   plainTarget(): Pick<ConnectOptions, "host" | "port" | "tls">;
   /** The emulator's clock, for `IamAuth` and the client's `now`. */
   now(): number;
@@ -123,9 +131,9 @@ export async function remoteContext(options: ContextOptions): Promise<Conformanc
     runtime: options.runtime,
     info,
     connect: options.connect,
-    tlsTarget: () => ({
-      host: info.tls.hostname,
-      port: info.tls.port,
+    tlsTarget: (cache = "replicationGroupId") => ({
+      host: info.endpoints[cache].tls.hostname,
+      port: info.endpoints[cache].tls.port,
       tls: true,
       ...(caCerts ? { caCerts: info.tls.caCertPem } : {}),
     }),

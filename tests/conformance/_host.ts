@@ -19,11 +19,11 @@ import {
   type EmulatorConfig,
   startEmulator,
 } from "../../src/emulator/mod.ts";
-import type { EmulatorInfo, GatewayStats } from "./_context.ts";
+import type { CacheKind, EmulatorInfo, GatewayInfo, GatewayStats } from "./_context.ts";
 
 const ACCOUNT_ID = "123456789012";
 const REGION = "us-east-1";
-const CACHES = {
+const CACHES: Record<CacheKind, string> = {
   replicationGroupId: "replication-group-01",
   serverlessCacheName: "serverless-cache-01",
   memoryDbClusterName: "memorydb-cluster-01",
@@ -124,6 +124,11 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
   const caFile = `${dir}/emulator-ca.pem`;
   await Deno.writeTextFile(caFile, tls.gateway.caCertPem!);
 
+  const address = ({ hostname, port }: GatewayInfo): GatewayInfo => ({ hostname, port });
+  const endpointsOf = (name: string) => ({
+    plain: address(plain.endpoint(name)),
+    tls: { ...address(tls.endpoint(name)), caCertPem: tls.gateway.caCertPem! },
+  });
   const info: EmulatorInfo = {
     region: REGION,
     plain: { hostname: plain.gateway.hostname, port: plain.gateway.port },
@@ -133,6 +138,11 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
       caCertPem: tls.gateway.caCertPem!,
     },
     caches: CACHES,
+    endpoints: {
+      replicationGroupId: endpointsOf(CACHES.replicationGroupId),
+      serverlessCacheName: endpointsOf(CACHES.serverlessCacheName),
+      memoryDbClusterName: endpointsOf(CACHES.memoryDbClusterName),
+    },
     userId: USER_ID,
     lambdaEnv: {
       AWS_ACCESS_KEY_ID: LAMBDA_KEYS.accessKeyId,

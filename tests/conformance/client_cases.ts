@@ -103,19 +103,23 @@ export const clientCases: ConformanceCase[] = [
     },
   },
   {
-    name: "client: serverless (ResourceType) and MemoryDB (service memorydb) tokens are accepted",
+    name:
+      "client: serverless (ResourceType) and MemoryDB (service memorydb) tokens are accepted at their own endpoints",
     async run(ctx) {
-      const targets: CacheTarget[] = [
-        { serverlessCacheName: ctx.info.caches.serverlessCacheName },
-        { memoryDbClusterName: ctx.info.caches.memoryDbClusterName },
-      ];
-      for (const target of targets) {
+      for (const kind of ["serverlessCacheName", "memoryDbClusterName"] as const) {
+        const target = { [kind]: ctx.info.caches[kind] } as CacheTarget;
         using auth = lambdaAuth(ctx, target);
         const { password } = await auth.credentials();
-        if ("serverlessCacheName" in target) assertMatch(password, /ResourceType=ServerlessCache/);
+        if (kind === "serverlessCacheName") assertMatch(password, /ResourceType=ServerlessCache/);
         else assertMatch(password, /%2Fmemorydb%2Faws4_request/);
-        await using client = await ctx.connect(tlsOptions(ctx, auth));
+        // Each cache has its own endpoint, which refuses a token for another cache.
+        await using client = await ctx.connect({ ...ctx.tlsTarget(kind), auth, now: ctx.now });
         assertEquals(await client.send(["ACL", "WHOAMI"]), "iam-user-01");
+        using other = lambdaAuth(ctx);
+        await assertRejects(
+          ctx.connect({ ...ctx.tlsTarget(kind), auth: other, now: ctx.now }),
+          "AuthenticationError",
+        );
       }
     },
   },

@@ -46,7 +46,11 @@ export const FUZZ_CONFIG: EmulatorConfig = {
   ],
   users: [
     { userId: "iam-user-01", accessString: "on ~* +@all" },
-    { userId: "reader", accessString: "on ~app:* -@all +get +ping +acl|whoami" },
+    // MULTI is allowed, so an AUTH inside MULTI is tried: a refused MULTI opens no transaction.
+    {
+      userId: "reader",
+      accessString: "on ~app:* -@all +get +ping +acl|whoami +multi +exec +discard",
+    },
     { userId: "disabled-user", accessString: "off ~* +@all" },
   ],
   iamUsers: [{

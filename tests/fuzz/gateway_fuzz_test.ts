@@ -29,7 +29,12 @@ import { ReplyError } from "../../src/errors.ts";
 import { RespDecoder } from "../../src/resp/decoder.ts";
 import { encodeCommand } from "../../src/resp/encoder.ts";
 import type { RespValue } from "../../src/resp/types.ts";
-import { type Emulator, startEmulator, WRONGPASS } from "../../src/emulator/mod.ts";
+import {
+  type Emulator,
+  type GatewayAddress,
+  startEmulator,
+  WRONGPASS,
+} from "../../src/emulator/mod.ts";
 import {
   FUZZ_CONFIG,
   SIGNED_AT,
@@ -67,9 +72,10 @@ class Connection implements AsyncDisposable {
     this.#conn = conn;
   }
 
-  static async open(emu: Emulator): Promise<Connection> {
+  /** Connects to a cache's endpoint; by default the first cache's. */
+  static async open(emu: Emulator, endpoint: GatewayAddress = emu.gateway): Promise<Connection> {
     return new Connection(
-      await Deno.connect({ hostname: emu.gateway.hostname, port: emu.gateway.port }),
+      await Deno.connect({ hostname: endpoint.hostname, port: endpoint.port }),
     );
   }
 
@@ -290,13 +296,20 @@ function validFor(
 }
 
 /**
- * Whether the command may authenticate: every pair Redis would try is a valid, current
- * attempt. Returns the one that takes effect (the last).
+ * Whether the command may authenticate at the endpoint of cache `cacheName`: every pair
+ * Redis would try is a valid, current attempt for that cache (an endpoint refuses tokens
+ * for other caches). Returns the one that takes effect (the last).
  */
-function mayAuthenticate(command: FuzzCommand, valid: readonly ValidAttempt[], now: number) {
+function mayAuthenticate(
+  command: FuzzCommand,
+  valid: readonly ValidAttempt[],
+  now: number,
+  cacheName: string,
+) {
+  const here = valid.filter((v) => v.token.startsWith(`${cacheName}/`));
   const pairs = command.effective;
-  if (pairs === undefined || !pairs.every((pair) => validFor(pair, valid, now))) return undefined;
-  return validFor(pairs[pairs.length - 1]!, valid, now);
+  if (pairs === undefined || !pairs.every((pair) => validFor(pair, here, now))) return undefined;
+  return validFor(pairs[pairs.length - 1]!, here, now);
 }
 
 /** Whether Redis refuses the command before authentication: over 10 arguments, or one over 16 KiB. */
@@ -357,10 +370,12 @@ Deno.test(
     await t.step(
       "unauthenticated: every fuzzed AUTH/HELLO is refused with an error reply",
       async () => {
-        let conn = await Connection.open(emu);
+        // Each batch goes to one cache's endpoint, in turn: all three kinds are fuzzed.
+        let endpoint = emu.caches[0]!;
+        let conn = await Connection.open(emu, endpoint);
         const reconnect = async () => {
           conn.close();
-          conn = await Connection.open(emu);
+          conn = await Connection.open(emu, endpoint);
           figures.reconnects++;
         };
         try {
@@ -369,6 +384,11 @@ Deno.test(
             if (
               ONLY_CASE !== undefined && (ONLY_CASE < caseBase || ONLY_CASE >= caseBase + BATCH)
             ) continue;
+            const turn = emu.caches[batch % emu.caches.length]!;
+            if (turn !== endpoint) {
+              endpoint = turn;
+              await reconnect();
+            }
             emu.clock.set(NOW);
             let pending = Array.from({ length: BATCH }, (_, i) => ({
               index: caseBase + i,
@@ -407,7 +427,7 @@ Deno.test(
                   `the gateway closed the connection on ${where()}`,
                 );
                 if (isGranted(reply)) {
-                  const legit = mayAuthenticate(command, valid, now);
+                  const legit = mayAuthenticate(command, valid, now, endpoint.name);
                   assert.ok(legit, `authentication granted: ${Deno.inspect(reply)} for ${where()}`);
                   figures.granted++;
                   await reconnect();
@@ -497,7 +517,7 @@ Deno.test(
                 (reply instanceof Map && command.effective !== undefined) ||
                 (Array.isArray(reply) && command.effective !== undefined);
               if (granted && command.effective !== undefined) {
-                const legit = mayAuthenticate(command, valid, now);
+                const legit = mayAuthenticate(command, valid, now, emu.caches[0]!.name);
                 assert.ok(
                   legit,
                   `re-authentication granted: ${Deno.inspect(reply)} for ${where()}`,

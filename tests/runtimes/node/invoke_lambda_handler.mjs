@@ -92,8 +92,10 @@ test("examples/lambda_handler.mjs: web identity credentials from a token file, r
     AWS_ROLE_ARN: info.roleArn,
     AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
     AWS_ENDPOINT_URL_STS: info.stsEndpoint,
-    // The plaintext emulator's STS issues the credentials: its gateway knows them.
-    ELASTICACHE_URL: `redis://${info.plain.hostname}:${info.plain.port}`,
+    // The plaintext emulator's STS issues the credentials: its gateways know them. The
+    // serverless cache has its own endpoint, which refuses tokens for other caches.
+    ELASTICACHE_URL:
+      `redis://${info.endpoints.serverlessCacheName.plain.hostname}:${info.endpoints.serverlessCacheName.plain.port}`,
     ELASTICACHE_CACHE_NAME: info.caches.serverlessCacheName,
     ELASTICACHE_SERVERLESS: "true",
     ELASTICACHE_USER_ID: info.userId,
