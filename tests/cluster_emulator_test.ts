@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startEmulator } from "../src/emulator/mod.ts";
+import { connectCluster } from "../src/cluster/client.ts";
 import { keySlot } from "../src/cluster/slot.ts";
 import { RespTestClient } from "./_helpers/emulator_resp_client.ts";
 import { startIamCluster } from "./_helpers/iam_cluster.ts";
@@ -144,4 +145,65 @@ Deno.test("cluster mode: one IAM gateway per node, announced in CLUSTER SHARDS, 
       await assert.rejects(() => Deno.connect({ hostname: "127.0.0.1", port }));
     }
   });
+});
+
+Deno.test("moving a slot's keys while clients write, delete and read them loses no write", async () => {
+  await using env = await startIamCluster({ cluster: { shards: 2, replicasPerShard: 0 } });
+  await using client = await connectCluster(env.thinOptions());
+  const { cluster } = env;
+  const slot = keySlot("{move}");
+  const keys = Array.from({ length: 120 }, (_, i) => `{move}:${i}`);
+  const expected = new Map<string, string | null>();
+  for (const [i, key] of keys.entries()) {
+    assert.equal(
+      await client.set(key, `initial-${i}`, i % 2 === 0 ? { px: 600_000 } : {}),
+      "OK",
+    );
+    expected.set(key, `initial-${i}`);
+  }
+  // Four writers, each with its own keys (of the first 80) and counter, so that what each key
+  // should hold is known; the last 40 keys stay as they are, half of them with an expiry.
+  let running = true;
+  const writers = Array.from({ length: 4 }, async (_, writer) => {
+    let seed = writer + 1;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let n = 0; running; n++) {
+      const key = keys[writer + 4 * Math.floor(next() * 20)]!;
+      const choice = next();
+      if (choice < 0.3) {
+        const counter = `{move}:counter:${writer}`;
+        const value = await client.incr(counter);
+        assert.equal(
+          value,
+          Number(expected.get(counter) ?? 0) + 1,
+          `no increment of ${counter} lost`,
+        );
+        expected.set(counter, String(value));
+      } else if (choice < 0.5) {
+        await client.del(key);
+        expected.set(key, null);
+      } else if (choice < 0.8) {
+        assert.equal(await client.set(key, `${writer}-${n}`), "OK");
+        expected.set(key, `${writer}-${n}`);
+      } else {
+        assert.equal(await client.get(key), expected.get(key), `read ${key}`);
+      }
+    }
+  });
+  const from = await cluster.primaryOf(slot);
+  const to = cluster.nodes.find((node) => node !== from)!;
+  const migration = await cluster.beginSlotMigration(slot, to);
+  while (await migration.moveKeys(7) > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await migration.finish();
+  running = false;
+  await Promise.all(writers);
+  assert.equal(await cluster.command(from, ["CLUSTER", "COUNTKEYSINSLOT", String(slot)]), 0);
+  for (const [key, value] of expected) assert.equal(await client.get(key), value, key);
+  const ttls = await Promise.all(
+    [keys[80]!, keys[81]!].map((key) => cluster.command(to, ["PTTL", key])),
+  );
+  assert.ok(Number(ttls[0]) > 500_000 && Number(ttls[0]) <= 600_000, `expiry kept: ${ttls}`);
+  assert.equal(ttls[1], -1, "no expiry added");
 });

@@ -189,3 +189,42 @@ Deno.test("a cache's 'port' places its endpoint; conflicting ports are refused b
     },
   );
 });
+
+Deno.test("every configured port differs: a cache's, 'gateway.port', 'sts.port' and 'oidc.port' clashing are refused by name before anything starts", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const cases: [EmulatorConfig, string, string][] = [
+    [
+      { caches: [{ replicationGroupId: "a", port }], sts: { port } },
+      "'caches[0].port'",
+      "'sts.port'",
+    ],
+    [
+      { caches: [{ replicationGroupId: "a", port }], oidc: { port } },
+      "'caches[0].port'",
+      "'oidc.port'",
+    ],
+    [
+      { caches: [{ replicationGroupId: "a" }, { replicationGroupId: "b", port }], sts: { port } },
+      "'caches[1].port'",
+      "'sts.port'",
+    ],
+    [{ gateway: { port }, oidc: { port } }, "'gateway.port'", "'oidc.port'"],
+    [{ sts: { port }, oidc: { port } }, "'sts.port'", "'oidc.port'"],
+    [
+      { cluster: { shards: 1, replicasPerShard: 0 }, sts: { port }, oidc: { port } },
+      "'sts.port'",
+      "'oidc.port'",
+    ],
+  ];
+  for (const [config, first, second] of cases) {
+    await assert.rejects(startEmulator(config), {
+      name: "TypeError",
+      message:
+        `Cannot start the emulator: ${first} and ${second} both ask for port ${port}; every endpoint needs its own port`,
+    });
+    // Refused before anything started: nothing was left listening there.
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+  }
+});

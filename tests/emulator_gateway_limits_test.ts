@@ -146,3 +146,49 @@ Deno.test("gateway limits are checked by name", async () => {
       "Cannot start the emulator: 'gateway.maxUnauthenticated' must be a positive integer, got 0",
   });
 });
+
+Deno.test("a gateway out of file descriptors keeps accepting once they are free again", async () => {
+  // The emulator as its own process, allowed 256 descriptors: 400 idle connections exhaust them.
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -Sn 256 && ulimit -Hn 256 && exec "$0" run -A "$1" emulator`,
+      Deno.execPath(),
+      new URL("../src/cli.ts", import.meta.url).pathname,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the emulator did not start: ${await stderr}`);
+      line += value;
+    }
+    reader.releaseLock();
+    const { gateway } = JSON.parse(line.slice(0, line.indexOf("\n"))) as {
+      gateway: { hostname: string; port: number };
+    };
+    const flood: Deno.Conn[] = [];
+    for (let i = 0; i < 400; i++) flood.push(await Deno.connect(gateway));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const conn of flood) conn.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The gateway used to stop accepting for good at the first failed accept().
+    await using client = await RespTestClient.connect({ ...gateway, tls: false });
+    const reply = await Promise.race([
+      client.send("PING"),
+      new Promise((resolve) => setTimeout(() => resolve("(no answer within 5 s)"), 5_000)),
+    ]);
+    assert.equal(reply, "-NOAUTH Authentication required.");
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+  }
+  assert.match(await stderr, /accept failed \(.*\); retrying/);
+});

@@ -455,13 +455,7 @@ function randomValue(random: () => number, depth: number): [RespValue, string] {
   }
 }
 
-Deno.test("RespDecoder decodes inline commands only when asked", () => {
-  assertDecodes(
-    "PING\r\nSET  key\tvalue \r\n\r\n\nECHO x\n*1\r\n$4\r\nPING\r\n",
-    [["PING"], ["SET", "key", "value"], ["ECHO", "x"], ["PING"]],
-    { inline: true },
-  );
-  assertDecodes("GET k\r\n", [[bytes("GET"), bytes("k")]], { bytes: true, inline: true });
+Deno.test("RespDecoder has no inline commands: a line with no type byte is a ProtocolError", () => {
   assertProtocolError("PING\r\n", /unknown type byte 0x50/);
 });
 
@@ -549,18 +543,6 @@ Deno.test("RespDecoder turns exceeded limits into ProtocolErrors", async (t) => 
     assert.deepStrictEqual(
       decodeChunks([bytes(`+${"a".repeat(16)}\r\n`)], undefined, { maxInlineLength: 16 }),
       ["a".repeat(16)],
-    );
-    assertProtocolError(
-      `SET ${"a".repeat(20)}`,
-      /inline command exceeds maxInlineLength 16/,
-      { maxInlineLength: 16 },
-      { inline: true },
-    );
-    assertProtocolError(
-      `SET ${"a".repeat(13)}\n`,
-      /inline command of 17 bytes exceeds maxInlineLength 16/,
-      { maxInlineLength: 16 },
-      { inline: true },
     );
   });
   await t.step("undecoded bytes above maxBufferedBytes", () => {
@@ -725,7 +707,7 @@ Deno.test("RespDecoder bounds the values one reply decodes to with maxReplyEleme
     }
   });
   await t.step(
-    "map and attribute pairs count as two values, attributes and inline words too",
+    "map and attribute pairs count as two values, attributes too",
     () => {
       assertDecodesWithin(bytes("%2\r\n:1\r\n:2\r\n:3\r\n:4\r\n"), 1, { maxReplyElements: 5 });
       assertProtocolError("%2\r\n:1\r\n:2\r\n:3\r\n:4\r\n", TOO_MANY_VALUES, {
@@ -735,10 +717,6 @@ Deno.test("RespDecoder bounds the values one reply decodes to with maxReplyEleme
       const attributed = bytes("|1\r\n+key\r\n+value\r\n:1\r\n");
       assertDecodesWithin(attributed, 1, { maxReplyElements: 4 });
       assertProtocolError(attributed, TOO_MANY_VALUES, { maxReplyElements: 3 });
-      assertDecodesWithin(bytes("SET key value\r\n"), 1, { maxReplyElements: 4 }, { inline: true });
-      assertProtocolError("SET key value\r\n", TOO_MANY_VALUES, { maxReplyElements: 3 }, {
-        inline: true,
-      });
     },
   );
   await t.step("the count resets with each top-level frame", () => {

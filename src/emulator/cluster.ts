@@ -20,6 +20,7 @@
  * @module
  */
 
+import { ReplyError } from "../errors.ts";
 import type { CommandArg, RespValue } from "../resp/types.ts";
 import { keySlot, SLOT_COUNT } from "../cluster/slot.ts";
 import type { EmulatorClock } from "./clock.ts";
@@ -34,6 +35,7 @@ import { Gateway, type GatewayAddress } from "./gateway.ts";
 import {
   ADMIN_USER,
   AdminConnection,
+  type AdminRunOptions,
   DENIED_COMMANDS,
   freePort,
   randomPassword,
@@ -81,10 +83,13 @@ export interface SlotMigration {
   /** The primary it goes to. */
   readonly to: EmulatorClusterNode;
   /**
-   * Moves keys of the slot to the target (`MIGRATE … KEYS`).
+   * Moves keys of the slot to the target, as `MIGRATE` does: `DUMP` on the
+   * source, `RESTORE` on the target (after `ASKING`), `DEL` on the source, in
+   * a transaction that a client's write to a key meanwhile makes try again.
    *
    * @param count How many keys at most. @default every key left
    * @returns How many keys were moved.
+   * @throws {Error} If a key changed on the source at each of 100 attempts to move it.
    */
   moveKeys(count?: number): Promise<number>;
   /**
@@ -130,11 +135,16 @@ export interface EmulatorCluster {
   /**
    * Runs a command on a node's backend as the emulator's admin user (not
    * through the gateway), such as `["CLUSTER", "COUNTKEYSINSLOT", "42"]`.
+   * A restricted command (`CONFIG`, …) goes by its secret name, and empties
+   * the node's `SLOWLOG`, where that name would show.
    *
    * @param node The node.
    * @param args The command.
    * @returns Its reply.
    * @throws {ReplyError} The node's error reply.
+   * @throws {TypeError} For `MIGRATE` (move slots with `beginSlotMigration` or
+   * `migrateSlot`), `CONFIG HELP` and `MODULE HELP`, whose secret names
+   * `MONITOR` would show.
    */
   command(node: ClusterNodeRef, args: (string | number)[]): Promise<unknown>;
   /**
@@ -219,8 +229,25 @@ export interface ClusterGatewayOptions {
 const HOST = "127.0.0.1";
 const POLL_MS = 50;
 const DEFAULT_WAIT_MS = 20_000;
-const MIGRATE_BATCH = 100;
-const MIGRATE_TIMEOUT_MS = 5000;
+/** How many keys `moveKeys` moves in one transaction. */
+const MOVE_BATCH = 100;
+/** How many times a key that keeps changing on the source is tried before `moveKeys` gives up. */
+const MOVE_ATTEMPTS = 100;
+/**
+ * Deletes the target's copy of a key (`KEYS[1]`) if it is still the one the
+ * emulator made (`ARGV[1]`, its `DUMP`), not one a client wrote since.
+ */
+const DELETE_OWN_COPY =
+  "if redis.call('DUMP', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+/** Runs commands on one admin connection to a node (see `#withAdmin`). */
+type AdminRun = (commands: CommandArg[][], options?: AdminRunOptions) => Promise<RespValue[]>;
+
+/** A key being moved, and the target's `DUMP` of the copy the emulator put there, if any. */
+interface KeyMove {
+  readonly key: Uint8Array;
+  copy: Uint8Array | undefined;
+}
 
 /** One node's processes and addresses. */
 class ClusterNode implements EmulatorClusterNode {
@@ -576,7 +603,23 @@ export class RunningCluster {
   // ---- admin connections -----------------------------------------------------------------
 
   /** Runs commands on a node's backend as the admin user. */
-  async #admin(node: ClusterNode, commands: CommandArg[][]): Promise<RespValue[]> {
+  #admin(
+    node: ClusterNode,
+    commands: CommandArg[][],
+    options?: AdminRunOptions,
+  ): Promise<RespValue[]> {
+    return this.#withAdmin(node, (run) => run(commands, options));
+  }
+
+  /**
+   * Opens a connection to a node's backend as the admin user, for `use`.
+   * Restricted commands (`CONFIG`) go by the node's secret names, which no
+   * client may see: `MONITOR` hides them (they are `admin` commands; the
+   * `AUTH` password it redacts), and a slow one's would show in `SLOWLOG`,
+   * which IAM users may read, so `SLOWLOG RESET` follows in the same write,
+   * before Redis reads any other client's command.
+   */
+  async #withAdmin<T>(node: ClusterNode, use: (run: AdminRun) => Promise<T>): Promise<T> {
     if (node.process === undefined) {
       throw new Error(`Cannot run a command on cluster node #${node.index}: it is stopped`);
     }
@@ -584,10 +627,17 @@ export class RunningCluster {
     const admin = await AdminConnection.open(HOST, node.backendPort);
     try {
       await admin.run([["AUTH", ADMIN_USER, this.#adminPassword]]);
-      // Restricted commands (CONFIG, MIGRATE) go by the node's secret names.
-      return await admin.run(
-        commands.map(([name, ...rest]) => [server.commandName(String(name)), ...rest]),
-      );
+      return await use(async (commands, options) => {
+        let secret = false;
+        const named = commands.map(([name, ...rest]) => {
+          const sub = typeof rest[0] === "string" ? rest[0] : undefined;
+          const own = server.commandName(String(name), sub);
+          secret ||= own !== String(name);
+          return [own, ...rest];
+        });
+        if (!secret) return await admin.run(named, options);
+        return (await admin.run([...named, ["SLOWLOG", "RESET"]], options)).slice(0, -1);
+      });
     } finally {
       admin.close();
     }
@@ -819,28 +869,14 @@ export class RunningCluster {
     const moveKeys = async (count = Infinity): Promise<number> => {
       let moved = 0;
       while (moved < count) {
-        const batch = Math.min(MIGRATE_BATCH, count - moved);
-        const [keys] = await this.#admin(from, [[
-          "CLUSTER",
-          "GETKEYSINSLOT",
-          String(slot),
-          String(batch),
-        ]]);
+        const batch = Math.min(MOVE_BATCH, count - moved);
+        const [keys] = await this.#admin(
+          from,
+          [["CLUSTER", "GETKEYSINSLOT", String(slot), String(batch)]],
+          { bytes: true },
+        );
         if (!Array.isArray(keys) || keys.length === 0) break;
-        await this.#admin(from, [[
-          "MIGRATE",
-          HOST,
-          String(to.backendPort),
-          "",
-          "0",
-          String(MIGRATE_TIMEOUT_MS),
-          "AUTH2",
-          ADMIN_USER,
-          this.#adminPassword,
-          "KEYS",
-          ...keys.map(String),
-        ]]);
-        moved += keys.length;
+        moved += await this.#moveKeys(slot, from, to, keys as Uint8Array[]);
       }
       return moved;
     };
@@ -874,6 +910,45 @@ export class RunningCluster {
     return { slot, from, to, moveKeys, finish };
   }
 
+  /**
+   * Moves keys of a slot being migrated from `from` to `to`, as `MIGRATE`
+   * would; not with `MIGRATE` itself, whose secret name `MONITOR` shows. All
+   * at once, or, when a client changed one of them on the source meanwhile,
+   * one by one until each stays put long enough.
+   *
+   * @returns How many moved (a key deleted on the source meanwhile did not).
+   * @throws {Error} If a key changed at each of `MOVE_ATTEMPTS` attempts.
+   */
+  #moveKeys(
+    slot: number,
+    from: ClusterNode,
+    to: ClusterNode,
+    keys: Uint8Array[],
+  ): Promise<number> {
+    return this.#withAdmin(from, (source) =>
+      this.#withAdmin(to, async (target) => {
+        const moves = keys.map((key): KeyMove => ({ key, copy: undefined }));
+        const moved = await tryMove(source, target, moves);
+        if (moved !== undefined) return moved;
+        let total = 0;
+        for (const move of moves) {
+          for (let attempt = 1;; attempt++) {
+            const one = await tryMove(source, target, [move]);
+            if (one !== undefined) {
+              total += one;
+              break;
+            }
+            if (attempt === MOVE_ATTEMPTS) {
+              throw new Error(
+                `Cannot move a key of slot ${slot} from node #${from.index} to node #${to.index}: it changed at each of ${MOVE_ATTEMPTS} attempts`,
+              );
+            }
+          }
+        }
+        return total;
+      }));
+  }
+
   #makeControl(): EmulatorCluster {
     return {
       nodes: this.#nodes,
@@ -895,6 +970,84 @@ export class RunningCluster {
         this.#waitUntilHealthy(options.timeoutMs ?? DEFAULT_WAIT_MS),
     };
   }
+}
+
+/**
+ * One attempt at moving keys of a migrating slot: `WATCH` them on the source,
+ * `DUMP` them (with their expiry), `RESTORE` them on the target (after
+ * `ASKING`: the slot is `IMPORTING` there; `REPLACE`, over a copy an earlier
+ * attempt left), then `DEL` them on the source in a transaction, which fails
+ * if a client changed one of them meanwhile. Until that `DEL`, clients reach
+ * the keys on the source only: the target serves a key of the slot only
+ * after `ASKING`, which a client sends when the source no longer has it.
+ *
+ * @param source An admin connection to the source.
+ * @param target An admin connection to the target.
+ * @param moves The keys; each keeps the target's `DUMP` of the copy made, for the next attempt.
+ * @returns How many moved, or `undefined` if a key changed on the source (nothing was deleted there).
+ * @throws {ReplyError} An unexpected error reply.
+ */
+async function tryMove(
+  source: AdminRun,
+  target: AdminRun,
+  moves: KeyMove[],
+): Promise<number | undefined> {
+  const read = await source(
+    moves.flatMap(({ key }) => [["WATCH", key], ["DUMP", key], ["PEXPIRETIME", key]]),
+    { bytes: true, keepErrors: true },
+  );
+  const present: { move: KeyMove; payload: Uint8Array; expireAt: number }[] = [];
+  const gone: KeyMove[] = [];
+  moves.forEach((move, i) => {
+    const replies = read.slice(3 * i, 3 * i + 3);
+    const [, payload, expireAt] = replies;
+    if (payload instanceof Uint8Array && typeof expireAt === "number") {
+      present.push({ move, payload, expireAt });
+    } else if (payload === null || replies.some((r) => isReplyError(r, "ASK"))) {
+      gone.push(move); // deleted (or expired) on the source meanwhile
+    } else {
+      throw replies.find((r) => r instanceof ReplyError) ??
+        new Error(`Cannot move a key: unexpected DUMP reply ${typeof payload}`);
+    }
+  });
+  // The emulator's copy of a key gone from the source goes too, unless a client wrote it since.
+  const stale = gone.filter((move) => move.copy !== undefined);
+  if (stale.length > 0) {
+    await target(
+      stale.flatMap(({ key, copy }) => [["ASKING"], ["EVAL", DELETE_OWN_COPY, 1, key, copy!]]),
+    );
+    for (const move of stale) move.copy = undefined;
+  }
+  if (present.length === 0) {
+    await source([["UNWATCH"]]);
+    return 0;
+  }
+  const restored = await target(
+    present.flatMap(({ move, payload, expireAt }) => [
+      ["ASKING"],
+      // PEXPIRETIME: -1 without expiry, which RESTORE writes 0.
+      ["RESTORE", move.key, Math.max(expireAt, 0), payload, "ABSTTL", "REPLACE"],
+      ["ASKING"],
+      ["DUMP", move.key],
+    ]),
+    { bytes: true },
+  );
+  present.forEach(({ move }, i) => {
+    const copy = restored[4 * i + 3];
+    move.copy = copy instanceof Uint8Array ? copy : undefined;
+  });
+  const replies = await source(
+    [["MULTI"], ...present.map(({ move }) => ["DEL", move.key]), ["EXEC"]],
+    { keepErrors: true },
+  );
+  // EXEC: null if a watched key changed, EXECABORT if one was gone when DEL was queued.
+  if (!Array.isArray(replies.at(-1))) return undefined;
+  for (const { move } of present) move.copy = undefined;
+  return present.length;
+}
+
+function isReplyError(reply: RespValue | undefined, code: string): boolean {
+  return reply instanceof ReplyError && reply.code === code;
 }
 
 /**

@@ -382,6 +382,12 @@ export interface ResolvedCache {
   userIds: ReadonlySet<string>;
 }
 
+/**
+ * The backend ACL user the emulator itself uses (to set each `redis-server`
+ * up and, in a cluster, to replicate): no configured user may take its id.
+ */
+export const ADMIN_USER = "emulator-admin";
+
 /** An IAM-enabled user, resolved. */
 export interface ResolvedUser {
   /** The user id (= user name). */
@@ -755,6 +761,11 @@ function resolveUser(user: CacheUserConfig): ResolvedUser {
       `Cannot start the emulator: user id ${
         JSON.stringify(user.userId)
       } is not a lowercase ElastiCache user id`,
+    );
+  }
+  if (user.userId === ADMIN_USER) {
+    throw new TypeError(
+      `Cannot start the emulator: user id '${ADMIN_USER}' is reserved for the emulator's own backend user; choose another`,
     );
   }
   const userName = user.userName ?? user.userId;
@@ -1137,7 +1148,8 @@ export function resolveClusterConfig(config: ClusterConfig): ResolvedClusterConf
 
 /**
  * The port of each cache's endpoint, in configuration order (0: a free
- * port): a cache's own `port`, or for the first cache `gateway.port`.
+ * port): a cache's own `port`, or for the first cache `gateway.port`. Every
+ * port configured, the caches', `sts.port` and `oidc.port`, must differ.
  *
  * @param config A configuration that passed {@linkcode checkShape}.
  * @returns One port per cache.
@@ -1162,6 +1174,25 @@ export function endpointPorts(config: EmulatorConfig): number[] {
         `Cannot start the emulator: caches #${earlier + 1} and #${
           index + 1
         } both ask for port ${port}; every cache has its own endpoint`,
+      );
+    }
+  }
+  // Each setting by the name a user wrote; 0 (a free port) clashes with nothing.
+  const settings: [string, number][] = [
+    ...ports.map((port, index): [string, number] => [
+      caches[index]?.port === undefined ? "'gateway.port'" : `'caches[${index}].port'`,
+      port,
+    ]),
+    ["'sts.port'", config.sts?.port ?? 0],
+    ["'oidc.port'", config.oidc?.port ?? 0],
+  ];
+  for (const [index, [name, port]] of settings.entries()) {
+    const earlier = settings.findIndex(([, other]) => other === port);
+    if (port !== 0 && earlier < index) {
+      throw new TypeError(
+        `Cannot start the emulator: ${
+          settings[earlier]![0]
+        } and ${name} both ask for port ${port}; every endpoint needs its own port`,
       );
     }
   }

@@ -11,18 +11,22 @@
  * text, and an `AUTH` inside `MULTI` as a command the backend refuses at
  * queue time, which also aborts the transaction (`EXECABORT`).
  *
+ * Requests are read as Redis reads them (`request_reader.ts`): after
+ * authentication the commands the gateway does not act on go to the backend
+ * byte for byte, so Redis applies its own limits and protocol errors.
+ *
  * @module
  */
 
 import { describe } from "../_checks.ts";
-import { encodeCommand, encodeCommands } from "../resp/encoder.ts";
-import { RespDecoder } from "../resp/decoder.ts";
+import { encodeCommand } from "../resp/encoder.ts";
 import type { EmulatorClock } from "./clock.ts";
 import type { ResolvedCache, ResolvedConfig } from "./config.ts";
 import type { CredentialStore } from "./credential_store.ts";
 import { verifyAuthToken } from "./auth_token_verifier.ts";
 import { peerIsOneOf } from "./local_peer.ts";
 import type { RedisBackend } from "./redis_backend.ts";
+import { QUERY_BUFFER_LIMIT, RequestReader } from "./request_reader.ts";
 
 /** Where clients connect. */
 export interface GatewayAddress {
@@ -134,51 +138,28 @@ const REFUSED_USER = "emulator-refused-auth";
 const encoder = new TextEncoder();
 /** Keeps a leading byte order mark: a token with one is not the token that was signed. */
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-/** Redis' limits for unauthenticated clients: 10 arguments, 16 KiB per argument. */
-const UNAUTHENTICATED_LIMITS = {
-  maxInlineLength: 64 * 1024,
-  maxBulkLength: 16 * 1024,
-  maxAggregateLength: 10,
-  maxDepth: 1,
-} as const;
 /**
- * ElastiCache's bound on one client's query (`client-query-buffer-limit`,
- * 1 GiB, as in Redis): a command that decodes to more closes the connection
- * without a reply, as Redis does.
+ * The commands the gateway acts on once a connection has authenticated:
+ * authentication (checked, and rewritten with the backend password), and
+ * what decides whether an IAM `AUTH` would land inside `MULTI`. Every other
+ * command goes to the backend as the client sent it.
  */
-const QUERY_BUFFER_LIMIT = 1024 * 1024 * 1024;
-/** ElastiCache Serverless: "clients cannot issue a request with more than 3,999 arguments". */
-const SERVERLESS_MAX_ARGUMENTS = 3999;
-/** How long the backend may take to answer what it owes and a provoked protocol error. */
-const PROVOKED_ERROR_WAIT_MS = 5_000;
-/** A frame that makes Redis answer `Protocol error: invalid multibulk length`, then close. */
-const PROVOKE_INVALID_MULTIBULK = "*4294967296\r\n";
-/** A frame that makes Redis answer `Protocol error: invalid bulk length`, then close. */
-const PROVOKE_INVALID_BULK = "*1\r\n$4294967296\r\n";
-/** The RESP type byte of each aggregate, for Redis' `expected '$', got '…'`. */
-const AGGREGATE_TYPE_BYTES: Readonly<Record<string, string>> = {
-  array: "*",
-  map: "%",
-  set: "~",
-  push: ">",
-  attribute: "|",
-};
-
-/** How a broken frame ends a connection. */
-interface Fault {
-  /** Redis' protocol error text, after `Protocol error: `. */
-  readonly message: string;
-  /**
-   * Authenticated: bytes that make the backend answer the same error (see
-   * `#endOnFault`); without them the connection closes with no reply.
-   */
-  readonly provoke?: string;
-  /** Close without a reply, even unauthenticated. */
-  readonly silent?: boolean;
-  /** What the log says, when it differs from the message. */
-  readonly reason?: string;
-}
-
+const INSPECTED = new Set([
+  "AUTH",
+  "HELLO",
+  "MULTI",
+  "EXEC",
+  "DISCARD",
+  "RESET",
+  "SUBSCRIBE",
+  "PSUBSCRIBE",
+  "SSUBSCRIBE",
+  "UNSUBSCRIBE",
+  "PUNSUBSCRIBE",
+  "SUNSUBSCRIBE",
+]);
+/** How long a failed `accept()` (out of file descriptors) waits before the next try. */
+const ACCEPT_RETRY_MS = 100;
 const READ_BUFFER_SIZE = 64 * 1024;
 
 /**
@@ -273,8 +254,13 @@ export class Gateway {
       let conn: Deno.Conn;
       try {
         conn = await this.#listener.accept();
-      } catch {
-        return; // The listener was closed.
+      } catch (error) {
+        if (this.#closed || error instanceof Deno.errors.BadResource) return; // Closed.
+        // Out of file descriptors, or a connection reset before it was accepted: the
+        // listener is fine, so keep serving once descriptors are free again.
+        this.#options.log(`gateway: accept failed (${(error as Error).message}); retrying`);
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        continue;
       }
       if (this.#closed) {
         conn.close();
@@ -305,18 +291,23 @@ class Session {
   readonly #client: Deno.Conn;
   readonly #options: GatewayOptions;
   readonly #onDeadlineChange: () => void;
-  /**
-   * Until the first successful authentication, Redis' own limits for
-   * unauthenticated clients (at most 10 arguments of at most 16 KiB each);
-   * then a decoder with the usual limits takes over the bytes left.
-   */
-  #decoder = new RespDecoder(UNAUTHENTICATED_LIMITS);
-  #strict = true;
+  /** The client's requests, read as Redis reads them. */
+  readonly #requests: RequestReader;
   #backend: Deno.TcpConn | undefined;
   #relay: Promise<void> | undefined;
   /** Closes the connection if it has not authenticated in time. */
   #authTimer: ReturnType<typeof setTimeout> | undefined;
   #inMulti = false;
+  /** After `RESET`, the backend connection is its `default` user, which is off: nothing runs until an `AUTH`. */
+  #reset = false;
+  /** The protocol the backend connection speaks (`HELLO`); `RESET` goes back to 2. */
+  #protocol = 2;
+  /** The channels, patterns and shard channels the connection is subscribed to (RESP2 refuses `MULTI` then). */
+  readonly #subscriptions = {
+    SUBSCRIBE: new Set<string>(),
+    PSUBSCRIBE: new Set<string>(),
+    SSUBSCRIBE: new Set<string>(),
+  };
   /** The backend user the connection is authenticated as (`undefined` for an internal link). */
   #userId: string | undefined;
   /** Whether the connection is a replica's internal link. */
@@ -330,6 +321,10 @@ class Session {
     this.#client = client;
     this.#options = options;
     this.#onDeadlineChange = onDeadline;
+    this.#requests = new RequestReader({
+      inspected: INSPECTED,
+      serverless: options.cache.kind === "serverless",
+    });
   }
 
   /** Whether a credential was accepted: the backend answers from then on. */
@@ -348,50 +343,10 @@ class Session {
     }, authTimeout);
     const buffer = new Uint8Array(READ_BUFFER_SIZE);
     try {
-      let needBytes = true;
-      while (!this.#closed) {
-        if (needBytes) {
-          const n = await this.#client.read(buffer);
-          if (n === null) break;
-          this.#decoder.push(buffer.subarray(0, n));
-        }
-        const commands: Uint8Array[][] = [];
-        // Before authentication, stop after an authentication attempt: the
-        // bytes behind it are decoded with the limits its outcome calls for.
-        let stoppedAtAuth = false;
-        for (;;) {
-          let value;
-          try {
-            value = this.#decoder.read({ bytes: true, inline: true });
-          } catch (error) {
-            await this.#endOnFault(commands, this.#faultOf(error as Error));
-            return;
-          }
-          if (value === undefined) break;
-          // As Redis does, an empty (or null) multibulk is no command.
-          if (value === null || (Array.isArray(value) && value.length === 0)) continue;
-          if (!Array.isArray(value)) {
-            await this.#endOnFault(commands, { message: "expected an array of bulk strings" });
-            return;
-          }
-          const odd = value.findIndex((arg) => !(arg instanceof Uint8Array));
-          if (odd !== -1) {
-            const type = typeByteOf(value[odd]);
-            await this.#endOnFault(commands, {
-              message: `expected '$', got '${type}'`,
-              provoke: `*1\r\n${type}\r\n`,
-            });
-            return;
-          }
-          commands.push(value as Uint8Array[]);
-          if (this.#strict && isAuthAttempt(value as Uint8Array[])) {
-            stoppedAtAuth = true;
-            break;
-          }
-        }
-        if (commands.length > 0 && !await this.#handle(commands)) break;
-        if (this.#strict && this.#backend !== undefined) this.#relax();
-        needBytes = !stoppedAtAuth;
+      while (!this.#closed && await this.#handleRequests()) {
+        const n = await this.#client.read(buffer);
+        if (n === null) break;
+        this.#requests.push(buffer.subarray(0, n));
       }
     } catch (error) {
       if (!this.#closed) this.#log(`connection error: ${(error as Error).name}`);
@@ -403,88 +358,43 @@ class Session {
   }
 
   /**
-   * Authenticated: the bytes not decoded yet go to a decoder with
-   * ElastiCache's limits: Redis' 64 KiB inline commands and 512 MiB bulk
-   * strings, arguments that are bulk strings (no nested aggregate), one
-   * command bounded by the 1 GiB query buffer (counted as decoded, so also
-   * bounding the gateway's heap; and 2^24 arguments at most), and for a
-   * serverless cache 3,999 arguments.
+   * Handles every request read so far, in order: bytes to pass on are
+   * written to the backend together, and before anything the gateway
+   * answers or rewrites. A request over a limit ends the connection as
+   * Redis ends it (before authentication with the gateway's reply; after,
+   * with the backend's own). Returns false when the connection must end.
    */
-  #relax(): void {
-    // Reading stopped right after the authentication: the decoder is between frames.
-    const rest = this.#decoder.takeUndecoded();
-    this.#strict = false;
-    this.#decoder = new RespDecoder({
-      maxInlineLength: 64 * 1024,
-      maxDepth: 1,
-      maxReplyBytes: QUERY_BUFFER_LIMIT,
-      ...(this.#options.cache.kind === "serverless"
-        ? { maxAggregateLength: SERVERLESS_MAX_ARGUMENTS }
-        : {}),
-    });
-    this.#decoder.push(rest);
-  }
-
-  /** What breaking a decoder bound means here, in Redis' words. */
-  #faultOf(error: Error): Fault {
-    const { message } = error;
-    if (/maxReply(Bytes|Elements)/.test(message)) {
-      return {
-        message: `the command exceeds the query buffer limit (${QUERY_BUFFER_LIMIT} bytes)`,
-        silent: true,
-      };
-    }
-    const nested = / (array|map|set|push|attribute) nests deeper than maxDepth/.exec(message);
-    if (nested !== null) {
-      const type = AGGREGATE_TYPE_BYTES[nested[1]!]!;
-      return { message: `expected '$', got '${type}'`, provoke: `*1\r\n${type}\r\n` };
-    }
-    if (/maxBulkLength/.test(message)) {
-      return this.#strict
-        ? { message: "unauthenticated bulk length" }
-        : { message: "invalid bulk length", provoke: PROVOKE_INVALID_BULK };
-    }
-    if (/maxAggregateLength/.test(message)) {
-      return this.#strict ? { message: "unauthenticated multibulk length" } : {
-        message: "invalid multibulk length",
-        provoke: PROVOKE_INVALID_MULTIBULK,
-        reason: `more than ${SERVERLESS_MAX_ARGUMENTS} arguments in one request (serverless)`,
-      };
-    }
-    return { message };
-  }
-
-  /**
-   * Ends the connection on a broken frame, as Redis does: the commands
-   * before it are answered first, then the protocol error. Authenticated,
-   * the backend is made to answer the error itself (so it comes after the
-   * replies still owed) and then closes; past the query buffer limit the
-   * connection closes without a reply.
-   */
-  async #endOnFault(commands: Uint8Array[][], fault: Fault): Promise<void> {
-    if (commands.length > 0 && !await this.#handle(commands)) return;
-    if (this.#backend === undefined || fault.provoke === undefined) {
-      if (fault.silent) {
-        this.#log(`closed: ${fault.message}`);
-        this.close();
-        return;
+  async #handleRequests(): Promise<boolean> {
+    const pending: Uint8Array[] = [];
+    const flush = async () => {
+      if (pending.length === 0) return;
+      await writeAll(this.#backend!, pending.length === 1 ? pending[0]! : concat(pending));
+      pending.length = 0;
+    };
+    for (;;) {
+      if (this.#closed) return false;
+      const request = this.#requests.next(this.authenticated);
+      if (request === undefined) break;
+      if (request.kind === "bytes") {
+        if (request.fault !== undefined) {
+          this.#log(`protocol error, answered by the backend: ${request.fault}`);
+        }
+        pending.push(request.bytes);
+        continue;
       }
-      await this.#protocolError(fault.message);
-      return;
+      await flush();
+      if (request.kind === "overflow") {
+        this.#log(`closed: a command exceeds the query buffer limit (${QUERY_BUFFER_LIMIT} bytes)`);
+        return false;
+      }
+      if (request.kind === "error") {
+        await this.#protocolError(request.message);
+        return false;
+      }
+      if (!await this.#command(request.args, request.raw)) return false;
     }
-    this.#log(`protocol error: ${fault.reason ?? fault.message}`);
-    try {
-      await writeAll(this.#backend, encoder.encode(fault.provoke));
-      // The backend answers what it owes, then the error, then closes: the relay ends.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#relay,
-        new Promise((resolve) => timer = setTimeout(resolve, PROVOKED_ERROR_WAIT_MS)),
-      ]).finally(() => clearTimeout(timer));
-    } catch {
-      // The backend is gone: close anyway.
-    }
-    this.close();
+    await flush();
+    return true;
   }
 
   close(): void {
@@ -501,65 +411,103 @@ class Session {
     }
   }
 
-  /** Handles commands in order; returns false when the connection must end. */
-  async #handle(commands: Uint8Array[][]): Promise<boolean> {
-    const forward: Uint8Array[][] = [];
-    const flush = async () => {
-      if (forward.length === 0) return;
-      await writeAll(this.#backend!, encodeCommands(forward));
-      forward.length = 0;
-    };
-    for (const args of commands) {
-      if (this.#closed) return false;
-      const name = decoder.decode(args[0]!).toUpperCase();
-      if (this.#backend === undefined) {
-        if (!await this.#beforeAuth(name, args)) return false;
-        continue;
-      }
-      const auth = authArguments(name, args);
-      if (auth === undefined) {
-        this.#followTransaction(name, args);
-        forward.push(name === "HELLO" ? withoutPasswords(args) : args);
-        continue;
-      }
-      await flush();
-      if (this.#inMulti) {
-        this.#log(`${name} inside MULTI refused: IAM authentication is not supported in MULTI`);
-        forward.push([encoder.encode(AUTH_IN_MULTI_COMMAND)]);
-        continue;
-      }
-      const passwords = auth.kind === "auth" ? await this.#verifyAll(auth.auths) : undefined;
-      if (auth.kind === "refuse" || passwords === undefined) {
-        if (auth.kind === "refuse") {
-          this.#log("AUTH with a password only refused: IAM needs a user name");
-        }
-        forward.push([encoder.encode("AUTH"), encoder.encode(REFUSED_USER), randomBytes()]);
-      } else {
-        forward.push(withPasswords(args, auth.auths, passwords));
-      }
+  /**
+   * Handles one whole command: before authentication, the gateway answers
+   * it; after, an authentication is checked and rewritten, and the other
+   * commands it reads are followed and passed on as they came. Returns false
+   * when the connection must end.
+   */
+  async #command(args: Uint8Array[], raw: Uint8Array): Promise<boolean> {
+    const name = text(args[0]!).toUpperCase();
+    if (this.#backend === undefined) return await this.#beforeAuth(name, args);
+    const auth = authArguments(name, args);
+    if (auth === undefined) {
+      this.#follow(name, args);
+      await writeAll(
+        this.#backend,
+        name === "HELLO" ? encodeCommand(withoutPasswords(args)) : raw,
+      );
+      return true;
     }
-    await flush();
+    if (this.#inMulti) {
+      this.#log(`${name} inside MULTI refused: IAM authentication is not supported in MULTI`);
+      await writeAll(this.#backend, encodeCommand([AUTH_IN_MULTI_COMMAND]));
+      return true;
+    }
+    const passwords = auth.kind === "auth" ? await this.#verifyAll(auth.auths) : undefined;
+    if (auth.kind === "refuse" || passwords === undefined) {
+      if (auth.kind === "refuse") {
+        this.#log("AUTH with a password only refused: IAM needs a user name");
+      }
+      await writeAll(
+        this.#backend,
+        encodeCommand([encoder.encode("AUTH"), encoder.encode(REFUSED_USER), randomBytes()]),
+      );
+      return true;
+    }
+    if (name === "HELLO") this.#helloAccepted(args);
+    await writeAll(this.#backend, encodeCommand(withPasswords(args, auth.auths, passwords)));
     return true;
   }
 
   /**
-   * Follows whether the backend connection is inside `MULTI` as the backend
-   * decides it: a `MULTI` the user's ACL refuses (or with arguments) opens no
-   * transaction, and an `EXEC` or `DISCARD` it refuses closes none.
+   * Follows the backend connection's state as the backend keeps it, so that
+   * the gateway knows whether an IAM `AUTH` would land inside `MULTI`: a
+   * `MULTI` opens a transaction only if the user's ACL allows it, it has no
+   * argument, the connection is not reset (`RESET` leaves it as the disabled
+   * `default` user) and, in RESP2, not subscribed; an `EXEC` or `DISCARD`
+   * the ACL refuses closes none.
    */
-  #followTransaction(name: string, args: Uint8Array[]): void {
-    if (name === "RESET") {
-      this.#inMulti = false;
-      return;
+  #follow(name: string, args: Uint8Array[]): void {
+    switch (name) {
+      case "RESET":
+        this.#inMulti = false;
+        this.#reset = true;
+        this.#protocol = 2;
+        for (const set of Object.values(this.#subscriptions)) set.clear();
+        return;
+      case "HELLO":
+        // Without AUTH, HELLO applies to the connection as it is.
+        if (!this.#reset) this.#helloAccepted(args);
+        return;
+      case "SUBSCRIBE":
+      case "PSUBSCRIBE":
+      case "SSUBSCRIBE":
+        if (this.#inMulti || this.#reset) return;
+        for (const channel of args.slice(1)) this.#subscriptions[name].add(text(channel));
+        return;
+      case "UNSUBSCRIBE":
+      case "PUNSUBSCRIBE":
+      case "SUNSUBSCRIBE": {
+        if (this.#inMulti || this.#reset) return;
+        const set = this.#subscriptions[name.slice(2) as "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE"];
+        if (args.length === 1) set.clear();
+        for (const channel of args.slice(1)) set.delete(text(channel));
+        return;
+      }
+      case "MULTI":
+      case "EXEC":
+      case "DISCARD": {
+        const allowed = this.#userId === undefined
+          ? this.#internalLink
+          : this.#options.backend.transactionsOf(this.#userId)?.[
+            name.toLowerCase() as "multi" | "exec" | "discard"
+          ] === true;
+        if (!allowed || args.length !== 1 || this.#reset) return;
+        if (name === "MULTI" && this.#protocol === 2 && this.#subscribed()) return;
+        this.#inMulti = name === "MULTI";
+      }
     }
-    if (name !== "MULTI" && name !== "EXEC" && name !== "DISCARD") return;
-    const allowed = this.#userId === undefined
-      ? this.#internalLink
-      : this.#options.backend.transactionsOf(this.#userId)?.[
-        name.toLowerCase() as "multi" | "exec" | "discard"
-      ] === true;
-    if (!allowed || args.length !== 1) return;
-    this.#inMulti = name === "MULTI";
+  }
+
+  /** A `HELLO` the backend accepts sets the protocol it names. */
+  #helloAccepted(args: Uint8Array[]): void {
+    if (args.length < 2 || "error" in parseHello(args)) return;
+    this.#protocol = Number(text(args[1]!));
+  }
+
+  #subscribed(): boolean {
+    return Object.values(this.#subscriptions).some((set) => set.size > 0);
   }
 
   /** Answers a command before authentication; returns false when the connection must end. */
@@ -631,6 +579,7 @@ class Session {
         accepted.push(() => {
           this.#internalLink = true;
           this.#userId = undefined;
+          this.#reset = false;
         });
         continue;
       }
@@ -696,6 +645,7 @@ class Session {
     const accept = () => {
       this.#userId = verdict.user.userId;
       this.#internalLink = false;
+      this.#reset = false;
       this.deadline = clock.now() + config.connectionMaxAgeMs;
       this.#log(
         `AUTH as ${
@@ -733,7 +683,9 @@ class Session {
   async #protocolError(message: string): Promise<void> {
     this.#log(`protocol error: ${message}`);
     try {
-      if (this.#backend === undefined) await this.#reply(`-ERR Protocol error: ${message}`);
+      // As Redis' error replies: a line end in the message would break the protocol.
+      const line = message.replace(/[\r\n]/g, " ");
+      if (this.#backend === undefined) await this.#reply(`-ERR Protocol error: ${line}`);
     } catch {
       // The client is gone.
     }
@@ -854,13 +806,6 @@ function text(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-/** Whether a command tries to authenticate (`AUTH …`, or `HELLO` with `AUTH`). */
-function isAuthAttempt(args: Uint8Array[]): boolean {
-  const name = decoder.decode(args[0]!).toUpperCase();
-  return name === "AUTH" ||
-    (name === "HELLO" && args.some((arg, i) => i >= 2 && text(arg).toUpperCase() === "AUTH"));
-}
-
 /** Compares two strings in time that depends only on their lengths. */
 function sameText(a: string, b: string): boolean {
   const x = encoder.encode(a);
@@ -874,15 +819,13 @@ function randomBytes(): Uint8Array {
   return encoder.encode(crypto.randomUUID());
 }
 
-/** The RESP type byte a decoded value came as: what Redis names in `expected '$', got '…'`. */
-function typeByteOf(value: unknown): string {
-  if (Array.isArray(value)) return "*";
-  if (value instanceof Map) return "%";
-  if (value instanceof Set) return "~";
-  if (typeof value === "bigint") return "(";
-  if (typeof value === "number") return Number.isInteger(value) ? ":" : ",";
-  if (typeof value === "boolean") return "#";
-  if (value === null) return "_";
-  if (value instanceof Error) return "-";
-  return "+";
+/** One buffer holding the chunks in order. */
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, chunk) => n + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }

@@ -11,7 +11,9 @@ import { ReplyError } from "../errors.ts";
 import { encodeCommands } from "../resp/encoder.ts";
 import { RespDecoder } from "../resp/decoder.ts";
 import type { CommandArg, RespValue } from "../resp/types.ts";
-import type { BackendConfig, ResolvedUser } from "./config.ts";
+import { ADMIN_USER, type BackendConfig, type ResolvedUser } from "./config.ts";
+
+export { ADMIN_USER };
 
 /** What the backend lets a user do about transactions (from `ACL DRYRUN`, once at set-up). */
 export interface TransactionPermissions {
@@ -55,6 +57,12 @@ export interface RedisBackend {
  * own reply to an unknown command (`ERR unknown command 'CONFIG', …`, what
  * ElastiCache is reported to answer), inside `MULTI`, scripts and pipelines
  * alike. On an existing server the IAM users' ACL denies them instead.
+ *
+ * Each gets its own random name, so a name that leaks gives away no other.
+ * The emulator uses them only where no client can see the name: Redis hides
+ * commands flagged `admin` (all of these but `MIGRATE` and the `HELP`
+ * subcommands) from `MONITOR`, and those it never runs (see
+ * {@linkcode RedisServerProcess.commandName}).
  *
  * @example
  * ```ts
@@ -108,8 +116,45 @@ const ACL_NOT_OFFERED = [
   "setuser",
 ];
 
-/** The ACL user the emulator itself uses to set the backend up (and, in a cluster, to replicate). */
-export const ADMIN_USER = "emulator-admin";
+/**
+ * The `CLUSTER` subcommands that change the cluster (every one Redis 7.0's
+ * `COMMAND DOCS cluster` lists that writes), denied to IAM users: the cluster
+ * is the emulator's to shape, as ElastiCache's is AWS's. A client that could
+ * `CLUSTER MEET` a server of its own, claiming slots, would have the nodes
+ * redirect other clients, and their IAM tokens, to it. The read-only ones
+ * (`SHARDS`, `SLOTS`, `NODES`, `INFO`, `MYID`, `KEYSLOT`, `COUNTKEYSINSLOT`,
+ * `GETKEYSINSLOT`, `LINKS`, `REPLICAS`, …) stay.
+ *
+ * @example
+ * ```ts
+ * import { CLUSTER_WRITES } from "./redis_backend.ts";
+ *
+ * console.log(CLUSTER_WRITES.includes("meet")); // true
+ * ```
+ */
+export const CLUSTER_WRITES: readonly string[] = [
+  "addslots",
+  "addslotsrange",
+  "bumpepoch",
+  "delslots",
+  "delslotsrange",
+  "failover",
+  "flushslots",
+  "forget",
+  "meet",
+  "replicate",
+  "reset",
+  "saveconfig",
+  "set-config-epoch",
+  "setslot",
+];
+
+/**
+ * Restricted commands (and subcommands) Redis 7 shows in `MONITOR`, which
+ * hides those flagged `admin`: the emulator never runs them, since their
+ * secret names would show.
+ */
+const SHOWN_BY_MONITOR: ReadonlySet<string> = new Set(["MIGRATE", "CONFIG|HELP", "MODULE|HELP"]);
 const READY_LINE = "Ready to accept connections";
 const START_TIMEOUT_MS = 10_000;
 /** How long a stopping server gets after SIGTERM before SIGKILL. */
@@ -233,12 +278,13 @@ export function aclRules(accessString: string, denied: readonly string[] = []): 
   const setsChannels = rules.some((rule) =>
     rule.startsWith("&") || /^(allchannels|resetchannels)$/i.test(rule)
   );
-  // Whatever the access string grants, ACL stays read-only (and `denied` stays denied).
+  // Whatever the access string grants, ACL and CLUSTER stay read-only (and `denied` stays denied).
   return [
     "reset",
     ...(setsChannels ? [] : ["allchannels"]),
     ...rules,
     ...ACL_NOT_OFFERED.map((sub) => `-acl|${sub}`),
+    ...CLUSTER_WRITES.map((sub) => `-cluster|${sub}`),
     ...denied.map((name) => `-${name.toLowerCase()}`),
   ];
 }
@@ -304,6 +350,14 @@ function flagsOf(reply: RespValue | undefined): string[] {
   return Array.isArray(flags) ? flags.filter((f): f is string => typeof f === "string") : [];
 }
 
+/** How {@linkcode AdminConnection.run} reads replies. */
+export interface AdminRunOptions {
+  /** Bulk strings as `Uint8Array`. @default false */
+  bytes?: boolean;
+  /** Error replies returned in their places, not thrown. @default false */
+  keepErrors?: boolean;
+}
+
 /** A one-request-at-a-time RESP connection for setting the backend up. */
 export class AdminConnection {
   readonly #conn: Deno.TcpConn;
@@ -333,23 +387,29 @@ export class AdminConnection {
   }
 
   /**
-   * Sends commands in one write and reads one reply each.
+   * Sends commands in one write and reads one reply each (all of them, so the
+   * connection stays usable after an error reply).
    *
    * @param commands The commands.
+   * @param options `bytes`: bulk strings as `Uint8Array` (binary-safe, for
+   * `DUMP` payloads and keys); `keepErrors`: error replies returned in their
+   * places as {@linkcode ReplyError}s instead of thrown.
    * @returns Their replies.
-   * @throws {ReplyError} The first error reply.
+   * @throws {ReplyError} The first error reply, unless `keepErrors`.
    * @throws {Error} If the backend closes the connection.
    */
-  async run(commands: CommandArg[][]): Promise<RespValue[]> {
+  async run(
+    commands: CommandArg[][],
+    options: AdminRunOptions = {},
+  ): Promise<RespValue[]> {
     const bytes = encodeCommands(commands);
     for (let written = 0; written < bytes.length;) {
       written += await this.#conn.write(bytes.subarray(written));
     }
     const replies: RespValue[] = [];
     while (replies.length < commands.length) {
-      const reply = this.#decoder.read();
+      const reply = this.#decoder.read({ bytes: options.bytes === true });
       if (reply !== undefined) {
-        if (reply instanceof ReplyError) throw reply;
         replies.push(reply);
         continue;
       }
@@ -357,6 +417,8 @@ export class AdminConnection {
       if (n === null) throw new Error("The emulator's backend closed the connection");
       this.#decoder.push(this.#buffer.subarray(0, n));
     }
+    const error = replies.find((reply) => reply instanceof ReplyError);
+    if (error !== undefined && options.keepErrors !== true) throw error;
     return replies;
   }
 
@@ -412,10 +474,24 @@ export class RedisServerProcess {
    * (the emulator's own admin work uses it), any other's own.
    *
    * @param name The command, such as `CONFIG`.
+   * @param subcommand Its first argument, such as `GET`, if any.
    * @returns Its name on this server.
+   * @throws {TypeError} For `MIGRATE`, `CONFIG HELP` and `MODULE HELP`:
+   * `MONITOR` would show their secret names to any client.
    */
-  commandName(name: string): string {
-    return this.renamed.get(name.toUpperCase()) ?? name;
+  commandName(name: string, subcommand?: string): string {
+    const upper = name.toUpperCase();
+    const shown = [upper, `${upper}|${subcommand?.toUpperCase()}`].find((full) =>
+      SHOWN_BY_MONITOR.has(full)
+    );
+    if (shown !== undefined) {
+      throw new TypeError(
+        `Cannot run ${
+          shown.replace("|", " ")
+        } as the emulator: MONITOR would show its secret name to every client`,
+      );
+    }
+    return this.renamed.get(upper) ?? name;
   }
 
   /**
@@ -431,9 +507,8 @@ export class RedisServerProcess {
     options: RedisServerProcessOptions = {},
   ): Promise<RedisServerProcess> {
     let lastError: Error | undefined;
-    // Restricted commands get names nobody outside this process can guess.
-    const secret = crypto.randomUUID().replaceAll("-", "");
-    const renamed = new Map(RENAMED_COMMANDS.map((name) => [name, `${name}-${secret}`]));
+    // Restricted commands get names nobody outside this process can guess, each its own.
+    const renamed = new Map(RENAMED_COMMANDS.map((name) => [name, `${name}-${randomPassword()}`]));
     const renames = [...renamed].flatMap(([name, to]) => ["--rename-command", name, to]);
     for (let attempt = 0; attempt < (options.port === undefined ? 3 : 1); attempt++) {
       const port = options.port ?? freePort();

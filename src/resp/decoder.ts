@@ -41,8 +41,8 @@ export interface DecoderLimits {
    */
   maxBufferedBytes?: number;
   /**
-   * The longest line: a simple string, an error, a number, a length header or
-   * an inline command, in bytes, without its CRLF.
+   * The longest line: a simple string, an error, a number or a length
+   * header, in bytes, without its CRLF.
    *
    * @default {65536} 64 KiB, as Redis' `PROTO_INLINE_MAX_SIZE`
    */
@@ -96,16 +96,6 @@ export interface ReadOptions {
    * @default {false}
    */
   bytes?: boolean;
-  /**
-   * Accept Redis "inline commands" at the top level: a line that does not
-   * start with a RESP type byte is split on spaces and tabs into its words
-   * (`Uint8Array[]` with `bytes`, else `string[]`), as `redis-server` does for
-   * telnet clients. Quotes are not interpreted. Empty lines are skipped.
-   * Meant for servers decoding what clients send.
-   *
-   * @default {false}
-   */
-  inline?: boolean;
 }
 
 const DEFAULT_MAX_BULK_LENGTH = 512 * 1024 * 1024;
@@ -127,8 +117,6 @@ const SLAB_SIZE = 16 * 1024;
 
 const CR = 0x0d;
 const LF = 0x0a;
-const SPACE = 0x20;
-const TAB = 0x09;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const QUESTION = 0x3f;
@@ -317,7 +305,6 @@ export class RespDecoder {
   /** Whether part of a frame has been decoded, which fixes the read options. */
   #inFrame = false;
   #bytes = false;
-  #inline = false;
   #frameAttributes: Map<RespValue, RespValue> | undefined;
   #lastAttributes: Map<RespValue, RespValue> | undefined;
   /** The token's value, when `#parseToken` returns `VALUE`. */
@@ -403,37 +390,6 @@ export class RespDecoder {
    */
   get bufferedBytes(): number {
     return this.#end - this.#start;
-  }
-
-  /**
-   * Hands over the bytes pushed and not decoded yet, between two frames, so
-   * that another decoder (with other limits) can go on from there; this one
-   * then holds nothing.
-   *
-   * @returns A copy of the undecoded bytes.
-   * @throws {TypeError} When a frame is partly decoded.
-   *
-   * @example
-   * ```ts
-   * import { RespDecoder } from "./decoder.ts";
-   *
-   * const strict = new RespDecoder({ maxAggregateLength: 10 });
-   * strict.push(new TextEncoder().encode("*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET"));
-   * strict.read();
-   * const relaxed = new RespDecoder();
-   * relaxed.push(strict.takeUndecoded());
-   * console.log(relaxed.bufferedBytes); // 12
-   * ```
-   */
-  takeUndecoded(): Uint8Array {
-    if (this.#inFrame || this.#stack.length > 0) {
-      throw new TypeError("Cannot hand over undecoded bytes: a frame is partly decoded");
-    }
-    const rest = this.#buffer.slice(this.#start, this.#end);
-    this.#start = this.#end = 0;
-    this.#needed = 0;
-    this.#scan = 0;
-    return rest;
   }
 
   /**
@@ -546,7 +502,6 @@ export class RespDecoder {
     if (this.#end - this.#start < this.#needed) return undefined;
     if (!this.#inFrame) {
       this.#bytes = options?.bytes === true;
-      this.#inline = options?.inline === true;
     }
     try {
       if (!this.#inFrame) {
@@ -680,7 +635,7 @@ export class RespDecoder {
   /**
    * Parses the token at `#start`. On success it consumes the token and
    * either sets `#value` (`VALUE`) or opens an aggregate (`AGGREGATE`); an
-   * attribute with no pairs or an empty inline line yields `NOTHING`.
+   * attribute with no pairs yields `NOTHING`.
    */
   #parseToken(): number {
     const buffer = this.#buffer;
@@ -718,9 +673,6 @@ export class RespDecoder {
           }) are not supported`,
         );
       default:
-        if (this.#inline && this.#stack.length === 0 && !this.#inFrame) {
-          return this.#parseInline();
-        }
         throw new ProtocolError(`Cannot decode RESP frame: unknown type byte ${hex(type)}`);
     }
   }
@@ -937,55 +889,6 @@ export class RespDecoder {
     this.#stack.push(new Frame(type, remaining, memberWeight));
     this.#memberWeight = memberWeight;
     return AGGREGATE;
-  }
-
-  /** Parses an inline command: one line split into words. */
-  #parseInline(): number {
-    const buffer = this.#buffer;
-    const start = this.#start;
-    const end = this.#end;
-    const limit = Math.min(end, start + this.#maxInlineLength + 2);
-    let at = start + this.#scan;
-    while (at < limit && buffer[at] !== LF) at++;
-    if (at === limit) {
-      if (limit - start > this.#maxInlineLength + 1) {
-        throw new ProtocolError(
-          `Cannot decode RESP frame: inline command exceeds maxInlineLength ${this.#maxInlineLength} without a line end`,
-        );
-      }
-      this.#scan = at - start;
-      this.#needed = at - start + 1;
-      return INCOMPLETE;
-    }
-    const lineEnd = at > start && buffer[at - 1] === CR ? at - 1 : at;
-    if (lineEnd - start > this.#maxInlineLength) {
-      throw new ProtocolError(
-        `Cannot decode RESP frame: inline command of ${
-          lineEnd - start
-        } bytes exceeds maxInlineLength ${this.#maxInlineLength}`,
-      );
-    }
-    const words: RespValue[] = [];
-    let wordStart = -1;
-    for (let i = start; i <= lineEnd; i++) {
-      const c = i < lineEnd ? buffer[i] : SPACE;
-      if (c === SPACE || c === TAB) {
-        if (wordStart !== -1) {
-          const length = i - wordStart;
-          // The words' array first, as an aggregate is counted when it opens.
-          if (words.length === 0) this.#count(ARRAY_WEIGHT);
-          this.#count(length + (this.#bytes ? BYTES_WEIGHT : textWeight(length)));
-          words.push(this.#bytes ? this.#copy(wordStart, i) : this.#text(wordStart, i));
-          wordStart = -1;
-        }
-      } else if (wordStart === -1) {
-        wordStart = i;
-      }
-    }
-    this.#start = at + 1;
-    if (words.length === 0) return NOTHING;
-    this.#value = words;
-    return VALUE;
   }
 
   /**

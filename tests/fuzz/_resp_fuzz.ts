@@ -163,10 +163,9 @@ function runCase(seed: number, index: number, corpus: readonly Uint8Array[], sta
   const rng = new Prng(seed, index);
   const limits = pickLimits(rng);
   const bytesMode = rng.chance(0.3);
-  const inline = rng.chance(0.15);
   const stream = rng.chance(0.3)
     ? corpusStream(rng, corpus)
-    : generatedStream(rng, limits, bytesMode, inline);
+    : generatedStream(rng, limits, bytesMode);
   let mutated = false;
   if (rng.chance(0.45)) {
     stream.bytes = mutate(rng, stream.bytes, limits);
@@ -180,12 +179,12 @@ function runCase(seed: number, index: number, corpus: readonly Uint8Array[], sta
   const fail = (message: string): never => {
     throw new FuzzFailure(
       `case ${index} (${mutated ? "mutated" : "intact"}, limits ${JSON.stringify(limits)}, ` +
-        `bytes: ${bytesMode}, inline: ${inline}): ${message}`,
+        `bytes: ${bytesMode}): ${message}`,
       index,
       stream.bytes,
     );
   };
-  const options = { bytes: bytesMode, inline };
+  const options = { bytes: bytesMode };
   const chunked = decodeChunked(rng, stream.bytes, limits, options, stats, fail);
   const whole = decodeWhole(stream.bytes, limits, options, fail);
   if (chunked.error) stats.protocolErrors++;
@@ -266,7 +265,7 @@ function decodeChunked(
   rng: Prng,
   bytes: Uint8Array,
   limits: Required<DecoderLimits>,
-  options: { bytes: boolean; inline: boolean },
+  options: { bytes: boolean },
   stats: FuzzStats,
   fail: Fail,
 ): Decoded {
@@ -332,7 +331,7 @@ function decodeChunked(
 function decodeWhole(
   bytes: Uint8Array,
   limits: Required<DecoderLimits>,
-  options: { bytes: boolean; inline: boolean },
+  options: { bytes: boolean },
   fail: Fail,
 ): Decoded {
   const roomy = {
@@ -367,8 +366,7 @@ function decodeWhole(
       fail(`a ${consumed}-byte frame decoded to ${size.nodes} nodes and ${size.text} characters`);
     }
     if (size.depth > limits.maxDepth + 1) fail(`a frame nests ${size.depth} deep`);
-    // Inline commands are bounded by maxInlineLength, not by a count.
-    if (!options.inline && size.longestAggregate > limits.maxAggregateLength) {
+    if (size.longestAggregate > limits.maxAggregateLength) {
       fail(`an aggregate of ${size.longestAggregate} elements passed maxAggregateLength`);
     }
     if (size.longestString > Math.max(limits.maxBulkLength, limits.maxInlineLength)) {
@@ -559,10 +557,9 @@ class Generator {
     readonly bytesMode: boolean,
   ) {}
 
-  frame(inline: boolean): RespValue | undefined {
+  frame(): RespValue {
     this.#budget = this.rng.chance(0.01) ? 2000 : 12;
     this.attributes = undefined;
-    if (inline && this.rng.chance(0.5)) return this.#inline();
     if (this.rng.chance(0.08)) return this.#push();
     return this.value(1);
   }
@@ -668,27 +665,6 @@ class Generator {
       attributes.set(key, this.#integer());
     }
     this.attributes = attributes;
-  }
-
-  #inline(): RespValue | undefined {
-    const rng = this.rng;
-    const words: RespValue[] = [];
-    let line = rng.chance(0.2) ? " ".repeat(rng.range(1, 3)) : "";
-    const count = rng.chance(0.1) ? 0 : rng.range(1, 6);
-    for (let i = 0; i < count; i++) {
-      if (i > 0) line += rng.pick([" ", "  ", "\t", " \t "]);
-      let word = String.fromCharCode(0x61 + rng.int(26));
-      const extra = rng.size(40);
-      for (let j = 0; j < extra; j++) word += rng.pick([..."abcXYZ019_:.-/\"'{}"]);
-      line += word;
-      words.push(this.bytesMode ? encoder.encode(word) : word);
-    }
-    if (rng.chance(0.2)) line += " ";
-    // An empty line yields no frame, so it must not be what breaks a limit.
-    if (words.length === 0) line = rng.pick(["", " ", "\t"]);
-    this.needs.line = Math.max(this.needs.line, line.length);
-    this.w.ascii(line + (rng.chance(0.8) ? "\r\n" : "\n"));
-    return words.length === 0 ? undefined : words;
   }
 
   #simple(): string {
@@ -805,7 +781,6 @@ function generatedStream(
   rng: Prng,
   limits: Required<DecoderLimits>,
   bytesMode: boolean,
-  inline: boolean,
 ): Stream {
   const w = new Writer();
   const expected: ExpectedFrame[] = [];
@@ -813,8 +788,7 @@ function generatedStream(
   let frames = 0;
   for (let i = 0; i < count; i++) {
     const g = new Generator(rng, w, bytesMode);
-    const value = g.frame(inline);
-    if (value === undefined) continue; // an empty inline line: no frame
+    const value = g.frame();
     frames++;
     const n = g.needs;
     const over = n.bulk > limits.maxBulkLength || n.line > limits.maxInlineLength ||
