@@ -8,6 +8,9 @@
  * deno run -A bench/run.ts --only=cold-start,round-trips
  * ```
  *
+ * Exits with status 1 when a measurement could not be made (a program
+ * failed: a broken run), after writing the results; never for a slow number.
+ *
  * Options: `--quick`; `--only=<sections>` (cold-start, round-trips,
  * throughput, single-flight, mint-cost); `--out=<dir>` (where results.json
  * and chart.svg go); `--rounds=<n>` (cold-start runs per variant).
@@ -19,10 +22,10 @@ import { parseArgs } from "node:util";
 import { renderChart } from "./lib/chart.ts";
 import { measureColdStart } from "./lib/cold_start.ts";
 import { startBenchEmulator } from "./lib/environment.ts";
-import { bundlePrograms, ensurePeers, ensureTools } from "./lib/peers.ts";
+import { bundlePrograms, cacheDenoPrograms, ensurePeers, ensureTools } from "./lib/peers.ts";
 import { ROOT } from "./lib/process.ts";
 import { evaluateTargets, renderTables, updateReadme } from "./lib/report.ts";
-import type { Measurement, Results, Section } from "./lib/results.ts";
+import { brokenRuns, type Measurement, type Results, type Section } from "./lib/results.ts";
 import { measureRoundTrips } from "./lib/round_trips.ts";
 import { measureMintCost, measureSingleFlight } from "./lib/single_flight.ts";
 import { measureThroughput } from "./lib/throughput.ts";
@@ -79,7 +82,10 @@ const started = performance.now();
 const command = `deno task bench${Deno.args.length ? ` ${Deno.args.join(" ")}` : ""}`;
 
 const versions = await ensureTools(log);
+// Everything the programs need is fetched now: they run with a cleared environment and
+// Deno's with --cached-only (bench/lib/peers.ts).
 await ensurePeers(log);
+await cacheDenoPrograms(log);
 await bundlePrograms(log);
 
 const measurements: Measurement[] = [];
@@ -144,3 +150,13 @@ log(
     official ? " and the table in bench/README.md" : ""
   } in ${((performance.now() - started) / 1000).toFixed(1)} s.`,
 );
+const broken = brokenRuns(measurements);
+if (broken.length > 0) {
+  const lost = broken.reduce((sum, { count }) => sum + count, 0);
+  console.error(
+    `Cannot complete the benchmark: ${lost} of ${measurements.length} measurements were not made ` +
+      "(a broken run, not a slow number):",
+  );
+  for (const { reason, count } of broken) console.error(`  ${count} × ${reason}`);
+  Deno.exit(1);
+}

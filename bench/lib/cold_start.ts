@@ -9,7 +9,7 @@
 import type { BenchEmulator } from "./environment.ts";
 import { VALUE } from "./environment.ts";
 import { denoProgram, nodeProgram, runProgram } from "./process.ts";
-import { measured, type Measurement, notMeasured, ratio } from "./results.ts";
+import { measured, type Measurement, notMeasured, ratio, toolMissing } from "./results.ts";
 
 /** A cold-start variant. */
 export interface ColdVariant {
@@ -179,7 +179,7 @@ export async function measureColdStart(
             { ...base, id: `cold-start.${runtime}.${variant.key}.memory`, unit: "MiB" },
             rss,
           )
-          : notMeasured(
+          : toolMissing(
             { ...base, id: `cold-start.${runtime}.${variant.key}.memory`, unit: "MiB" },
             "GNU time (/usr/bin/time) is not installed",
           ),

@@ -1,7 +1,14 @@
 /**
  * The benchmark's own dependencies: the Node peer packages (installed with
- * `npm ci` from `bench/peers/package-lock.json` when missing), the Node
- * bundles of the programs (esbuild), and `redis-server` / `redis-benchmark`.
+ * `npm ci` from `bench/peers/package-lock.json` when missing), the Deno
+ * programs' modules and npm packages (in Deno's cache), the Node bundles of
+ * the programs (esbuild), and `redis-server` / `redis-benchmark`.
+ *
+ * Everything is fetched here, by the runner, with its own environment. The
+ * programs run later with a cleared environment (`runProgram`), which drops
+ * whatever lets this machine reach the registry (a proxy's CA in
+ * `NODE_EXTRA_CA_CERTS` or `DENO_CERT`, say), and Deno's run with
+ * `--cached-only`: no program downloads anything while it is measured.
  *
  * @module
  */
@@ -9,6 +16,7 @@ import { ensureRedisServer } from "../../src/emulator/ensure_redis_server.ts";
 import { ROOT } from "./process.ts";
 
 const PEERS = `${ROOT}/bench/peers`;
+const PROGRAMS = "bench/programs";
 
 /** The programs that also run on Node.js 20, bundled. */
 export const NODE_PROGRAMS = [
@@ -72,6 +80,27 @@ export async function ensurePeers(log: (line: string) => void): Promise<void> {
   if (installed && (installed.mtime?.getTime() ?? 0) >= (lock.mtime?.getTime() ?? 0)) return;
   log("Installing the Node peers (npm ci in bench/peers)…");
   await run(["npm", "ci", "--no-audit", "--no-fund"], PEERS, "install the Node peers");
+}
+
+/**
+ * Caches what every program under `bench/programs/` imports, npm packages
+ * included (`deno install --entrypoint`), so that the programs can run with
+ * `--cached-only`. Every file is an entry point, so a new program needs no
+ * list to be kept.
+ *
+ * @param log Progress lines.
+ */
+export async function cacheDenoPrograms(log: (line: string) => void): Promise<void> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(`${ROOT}/${PROGRAMS}`)) {
+    if (entry.isFile && entry.name.endsWith(".ts")) files.push(`${PROGRAMS}/${entry.name}`);
+  }
+  log("Caching the Deno programs' dependencies (deno install --entrypoint)…");
+  await run(
+    [Deno.execPath(), "install", "--entrypoint", ...files.sort()],
+    ROOT,
+    "cache the Deno programs' dependencies",
+  );
 }
 
 /**

@@ -114,13 +114,17 @@ export async function runProgram(
 }
 
 /**
- * The `deno run` command line for a program under `bench/programs/`.
+ * The `deno run` command line for a program under `bench/programs/`. With
+ * `--cached-only`: its dependencies were cached by the runner
+ * (`cacheDenoPrograms`), and a program that would download something fails
+ * at once instead of timing the network (or failing later, as the program's
+ * cleared environment may not let it reach the registry).
  *
  * @param file The program's file name.
  * @returns The command and arguments.
  */
 export function denoProgram(file: string): string[] {
-  return [Deno.execPath(), "run", "-A", `bench/programs/${file}`];
+  return [Deno.execPath(), "run", "-A", "--cached-only", `bench/programs/${file}`];
 }
 
 /**

@@ -33,6 +33,11 @@ export interface Measurement {
   ratios?: Record<string, number>;
   /** Set instead of numbers when the quantity could not be measured, with the reason. */
   notMeasured?: string;
+  /**
+   * Set with `notMeasured` when the reason is a tool this machine lacks (GNU
+   * `time` for peak memory): the run did not break.
+   */
+  toolMissing?: true;
   /** Anything else worth keeping (breakdowns, counts). */
   detail?: Record<string, unknown>;
 }
@@ -96,6 +101,41 @@ export function notMeasured(
   reason: string,
 ): Measurement {
   return { ...fields, notMeasured: reason };
+}
+
+/**
+ * Makes the row of something this machine cannot measure for want of a tool:
+ * reported, but not a broken run.
+ *
+ * @param fields Everything but the statistics.
+ * @param reason Which tool is missing.
+ * @returns The measurement.
+ */
+export function toolMissing(
+  fields: Omit<Measurement, "median" | "min" | "max" | "n" | "notMeasured" | "toolMissing">,
+  reason: string,
+): Measurement {
+  return { ...fields, notMeasured: reason, toolMissing: true };
+}
+
+/**
+ * What broke in a run: the measurements that could not be made (a program
+ * that failed or printed the wrong thing), except those for which the
+ * machine lacks a tool. Slow numbers never appear here.
+ *
+ * @param measurements The run's measurements.
+ * @returns Each distinct reason with how many measurements it cost, most first.
+ */
+export function brokenRuns(
+  measurements: readonly Measurement[],
+): { reason: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const m of measurements) {
+    if (m.notMeasured === undefined || m.toolMissing) continue;
+    counts.set(m.notMeasured, (counts.get(m.notMeasured) ?? 0) + 1);
+  }
+  return [...counts].map(([reason, count]) => ({ reason, count }))
+    .sort((a, b) => b.count - a.count);
 }
 
 /**

@@ -24,21 +24,29 @@ Commands:
 /** The `token` command's help. */
 export const TOKEN_HELP =
   `Usage: elasticache-iam token (--replication-group-id ID | --serverless-cache-name NAME |
-                              --memorydb-cluster-name NAME) --user-id USER --region REGION
+                              --memorydb-cluster-name NAME) --user-id USER [--region REGION]
                              [--expires-in SECONDS]
+       elasticache-iam token --version
 
 Prints an IAM auth token for AUTH / HELLO and a newline on stdout, and nothing else.
 The AWS credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN,
-or else from a web identity (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE).
+or else from a web identity (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, exchanged with STS
+at AWS_ENDPOINT_URL_STS, or else AWS_REGION's STS endpoint). When they take more than a
+second, one line on stderr says what the command is waiting for ("Waiting for AWS credentials
+(web identity: STS at https://sts.us-east-1.amazonaws.com)…"); after 5 seconds it gives up.
 
 Options:
-  --replication-group-id ID     The cache: an ElastiCache replication group,
-  --serverless-cache-name NAME  an ElastiCache Serverless cache,
-  --memorydb-cluster-name NAME  or a MemoryDB cluster.
+  --replication-group-id ID     The cache, by its name (not its endpoint's host name): an
+  --serverless-cache-name NAME  ElastiCache replication group, an ElastiCache Serverless
+  --memorydb-cluster-name NAME  cache, or a MemoryDB cluster.
   --user-id USER                The IAM-enabled user (its id equals its name).
-  --region REGION               The cache's region, such as us-east-1.
-  --expires-in SECONDS          How long the token is valid, 1 to 900 (default 900).
+  --region REGION               The cache's region, such as us-east-1. Default: AWS_REGION,
+                                else AWS_DEFAULT_REGION.
+  --expires-in SECONDS          How long the token is valid: 1 to 900 seconds, as a whole
+                                number with an optional s or m suffix (900, 900s, 15m).
+                                Default: 900.
   -h, --help                    Print this help.
+  --version                     Print the package's name and version.
 
 Exits with 0 when the token is printed, 1 when it cannot be made, 2 for bad flags.
 `;

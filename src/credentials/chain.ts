@@ -21,6 +21,10 @@ export interface DefaultCredentialsOptions {
  * `AWS_SESSION_TOKEN`), as in AWS Lambda; then web identity when
  * `AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE` are set, as in EKS (IRSA).
  * When neither is, it fails with an error listing what it looked for.
+ * The provider also has a `waitingFor()` method, for progress messages: it
+ * resolves to what a call waits for now, in words and without a secret
+ * (`web identity: STS at https://sts.us-east-1.amazonaws.com`), or undefined
+ * when no source is configured.
  *
  * @param options Where to read the variables.
  * @returns The provider.
@@ -39,14 +43,19 @@ export function defaultCredentials(options?: DefaultCredentialsOptions): AwsCred
   optionalEnv("Cannot find AWS credentials", env);
   const fromEnvironment = fromEnv(env ? { env } : {});
   let webIdentity: AwsCredentialsProvider | undefined;
-  return () => {
+  /** The source a call uses now: the first one configured. */
+  const source = (): AwsCredentialsProvider | undefined => {
     if (readEnv("AWS_ACCESS_KEY_ID", env) && readEnv("AWS_SECRET_ACCESS_KEY", env)) {
-      return fromEnvironment();
+      return fromEnvironment;
     }
     if (readEnv("AWS_ROLE_ARN", env) && readEnv("AWS_WEB_IDENTITY_TOKEN_FILE", env)) {
-      webIdentity ??= fromWebIdentity(env ? { env } : {});
-      return webIdentity();
+      return webIdentity ??= fromWebIdentity(env ? { env } : {});
     }
+    return undefined;
+  };
+  const provider = () => {
+    const configured = source();
+    if (configured) return configured();
     return Promise.reject(
       new CredentialsError(
         "Cannot find AWS credentials: tried the environment (AWS_ACCESS_KEY_ID and " +
@@ -56,4 +65,14 @@ export function defaultCredentials(options?: DefaultCredentialsOptions): AwsCred
       ),
     );
   };
+  // What a call waits for, in words and without a secret, for progress messages (the CLI's).
+  const waitingFor = async (): Promise<string | undefined> => {
+    const configured = source();
+    if (configured === fromEnvironment) return "environment variables";
+    return await (configured as WaitingFor | undefined)?.waitingFor?.();
+  };
+  return Object.assign(provider, { waitingFor });
 }
+
+/** A provider that can say what its calls wait for (see {@linkcode fromWebIdentity}). */
+type WaitingFor = { waitingFor?: () => Promise<string | undefined> };

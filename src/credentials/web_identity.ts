@@ -112,7 +112,9 @@ export interface FromWebIdentityOptions {
  * only, so importing this module stays cheap; the STS call itself is one
  * plain HTTP POST (`fetch`, or `node:http(s)` on Node.js; no AWS SDK client,
  * no `DOMParser`), so it works in Deno, Node.js, Bun and Workers alike. Errors
- * name STS's code and message, never the token.
+ * name STS's code and message, never the token. The provider also has a
+ * `waitingFor()` method, for progress messages: it resolves to what a call
+ * waits for, without a secret (`web identity: STS at https://sts.us-east-1.amazonaws.com`).
  *
  * @param options The role, the token (or its file), and STS settings.
  * @returns The provider.
@@ -293,13 +295,24 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
       expiration: resolved.expiration,
     };
   };
-  return cacheCredentials(exchange, {
+  const provider = cacheCredentials(exchange, {
     // The callback and 3 STS attempts (each within `timeout`), plus the SDK's retry pauses
     // (at most 1 s and 2 s when throttled, each stretched by up to 5 s for a Retry-After).
     timeoutMs: Math.min(4 * timeout + EXCHANGE_PAUSES_MS, MAX_TIMER_MS),
     timers,
     ...(given.now ? { now: given.now } : {}),
   });
+  // What a call waits for, for progress messages (the CLI's): the STS the role assumer calls,
+  // by its origin only (as StsError names it), so no user or password in the URL is shown.
+  const waitingFor = async (): Promise<string> => {
+    const url = assumerOptions.endpoint ??
+      (await import("./sts_web_identity.ts")).stsEndpointFor(
+        assumerOptions.region ?? "us-east-1",
+        assumerOptions,
+      );
+    return `web identity: STS at ${new URL(url).origin}`;
+  };
+  return Object.assign(provider, { waitingFor });
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
