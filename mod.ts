@@ -30,7 +30,6 @@ export {
   type CacheTarget,
   createAuthToken,
   MAX_TOKEN_LIFETIME_SECONDS,
-  type TokenTargetOptions,
 } from "./src/token.ts";
 export {
   IamAuth,
@@ -38,12 +37,13 @@ export {
   type RedisCredentials,
   type RetryOptions,
 } from "./src/iam_auth.ts";
+export { type CacheEndpoint, type ParsedEndpoint, parseEndpoint } from "./src/endpoint.ts";
 export type {
   AwsCredentials,
   AwsCredentialsProvider,
   CredentialsInput,
 } from "./src/credentials/types.ts";
-export { type Environment, fromEnv, type FromEnvOptions } from "./src/credentials/env.ts";
+export { fromEnv, type FromEnvOptions } from "./src/credentials/env.ts";
 export { fromWebIdentity, type FromWebIdentityOptions } from "./src/credentials/web_identity.ts";
 export { defaultCredentials, type DefaultCredentialsOptions } from "./src/credentials/chain.ts";
 export { cacheCredentials, type CacheCredentialsOptions } from "./src/credentials/cache.ts";
@@ -55,48 +55,11 @@ export {
   ReplyError,
   TimeoutError,
 } from "./src/errors.ts";
-export {
-  BaseRedisClient,
-  Commands,
-  connect,
-  Pipeline,
-  Push,
-  RedisClient,
-  Subscription,
-  Transaction,
-} from "./src/client.ts";
-export type {
-  AuthCredentials,
-  AuthProvider,
-  BatchSender,
-  Chain,
-  CommandArg,
-  ConnectOptions,
-  DecoderLimits,
-  Dispatch,
-  ExecOptions,
-  ExpireCondition,
-  GetExOptions,
-  Key,
-  ListSide,
-  MessageListener,
-  NoExpiry,
-  Parser,
-  PatternListener,
-  ReconnectOptions,
-  Reply,
-  RespValue,
-  ScanOptions,
-  ScoreMember,
-  SendOptions,
-  SetCondition,
-  SetExpiry,
-  SetOptions,
-  Timers,
-  Transport,
-  TransportFactory,
-  TransportOptions,
-  ZAddOptions,
-  ZMember,
-  ZRangeOptions,
-} from "./src/client.ts";
+export { connect, RedisClient } from "./src/client.ts";
+export type { ConnectOptions, ReconnectOptions } from "./src/client/options.ts";
+export type { AuthCredentials, AuthProvider } from "./src/auth/types.ts";
+export type { Transaction } from "./src/client/multi.ts";
+export type { Pipeline } from "./src/client/pipeline.ts";
+export type { Subscription } from "./src/client/pubsub.ts";
+export type { Timers } from "./src/client/timers.ts";
+export type { RespValue } from "./src/resp/types.ts";

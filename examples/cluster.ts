@@ -16,7 +16,7 @@
 
 import { fromWebIdentity, IamAuth } from "../mod.ts";
 import { connectCluster } from "../src/cluster.ts";
-import { startEmulator } from "../src/emulator/mod.ts";
+import { startEmulator } from "@elasticache-iam/emulator";
 
 await using emu = await startEmulator({ tls: true, cluster: { shards: 3, replicasPerShard: 1 } });
 using auth = new IamAuth({
@@ -45,7 +45,7 @@ console.log(
 // Keys land on all three shards; keys sharing a {hash tag} share a slot.
 await cluster.mset({ "{user:1}:name": "Ada", "{user:1}:email": "ada@example.com" });
 const [name, email] = await cluster.mget("{user:1}:name", "{user:1}:email");
-const counts = await cluster.pipeline().incr("visits:home").incr("visits:about").exec<number[]>();
+const counts = await cluster.pipeline().incr("visits:home").incr("visits:about").exec();
 console.log(`user 1: ${name} <${email}>, visits: ${counts.join(", ")}`);
 
 // A shard fails over to its replica: the client follows MOVED to the new primary.

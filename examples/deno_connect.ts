@@ -13,7 +13,7 @@
  */
 
 import { connect, fromWebIdentity, IamAuth } from "../mod.ts";
-import { startEmulator } from "../src/emulator/mod.ts";
+import { startEmulator } from "@elasticache-iam/emulator";
 
 await using emu = await startEmulator({ tls: true });
 const credentials = fromWebIdentity({

@@ -50,5 +50,5 @@ console.log(`connected as ${await client.send(["ACL", "WHOAMI"])}`);
 await client.set("example:deno", "hello from Deno", { ex: 60 });
 console.log(`GET example:deno -> ${await client.get("example:deno")}`);
 const [runs] = await client.multi().incr("example:deno:runs").expire("example:deno:runs", 60)
-  .exec<[number, boolean]>();
+  .exec();
 console.log(`INCR example:deno:runs -> ${runs}`);

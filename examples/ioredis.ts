@@ -1,7 +1,7 @@
 // deno-lint-ignore-file no-console -- examples print what they do
 /**
  * ioredis (or iovalkey) with ElastiCache IAM authentication, from Deno.
- * Neither has an async password hook: `connectIoredis` keeps
+ * Neither has an async password hook: `attachIamAuth` keeps
  * `client.options.password` set to a valid token for every reconnect and
  * re-authenticates the live connection with `client.auth()` before the
  * 12-hour cut.
@@ -20,7 +20,7 @@
 
 import { Redis } from "ioredis";
 import { defaultCredentials, IamAuth } from "../mod.ts";
-import { connectIoredis } from "../src/ioredis.ts";
+import { attachIamAuth } from "@elasticache-iam/ioredis";
 
 function env(name: string): string {
   const value = Deno.env.get(name);
@@ -44,7 +44,7 @@ const client = new Redis({
 });
 client.on("error", (error) => console.error(`ioredis: ${error.message}`));
 
-using _iam = await connectIoredis(client, auth, {
+using _iam = await attachIamAuth(client, auth, {
   onReAuthenticationError: (error) => console.error(error.message),
 });
 try {

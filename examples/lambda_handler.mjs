@@ -22,14 +22,25 @@
  * names a PEM file of CA certificates to trust, for a private CA or the
  * local emulator only.
  *
+ * Build one ES module file for the Node.js 20 runtime with the README's
+ * command (the same for every handler; only the file name changes):
+ *
  * ```sh
  * npx jsr add @elasticache-iam/connector
- * npx esbuild lambda_handler.mjs --bundle --platform=node --target=node20 --format=esm --outfile=dist/index.mjs
+ * npm install --save-dev esbuild
+ * npx esbuild lambda_handler.mjs --bundle --platform=node --target=node20 --format=esm --outfile=dist/index.mjs --banner:js="import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
  * # deploy dist/index.mjs with the handler "index.handler"
  * ```
  *
- * `tests/runtimes/node` bundles this file the same way and invokes the
- * handler on Node.js 20 against the emulator, with both kinds of credentials.
+ * The banner gives the bundle a `require`: the AWS SDK's web identity
+ * provider, which `defaultCredentials()` loads for web identity, is CommonJS
+ * and loads `node:fs` with `require()`; without the banner the bundle fails at
+ * run time with `Dynamic require of "node:fs" is not supported`.
+ *
+ * `tests/lambda_examples_test.ts` builds this file with exactly that command
+ * and invokes the handler on Node.js as Lambda does, with web identity
+ * credentials from the emulator; `tests/runtimes/node` runs it through a
+ * 12-hour freeze with both kinds of credentials.
  *
  * @module
  */

@@ -6,16 +6,30 @@
  * The client lives at module scope: made on a cold start, reused by warm
  * invocations. A connection the server cut while the function was frozen
  * reconnects with a token minted then; a connection that lives past 11 hours
- * is re-authenticated in place. The function's execution role credentials
- * come from the `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
- * `AWS_SESSION_TOKEN` variables Lambda sets; its role needs
- * `elasticache:Connect` on the cache and on the user.
+ * is re-authenticated in place. AWS credentials come from
+ * `defaultCredentials()`: the execution role's keys that Lambda puts in
+ * `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, or a
+ * web identity (`AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE`). The role
+ * needs `elasticache:Connect` on the cache and on the user.
  *
  * Configure with `ELASTICACHE_URL` (`rediss://…:6379`), `ELASTICACHE_CACHE_NAME`,
- * `ELASTICACHE_USER_ID` (and `AWS_REGION`, which Lambda sets). Build a single
- * file for the Node.js runtime with
- * `deno bundle --platform deno -o dist/index.mjs examples/lambda_node_redis.ts`
- * and deploy it with handler `index.handler`. Try it locally with
+ * `ELASTICACHE_USER_ID` (and `AWS_REGION`, which Lambda sets). Build one ES
+ * module file for the Node.js 20 runtime with the README's command (the same
+ * for every handler; only the file name changes), and deploy it with handler
+ * `index.handler`:
+ *
+ * ```sh
+ * npx jsr add @elasticache-iam/connector @elasticache-iam/node-redis
+ * npm install redis && npm install --save-dev esbuild
+ * npx esbuild lambda_node_redis.ts --bundle --platform=node --target=node20 --format=esm --outfile=dist/index.mjs --banner:js="import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
+ * ```
+ *
+ * The banner gives the bundle a `require`: node-redis and the AWS SDK's web
+ * identity provider are CommonJS and load Node.js built-ins with `require()`;
+ * without the banner the bundle fails as it loads, with
+ * `Dynamic require of "node:crypto" is not supported`.
+ * `tests/lambda_examples_test.ts` builds this file with exactly that command
+ * and invokes the handler on Node.js as Lambda does. Try it locally with
  * `deno run -A examples/lambda_node_redis.ts`, which invokes it twice.
  *
  * @module
@@ -23,8 +37,9 @@
 
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { defaultCredentials, IamAuth } from "../mod.ts";
-import { createClient } from "../src/node_redis.ts";
+import { defaultCredentials, IamAuth } from "@elasticache-iam/connector";
+import { createClient } from "redis";
+import { createIamClient } from "@elasticache-iam/node-redis";
 
 function env(name: string): string {
   const value = process.env[name];
@@ -39,7 +54,7 @@ const auth = new IamAuth({
   credentials: defaultCredentials(),
 });
 const caFile = process.env.ELASTICACHE_CA_FILE; // Only for a private CA or the local emulator.
-const client = createClient({
+const client = createIamClient(createClient, {
   url: env("ELASTICACHE_URL"),
   auth,
   ...(caFile ? { caCerts: readFileSync(caFile, "utf8") } : {}),

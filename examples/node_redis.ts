@@ -18,7 +18,8 @@
  */
 
 import { defaultCredentials, IamAuth } from "../mod.ts";
-import { createClient } from "../src/node_redis.ts";
+import { createClient } from "redis";
+import { createIamClient } from "@elasticache-iam/node-redis";
 
 function env(name: string): string {
   const value = Deno.env.get(name);
@@ -33,7 +34,7 @@ using auth = new IamAuth({
   credentials: defaultCredentials(),
 });
 const caFile = Deno.env.get("ELASTICACHE_CA_FILE");
-const client = createClient({
+const client = createIamClient(createClient, {
   url: env("ELASTICACHE_URL"),
   auth,
   ...(caFile ? { caCerts: await Deno.readTextFile(caFile) } : {}),

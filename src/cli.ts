@@ -1,6 +1,6 @@
 /**
- * The command line: `token` prints an IAM auth token, `emulator` runs the
- * local ElastiCache IAM emulator, `demo` walks through the whole flow.
+ * The command line: `token` prints an IAM auth token. (The local emulator and
+ * the demo are the `@elasticache-iam/emulator` package's command line.)
  *
  * ```sh
  * deno run -A jsr:@elasticache-iam/connector/cli token \
@@ -9,12 +9,10 @@
  *
  * @module
  */
-import { USAGE, writeStderr, writeStdout } from "./cli/io.ts";
+import { type CommandLoader, dispatch, USAGE } from "./cli/io.ts";
 
-const COMMANDS: Record<string, () => Promise<{ run(args: string[]): Promise<number> }>> = {
+const COMMANDS: Record<string, CommandLoader> = {
   token: () => import("./cli/token_command.ts"),
-  emulator: () => import("./cli/emulator_command.ts"),
-  demo: () => import("./cli/demo_command.ts"),
 };
 
 /**
@@ -32,22 +30,8 @@ const COMMANDS: Record<string, () => Promise<{ run(args: string[]): Promise<numb
  * console.log(code); // 0
  * ```
  */
-export async function main(args: string[]): Promise<number> {
-  const [name, ...rest] = args;
-  if (name === "--help" || name === "-h" || name === "help") {
-    await writeStdout(USAGE);
-    return 0;
-  }
-  const load = name === undefined ? undefined : COMMANDS[name];
-  if (!load) {
-    await writeStderr(
-      `${
-        name === undefined ? "Error: no command given" : `Error: unknown command '${name}'`
-      }\n\n${USAGE}`,
-    );
-    return 2;
-  }
-  return await (await load()).run(rest);
+export function main(args: string[]): Promise<number> {
+  return dispatch(COMMANDS, USAGE, args);
 }
 
 if (import.meta.main) {

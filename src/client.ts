@@ -16,71 +16,11 @@
  * @module
  */
 
-import { Commands } from "./client/commands.ts";
-import { Transaction } from "./client/multi.ts";
-import { Pipeline } from "./client/pipeline.ts";
-import { Subscription } from "./client/pubsub.ts";
 import type { ConnectOptions } from "./client/options.ts";
-import { RedisClient as BaseRedisClient } from "./client/redis_client.ts";
-import { defaultTransport } from "./transport/default_transport.ts";
-import type { TransportFactory } from "./transport/types.ts";
+import { RedisClient } from "./client/redis_client.ts";
+import { connectArguments } from "./client/url_options.ts";
 
-export type { ConnectOptions, ReconnectOptions } from "./client/options.ts";
-export type { AuthCredentials, AuthProvider } from "./auth/types.ts";
-export type {
-  Chain,
-  Dispatch,
-  ExpireCondition,
-  GetExOptions,
-  Key,
-  ListSide,
-  NoExpiry,
-  Reply,
-  ScanOptions,
-  SendOptions,
-  SetCondition,
-  SetExpiry,
-  SetOptions,
-  ZAddOptions,
-  ZMember,
-  ZRangeOptions,
-} from "./client/commands.ts";
-export type { ScoreMember } from "./client/replies.ts";
-export type { BatchSender, ExecOptions } from "./client/pipeline.ts";
-export type { MessageListener, PatternListener } from "./client/pubsub.ts";
-export type { Timers } from "./client/timers.ts";
-export type { DecoderLimits } from "./resp/decoder.ts";
-export type { Parser } from "./client/connection.ts";
-export type { Transport, TransportFactory, TransportOptions } from "./transport/types.ts";
-export { type CommandArg, Push, type RespValue } from "./resp/types.ts";
-export { BaseRedisClient, Commands, Pipeline, Subscription, Transaction };
-
-/**
- * A client for one Redis, Valkey, ElastiCache or MemoryDB endpoint, over one
- * multiplexed connection, using the runtime's own sockets by default (Deno's
- * socket API on Deno, `node:net`/`node:tls` on Node.js and Bun, loaded only
- * there). See {@linkcode BaseRedisClient} for its methods.
- *
- * @example
- * ```ts ignore
- * const client = new RedisClient({ host: "127.0.0.1" });
- * await client.ping(); // connects now
- * await client.close();
- * ```
- *
- * @example Made without connecting
- * ```ts
- * import { RedisClient } from "./client.ts";
- *
- * const client = new RedisClient({ host: "127.0.0.1", port: 6379 });
- * console.log(client.connected); // false: it connects on the first command
- * await client.close();
- * ```
- */
-export class RedisClient extends BaseRedisClient {
-  /** The runtime's own sockets. */
-  protected static override defaultTransport: TransportFactory | undefined = defaultTransport;
-}
+export { RedisClient };
 
 /**
  * Connects to a server and returns a ready client: socket, TLS, then the
@@ -88,7 +28,11 @@ export class RedisClient extends BaseRedisClient {
  * yours is sent. With an auth provider (such as `IamAuth`), a `WRONGPASS`
  * is retried once with a freshly minted token.
  *
- * @param options Where and how to connect; see {@linkcode ConnectOptions}.
+ * @param target The endpoint URL as the AWS console shows it
+ *   (`rediss://USER@HOST:PORT`: the user is the IAM user id, and the cache's
+ *   name and region are read from the host), or all the options.
+ * @param options After a URL, the other options (`credentials`, `region`, …);
+ *   see {@linkcode ConnectOptions}.
  * @returns The connected client; dispose it (or call `close()`) when done.
  * @throws {TypeError} When an option has the wrong type.
  * @throws {RangeError} When a number is out of range.
@@ -111,7 +55,7 @@ export class RedisClient extends BaseRedisClient {
  * import { connect } from "./client.ts";
  * import { IamAuth } from "./iam_auth.ts";
  * import { fromWebIdentity } from "./credentials/web_identity.ts";
- * import { startEmulator } from "./emulator/mod.ts";
+ * import { startEmulator } from "@elasticache-iam/emulator";
  *
  * await using emu = await startEmulator();
  * using auth = new IamAuth({
@@ -130,8 +74,11 @@ export class RedisClient extends BaseRedisClient {
  * console.log(await client.get("greeting")); // "hello"
  * ```
  */
-export async function connect(options: ConnectOptions): Promise<RedisClient> {
-  const client = new RedisClient(options);
+export async function connect(
+  target: string | ConnectOptions,
+  options?: Omit<ConnectOptions, "url">,
+): Promise<RedisClient> {
+  const client = new RedisClient(connectArguments("Cannot connect", target, options));
   await client.open();
   return client;
 }

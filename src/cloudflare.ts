@@ -4,7 +4,8 @@
  * entry point never loads it, so `cloudflare:*` stays out of other runtimes.
  *
  * Its {@linkcode connect} is the main one with `transport` defaulting to
- * {@linkcode cloudflareTransport}. Workers trust the public CA list only, so
+ * {@linkcode cloudflareTransport}; the client is the same `RedisClient` (made
+ * with `new`, give it `transport: cloudflareTransport`). Workers trust the public CA list only, so
  * this suits ElastiCache and MemoryDB endpoints (which use public
  * certificates); `caCerts` is refused.
  *
@@ -13,9 +14,12 @@
  * import { fromEnv, IamAuth } from "@elasticache-iam/connector";
  * import { connect } from "@elasticache-iam/connector/cloudflare";
  *
+ * // Made once per isolate: its tokens serve every request.
+ * let auth: IamAuth | undefined;
+ *
  * export default {
  *   async fetch(_request: Request, env: Record<string, string>): Promise<Response> {
- *     const auth = new IamAuth({
+ *     auth ??= new IamAuth({
  *       replicationGroupId: env.CACHE_NAME,
  *       userId: env.CACHE_USER,
  *       region: env.AWS_REGION,
@@ -31,51 +35,11 @@
  */
 
 import type { ConnectOptions } from "./client/options.ts";
-import { RedisClient as BaseRedisClient } from "./client/redis_client.ts";
+import { RedisClient } from "./client/redis_client.ts";
+import { connectArguments } from "./client/url_options.ts";
 import { cloudflareTransport } from "./transport/cloudflare.ts";
-import type { TransportFactory } from "./transport/types.ts";
 
-export type {
-  AuthCredentials,
-  AuthProvider,
-  BatchSender,
-  Chain,
-  CommandArg,
-  ConnectOptions,
-  Dispatch,
-  ExecOptions,
-  ExpireCondition,
-  GetExOptions,
-  Key,
-  ListSide,
-  MessageListener,
-  NoExpiry,
-  Parser,
-  PatternListener,
-  ReconnectOptions,
-  Reply,
-  RespValue,
-  ScanOptions,
-  ScoreMember,
-  SendOptions,
-  SetCondition,
-  SetExpiry,
-  SetOptions,
-  Timers,
-  Transport,
-  TransportFactory,
-  TransportOptions,
-  ZAddOptions,
-  ZMember,
-  ZRangeOptions,
-} from "./client.ts";
-export { Commands } from "./client/commands.ts";
-export { Transaction } from "./client/multi.ts";
-export { Pipeline } from "./client/pipeline.ts";
-export { Subscription } from "./client/pubsub.ts";
-export { Push } from "./resp/types.ts";
-export { BaseRedisClient };
-export * from "./errors.ts";
+export { RedisClient };
 export {
   type CloudflareConnect,
   type CloudflareSocket,
@@ -85,27 +49,11 @@ export {
 } from "./transport/cloudflare.ts";
 
 /**
- * The client of {@linkcode BaseRedisClient} over `cloudflare:sockets` by default.
- *
- * @example Made without connecting
- * ```ts
- * import { RedisClient } from "./cloudflare.ts";
- *
- * const client = new RedisClient({ host: "my-cache-xxxxxx.serverless.use1.cache.amazonaws.com" });
- * console.log(client.connected); // false: it connects on the first command
- * await client.close();
- * ```
- */
-export class RedisClient extends BaseRedisClient {
-  /** `cloudflare:sockets`. */
-  protected static override defaultTransport: TransportFactory | undefined = cloudflareTransport;
-}
-
-/**
  * Connects over `cloudflare:sockets` (unless `options.transport` says
  * otherwise) and returns a ready client.
  *
- * @param options Where and how to connect; see {@linkcode ConnectOptions}.
+ * @param target The endpoint URL (`rediss://USER@HOST:PORT`), or all the options.
+ * @param options After a URL, the other options; see {@linkcode ConnectOptions}.
  * @returns The connected client.
  * @throws {TypeError} When an option is wrong, or `caCerts` is given.
  * @throws {AuthenticationError} When the server refused the credentials.
@@ -116,7 +64,7 @@ export class RedisClient extends BaseRedisClient {
  * ```ts
  * import { connect } from "./cloudflare.ts";
  * import { IamAuth } from "./iam_auth.ts";
- * import { SEED_POLICY, startEmulator } from "./emulator/mod.ts";
+ * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
  *
  * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
  * await using emu = await startEmulator({
@@ -138,8 +86,16 @@ export class RedisClient extends BaseRedisClient {
  * console.log(await client.ping()); // "PONG"
  * ```
  */
-export async function connect(options: ConnectOptions): Promise<RedisClient> {
-  const client = new RedisClient(options);
+export async function connect(
+  target: string | ConnectOptions,
+  options?: Omit<ConnectOptions, "url">,
+): Promise<RedisClient> {
+  const all = connectArguments("Cannot connect", target, options);
+  const client = new RedisClient(
+    all !== null && typeof all === "object"
+      ? { ...all, transport: all.transport ?? cloudflareTransport }
+      : all,
+  );
   await client.open();
   return client;
 }

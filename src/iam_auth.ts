@@ -177,9 +177,13 @@ export class IamAuth implements Disposable {
 
   /**
    * Checks the options; nothing is resolved or signed until the first call.
+   * The cache's name, the region and the user id may be read from `endpoint`
+   * (a host name or a `rediss://user@host:port` URL) instead; the region
+   * otherwise falls back to `AWS_REGION`, then `AWS_DEFAULT_REGION`.
    *
    * @param options The token's target, the credentials and the timing.
-   * @throws {TypeError} When a name, the region, the credentials or `timers` are malformed.
+   * @throws {TypeError} When a name, the endpoint, the region, the credentials or `timers` are
+   * malformed, or an endpoint that names no cache comes without the cache's name.
    * @throws {RangeError} When a duration is out of range.
    */
   constructor(options: IamAuthOptions) {

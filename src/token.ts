@@ -1,15 +1,20 @@
 /**
  * The ElastiCache / MemoryDB IAM auth token: a SigV4 query-presigned
  * `GET https://<cacheName>/?Action=connect&User=<userId>` with the scheme
- * stripped, signed with WebCrypto through `aws4fetch`.
+ * stripped, signed with WebCrypto through `aws4fetch`. The cache's name and
+ * region are given, or read from its endpoint (see `endpoint.ts`); the region
+ * falls back to `AWS_REGION`, then `AWS_DEFAULT_REGION`.
  *
  * @module
  */
+import { AwsV4Signer } from "aws4fetch";
 import type { AwsCredentials, CredentialsInput } from "./credentials/types.ts";
 import { DEFAULT_CREDENTIALS_TIMEOUT, resolveCredentials } from "./credentials/resolve.ts";
 import type { Timers } from "./client/timers.ts";
 import { describe, timeoutOption, timersOption } from "./_checks.ts";
-import { presignSigner } from "./presign_signer.ts";
+import { withPresignHeaders } from "./cold_start.ts";
+import { type ParsedEndpoint, readEndpoint } from "./endpoint.ts";
+import { readEnv } from "./credentials/env.ts";
 
 /**
  * The longest life of an IAM auth token, in seconds (15 minutes).
@@ -36,13 +41,61 @@ export type CacheTarget =
   | { serverlessCacheName: string; replicationGroupId?: never; memoryDbClusterName?: never }
   | { memoryDbClusterName: string; replicationGroupId?: never; serverlessCacheName?: never };
 
-/** What a token is signed for, apart from the credentials and the time. */
-export type TokenTargetOptions = CacheTarget & {
-  /** The ElastiCache / MemoryDB user id (for IAM users it equals the user name). Lowercased before signing. */
-  userId: string;
-  /** The AWS region of the cache, such as `us-east-1`. */
-  region: string;
-};
+/**
+ * What a token is signed for, apart from the credentials and the time: a
+ * cache's name (one of {@linkcode CacheTarget}'s options), or an `endpoint`
+ * to read it from, or both (what is given explicitly wins over what the
+ * endpoint says).
+ */
+export type TokenTargetOptions =
+  | (CacheTarget & {
+    /**
+     * The ElastiCache / MemoryDB user id (for IAM users it equals the user
+     * name). Lowercased before signing.
+     */
+    userId: string;
+    /**
+     * The AWS region of the cache, such as `us-east-1`.
+     *
+     * @default {the endpoint's region, else `AWS_REGION`, else `AWS_DEFAULT_REGION`}
+     */
+    region?: string;
+    /**
+     * The cache's endpoint: a host name or a `redis://` / `rediss://` URL (its
+     * user name is the user id). The cache's name and region are read from it
+     * when it is an ElastiCache or MemoryDB endpoint (see `parseEndpoint`).
+     */
+    endpoint?: string;
+  })
+  | (
+    & (CacheTarget | {
+      replicationGroupId?: never;
+      serverlessCacheName?: never;
+      memoryDbClusterName?: never;
+    })
+    & {
+      /**
+       * The cache's endpoint: a host name or a `redis://` / `rediss://` URL (its
+       * user name is the user id). The cache's kind, name and region are read
+       * from an ElastiCache or MemoryDB endpoint host name (see
+       * `parseEndpoint`); any other host needs the cache's name (and a region)
+       * given.
+       */
+      endpoint: string;
+      /**
+       * The ElastiCache / MemoryDB user id. Lowercased before signing.
+       *
+       * @default {the user name of the `endpoint` URL}
+       */
+      userId?: string;
+      /**
+       * The AWS region of the cache, such as `us-east-1`.
+       *
+       * @default {the endpoint's region, else `AWS_REGION`, else `AWS_DEFAULT_REGION`}
+       */
+      region?: string;
+    }
+  );
 
 /** Options of {@linkcode createAuthToken}. */
 export type AuthTokenOptions = TokenTargetOptions & {
@@ -100,17 +153,23 @@ export interface NormalizedTarget {
 export const CACHE_NAME_PATTERN: RegExp = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** What a lowercased ElastiCache user id looks like: a letter, then letters, digits or hyphens, optionally after `default.`. */
 export const USER_ID_PATTERN: RegExp = /^(default\.)?[a-z][a-z0-9-]*$/;
-/** What an AWS region name looks like: `us-east-1`, `cn-north-1`, `us-gov-west-1`. */
-export const REGION_PATTERN: RegExp = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+/** What an AWS region name looks like: `us-east-1`, `cn-north-1`, `us-gov-west-1`, `eusc-de-east-1`. */
+export const REGION_PATTERN: RegExp = /^[a-z]{2,4}(-[a-z]+)+-\d+$/;
 const TARGET_KEYS = ["replicationGroupId", "serverlessCacheName", "memoryDbClusterName"] as const;
 
 /**
- * Checks and normalizes what a token is for, without signing anything.
- * Names are lowercased, then matched against ElastiCache's naming rules.
+ * Checks and normalizes what a token is for, without signing anything or
+ * touching the network. The cache's kind and name and the user id come from
+ * the options, else from `endpoint`; the region from the options, else from
+ * `endpoint`, else from `AWS_REGION`, else from `AWS_DEFAULT_REGION`. Names
+ * are lowercased, then matched against ElastiCache's naming rules.
  *
  * @param options The target options.
  * @returns The normalized target.
- * @throws {TypeError} When a name is missing, malformed, or not exactly one cache name is given.
+ * @throws {TypeError} When a name is missing or malformed, not exactly one cache
+ * name is given (and `endpoint` names none), or `endpoint` is not a host name or URL.
+ * @throws {CredentialsError} When the region must be read from an environment that
+ * this Deno process may not read.
  *
  * @example
  * ```ts
@@ -118,48 +177,114 @@ const TARGET_KEYS = ["replicationGroupId", "serverlessCacheName", "memoryDbClust
  *
  * const target = normalizeTarget({ replicationGroupId: "My-Group", userId: "App", region: "us-east-1" });
  * console.log(target.cacheName, target.userId); // "my-group" "app"
+ *
+ * const derived = normalizeTarget({ endpoint: "rediss://app@my-cache-abc123.serverless.euw1.cache.amazonaws.com:6379" });
+ * console.log(derived.cacheName, derived.serverless, derived.region); // "my-cache" true "eu-west-1"
  * ```
  */
 export function normalizeTarget(options: TokenTargetOptions): NormalizedTarget {
   if (options === null || typeof options !== "object") {
-    throw new TypeError(`Cannot sign token: options must be an object, got ${describe(options)}`);
+    throw new TypeError(`${ACTION}: options must be an object, got ${describe(options)}`);
+  }
+  const endpoint = options.endpoint === undefined
+    ? undefined
+    : readEndpoint(ACTION, "endpoint", options.endpoint);
+  if (endpoint?.hasPassword) {
+    throw new TypeError(
+      `${ACTION}: 'endpoint' must not hold a password (the IAM auth token is the password), ` +
+        `got ${describe(options.endpoint)}`,
+    );
   }
   const given = TARGET_KEYS.filter((key) => options[key] !== undefined);
-  if (given.length !== 1) {
+  if (given.length > 1) {
     throw new TypeError(
-      `Cannot sign token: give exactly one of 'replicationGroupId', 'serverlessCacheName' or ` +
-        `'memoryDbClusterName', got ${given.length === 0 ? "none" : given.join(" and ")}`,
+      `${ACTION}: give exactly one of 'replicationGroupId', 'serverlessCacheName' or ` +
+        `'memoryDbClusterName', got ${given.join(" and ")}`,
     );
   }
-  const key = given[0]!;
-  const cacheName = lowercased(key, options[key]);
+  const derived = endpoint?.cache;
+  const region = regionOf(options.region, endpoint);
+  const key = given[0] ?? derived?.kind;
+  if (key === undefined) throw missingCacheName(endpoint, region === undefined);
+  const named = given.length === 1 ? options[key] : derived!.cacheName;
+  const cacheName = lowercased(key, named);
   if (!CACHE_NAME_PATTERN.test(cacheName)) {
     throw new TypeError(
-      `Cannot sign token: '${key}' must be a cache name (letters, digits and single hyphens, ` +
-        `starting with a letter; not an endpoint host name), got ${describe(options[key])}`,
+      `${ACTION}: '${key}' must be a cache name (letters, digits and single hyphens, ` +
+        `starting with a letter; not an endpoint host name), got ${describe(named)}`,
     );
   }
-  const userId = lowercased("userId", options.userId);
+  const user = options.userId ?? endpoint?.userId;
+  if (user === undefined && endpoint !== undefined) {
+    throw new TypeError(
+      `${ACTION}: 'userId' is required when the 'endpoint' URL has no user name ` +
+        `(rediss://<userId>@<host>)`,
+    );
+  }
+  const userId = lowercased("userId", user);
   if (!USER_ID_PATTERN.test(userId)) {
     throw new TypeError(
-      `Cannot sign token: 'userId' must be an ElastiCache user id (a letter, then letters, digits ` +
-        `or hyphens, optionally prefixed with 'default.'), got ${describe(options.userId)}`,
+      `${ACTION}: 'userId' must be an ElastiCache user id (a letter, then letters, digits ` +
+        `or hyphens, optionally prefixed with 'default.'), got ${describe(user)}`,
     );
   }
-  if (typeof options.region !== "string" || !REGION_PATTERN.test(options.region)) {
+  if (region === undefined) {
     throw new TypeError(
-      `Cannot sign token: 'region' must be an AWS region such as 'us-east-1', got ${
-        describe(options.region)
+      `${ACTION}: 'region' is required when ${
+        endpoint === undefined
+          ? ""
+          : `the 'endpoint' host ${describe(endpoint.host)} does not name it and `
+      }neither AWS_REGION nor AWS_DEFAULT_REGION is set`,
+    );
+  }
+  if (typeof region.value !== "string" || !REGION_PATTERN.test(region.value)) {
+    throw new TypeError(
+      `${ACTION}: ${region.from} must be an AWS region such as 'us-east-1', got ${
+        describe(region.value)
       }`,
     );
   }
   return {
     cacheName,
     userId,
-    region: options.region,
+    region: region.value,
     service: key === "memoryDbClusterName" ? "memorydb" : "elasticache",
     serverless: key === "serverlessCacheName",
   };
+}
+
+/** What a failed check says it was doing. */
+const ACTION = "Cannot sign token";
+
+/** The region and where it came from (how a message names it): the option, the endpoint, or a variable. */
+function regionOf(
+  given: unknown,
+  endpoint: ParsedEndpoint | undefined,
+): { value: unknown; from: string } | undefined {
+  if (given !== undefined) return { value: given, from: "'region'" };
+  if (endpoint?.cache) return { value: endpoint.cache.region, from: "the 'endpoint' region" };
+  for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"]) {
+    const value = readEnv(name);
+    if (value !== undefined) return { value, from: name };
+  }
+  return undefined;
+}
+
+/** Neither a cache name nor an endpoint that names one: which options to give. */
+function missingCacheName(endpoint: ParsedEndpoint | undefined, needsRegion: boolean): TypeError {
+  const names = "'replicationGroupId', 'serverlessCacheName' or 'memoryDbClusterName'";
+  if (endpoint === undefined) {
+    return new TypeError(
+      `${ACTION}: give exactly one of ${names}, or an 'endpoint' to read it from, got none`,
+    );
+  }
+  return new TypeError(
+    `${ACTION}: the 'endpoint' host ${
+      describe(endpoint.host)
+    } is not an ElastiCache or MemoryDB endpoint host name, so give the cache's name as ${names}${
+      needsRegion ? ", and 'region' (or set AWS_REGION)" : ""
+    }`,
+  );
 }
 
 /**
@@ -192,9 +317,11 @@ export function normalizeExpiresIn(expiresIn: number | undefined): number {
  * valid for `expiresIn` seconds from `signingDate`, and only while the
  * credentials that signed it are valid.
  *
- * @param options The cache, user, region, credentials and lifetime.
+ * @param options The cache (by name, or by `endpoint`), user, region, credentials and lifetime.
  * @returns The token: the presigned URL without its scheme.
- * @throws {TypeError} When a name, the region, the credentials or `timers` are malformed.
+ * @throws {TypeError} When a name, the endpoint, the region, the credentials or `timers` are
+ * malformed, or an endpoint that is not an ElastiCache or MemoryDB endpoint comes without the
+ * cache's name (or without a region when no variable gives one).
  * @throws {RangeError} When `expiresIn` is outside 1..900, `signingDate` is invalid or
  * `credentialsTimeout` is out of range.
  * @throws {CredentialsError} When the credentials provider fails or does not answer within `credentialsTimeout`.
@@ -211,6 +338,27 @@ export function normalizeExpiresIn(expiresIn: number | undefined): number {
  *   signingDate: new Date("2026-11-23T12:00:00Z"),
  * });
  * console.log(token.startsWith("replication-group-01/?Action=connect&User=iam-user-01&")); // true
+ * ```
+ *
+ * @example From the endpoint the console shows: the same token
+ * ```ts
+ * import { createAuthToken } from "./token.ts";
+ *
+ * const common = {
+ *   credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
+ *   signingDate: new Date("2026-11-23T12:00:00Z"),
+ * };
+ * const fromEndpoint = await createAuthToken({
+ *   endpoint: "rediss://iam-user-01@master.replication-group-01.abc123.use1.cache.amazonaws.com:6379",
+ *   ...common,
+ * });
+ * const explicit = await createAuthToken({
+ *   replicationGroupId: "replication-group-01",
+ *   userId: "iam-user-01",
+ *   region: "us-east-1",
+ *   ...common,
+ * });
+ * console.log(fromEndpoint === explicit); // true
  * ```
  */
 export async function createAuthToken(options: AuthTokenOptions): Promise<string> {
@@ -252,18 +400,21 @@ export async function signToken(
   url.searchParams.set("User", target.userId);
   if (target.serverless) url.searchParams.set("ResourceType", "ServerlessCache");
   url.searchParams.set("X-Amz-Expires", String(expiresIn));
-  const signer = presignSigner({
-    url: url.toString(),
-    method: "GET",
-    service: target.service,
-    region: target.region,
-    accessKeyId: credentials.accessKeyId,
-    secretAccessKey: credentials.secretAccessKey,
-    ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
-    datetime: amzDate(signingDate),
-    signQuery: true,
-    ...(keyCache ? { cache: keyCache } : {}),
-  });
+  // A presigned token signs no header: no platform `Headers` (a cold-start measure).
+  const signer = withPresignHeaders(() =>
+    new AwsV4Signer({
+      url: url.toString(),
+      method: "GET",
+      service: target.service,
+      region: target.region,
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+      datetime: amzDate(signingDate),
+      signQuery: true,
+      ...(keyCache ? { cache: keyCache } : {}),
+    })
+  );
   const signed = await signer.sign();
   return `${target.cacheName}/?${serializeQuery(signed.url.searchParams)}`;
 }
@@ -317,7 +468,7 @@ function normalizeSigningDate(date: Date | undefined): Date {
 function lowercased(name: string, value: unknown): string {
   if (typeof value !== "string" || value === "") {
     throw new TypeError(
-      `Cannot sign token: '${name}' must be a non-empty string, got ${describe(value)}`,
+      `${ACTION}: '${name}' must be a non-empty string, got ${describe(value)}`,
     );
   }
   return value.toLowerCase();

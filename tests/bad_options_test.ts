@@ -36,7 +36,7 @@ import {
   EmulatorClock,
   loadEmulatorConfig,
   startEmulator,
-} from "../src/emulator/mod.ts";
+} from "@elasticache-iam/emulator";
 import { RecordingListener, withoutIo } from "./fuzz/_io_probe.ts";
 
 const SECRET = "badOptionsSECRETaccessKEY/0123456789+abcd";

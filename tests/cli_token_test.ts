@@ -3,7 +3,8 @@
  * (`deno run -A src/cli.ts token …`): stdout is the token and a newline only;
  * errors are one `Error: …` line naming the flag typed (or the variable read),
  * with the cache name inside an endpoint suggested; `--expires-in` with units;
- * `--region` from AWS_REGION / AWS_DEFAULT_REGION; `--version`; a line on
+ * `--region` from AWS_REGION / AWS_DEFAULT_REGION; `--endpoint` (a host name
+ * or `rediss://` URL) in place of the cache's name and region; `--version`; a line on
  * stderr when credentials take over a second (a local STS that delays its
  * answer), and a bounded wait that says what timed out. Exit codes: 0 token
  * printed, 1 could not be made, 2 bad flags.
@@ -115,6 +116,8 @@ Deno.test("token --help describes every flag, --version, the region fallback and
   assert.ok(stdout.startsWith("Usage: elasticache-iam token "), stdout);
   for (
     const word of [
+      "--endpoint",
+      "rediss://",
       "--replication-group-id",
       "--serverless-cache-name",
       "--memorydb-cluster-name",
@@ -341,6 +344,114 @@ Deno.test("token suggests the cache name inside an endpoint host name, host:port
   }
 });
 
+Deno.test("token --endpoint prints the same token as the cache's name and region", async () => {
+  const credentials = {
+    accessKeyId: KEYS.AWS_ACCESS_KEY_ID,
+    secretAccessKey: KEYS.AWS_SECRET_ACCESS_KEY,
+    sessionToken: KEYS.AWS_SESSION_TOKEN,
+  };
+  const cases: [args: string[], env: Record<string, string>, same: Record<string, string>][] = [
+    // The issue's example: the primary endpoint instead of --replication-group-id and --region.
+    [
+      ["--endpoint", "master.my-group.abc123.use1.cache.amazonaws.com", "--user-id", "u"],
+      {},
+      { replicationGroupId: "my-group", region: "us-east-1", userId: "u" },
+    ],
+    // A URL names the user; a serverless public endpoint names a serverless cache.
+    [
+      ["--endpoint=rediss://app-user@my-cache-x2e9hv.public.serverless.euw1.cache.amazonaws.com:6379"],
+      {},
+      { serverlessCacheName: "my-cache", region: "eu-west-1", userId: "app-user" },
+    ],
+    // The endpoint's region wins over the environment's.
+    [
+      ["--endpoint", "clustercfg.my-cluster.abc123.memorydb.ap-southeast-2.amazonaws.com:6379"]
+        .concat(["--user-id", "u"]),
+      { AWS_REGION: "us-east-1" },
+      { memoryDbClusterName: "my-cluster", region: "ap-southeast-2", userId: "u" },
+    ],
+    [
+      ["--endpoint", "rg1-0001-001.rg1.abc123.cnw1.cache.amazonaws.com.cn", "--user-id", "u"],
+      {},
+      { replicationGroupId: "rg1", region: "cn-northwest-1", userId: "u" },
+    ],
+    // Flags given win over the endpoint.
+    [
+      ["--endpoint", "rediss://url-user@master.my-group.abc123.use1.cache.amazonaws.com"]
+        .concat(["--region", "eu-west-1", "--user-id", "Flag-User"]),
+      {},
+      { replicationGroupId: "my-group", region: "eu-west-1", userId: "flag-user" },
+    ],
+    // A host that names no cache, with the cache's name; the region from AWS_DEFAULT_REGION.
+    [
+      ["--endpoint", "127.0.0.1:6379", "--serverless-cache-name", "my-cache", "--user-id", "u"],
+      { AWS_DEFAULT_REGION: "ap-south-1" },
+      { serverlessCacheName: "my-cache", region: "ap-south-1", userId: "u" },
+    ],
+  ];
+  for (const [args, env, same] of cases) {
+    const { code, stdout, stderr } = await runCli(["token", ...args], { ...KEYS, ...env });
+    assert.deepEqual({ code, stderr }, { code: 0, stderr: "" }, args.join(" "));
+    assert.equal(
+      stdout,
+      await expectedToken(
+        stdout,
+        { ...same, credentials } as Parameters<typeof createAuthToken>[0],
+      ),
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("token --endpoint says which flags a host that names no cache needs, and hides secrets", async () => {
+  const flags = "'--replication-group-id', '--serverless-cache-name' or '--memorydb-cluster-name'";
+  const secret = "s3cr3t-Pa55w0rd";
+  const withPassword = `rediss://app:${secret}@master.rg.abc123.use1.cache.amazonaws.com:6379`;
+  const cases: [args: string[], env: Record<string, string>, line: string][] = [
+    [
+      ["--endpoint", "redis.internal.example:6379", "--user-id", "u"],
+      KEYS,
+      "Cannot sign token: the '--endpoint' host 'redis.internal.example' is not an ElastiCache or " +
+      `MemoryDB endpoint host name, so give the cache's name as ${flags}, and '--region' (or set ` +
+      "AWS_REGION)",
+    ],
+    [
+      ["--endpoint", "redis.internal.example:6379", "--user-id", "u"],
+      { ...KEYS, AWS_REGION: "us-east-1" },
+      "Cannot sign token: the '--endpoint' host 'redis.internal.example' is not an ElastiCache or " +
+      `MemoryDB endpoint host name, so give the cache's name as ${flags}`,
+    ],
+    [
+      ["--endpoint", "vpce-0123-abcd.elasticache.us-east-1.vpce.amazonaws.com"]
+        .concat(["--replication-group-id", "rg", "--user-id", "u"]),
+      KEYS,
+      "Cannot sign token: '--region' is required when the '--endpoint' host " +
+      "'vpce-0123-ab…' (55 characters) does not name it and neither AWS_REGION nor " +
+      "AWS_DEFAULT_REGION is set",
+    ],
+    [
+      ["--endpoint", "rediss://master.rg.abc123.use1.cache.amazonaws.com:6379"],
+      KEYS,
+      "Cannot sign token: '--user-id' is required when the '--endpoint' URL has no user name " +
+      "(rediss://<userId>@<host>)",
+    ],
+    [
+      ["--endpoint", withPassword],
+      KEYS,
+      "Cannot sign token: '--endpoint' must not hold a password (the IAM auth token is the " +
+      `password), got a string of ${withPassword.length} characters (not shown: it may hold ` +
+      "credentials)",
+    ],
+    [
+      ["--endpoint", "https://cache.example.com", "--user-id", "u"],
+      KEYS,
+      "Cannot sign token: '--endpoint' must be a host name or a redis:// or rediss:// URL " +
+      "(redis, rediss, valkey or valkeys), got 'https://cach…' (25 characters)",
+    ],
+  ];
+  for (const [args, env, line] of cases) await refused(["token", ...args], env, line);
+});
+
 Deno.test("token explains missing credentials and exits 1", async () => {
   const { code, stdout, stderr } = await runCli(
     ["token", "--memorydb-cluster-name", "c", "--user-id", "u", "--region", "us-east-1"],
@@ -361,8 +472,8 @@ Deno.test("bad flags print the usage and exit 2", async () => {
       [[...GROUP, "--user-id", "b"], "Error: flag '--user-id' is given twice"],
       [
         ["token", "--user-id", "u", "--region", "us-east-1"],
-        "Error: give one of the flags '--replication-group-id', '--serverless-cache-name' or " +
-        "'--memorydb-cluster-name'",
+        "Error: give '--endpoint', or one of the flags '--replication-group-id', " +
+        "'--serverless-cache-name' or '--memorydb-cluster-name'",
       ],
       [
         [...GROUP, "--serverless-cache-name", "c", "--region", "us-east-1"],

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { connect, RedisClient } from "../src/client.ts";
-import type { AuthCredentials, AuthProvider } from "../src/client.ts";
+import type { AuthCredentials, AuthProvider } from "../mod.ts";
 import { AuthenticationError, ReplyError } from "../src/errors.ts";
 import { startRedisServer } from "./_helpers/redis_server.ts";
 import { FakeTimers } from "./_helpers/client_fake_timers.ts";

@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { BaseRedisClient, connect } from "../src/client.ts";
+import { connect, RedisClient as BaseRedisClient } from "../src/client.ts";
 import { ConnectionClosedError, ProtocolError } from "../src/errors.ts";
 import { FakeTimers } from "./_helpers/client_fake_timers.ts";
 import { startRedisServer } from "./_helpers/redis_server.ts";

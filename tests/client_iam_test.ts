@@ -6,8 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { connect, type ConnectOptions } from "../src/client.ts";
-import type { AuthCredentials, AuthProvider } from "../src/client.ts";
+import { connect } from "../src/client.ts";
+import type { ConnectOptions } from "../mod.ts";
+import type { AuthCredentials, AuthProvider } from "../mod.ts";
 import { AuthenticationError } from "../src/errors.ts";
 import { type IamEmulator, startIamEmulator } from "./_helpers/iam_emulator.ts";
 

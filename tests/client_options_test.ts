@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type ConnectOptions, RedisClient } from "../src/client.ts";
-import { BaseRedisClient } from "../src/client.ts";
+import { RedisClient } from "../src/client.ts";
+import type { ConnectOptions } from "../mod.ts";
 import { isLoopback } from "../src/_checks.ts";
 import { resolveOptions as resolveWith } from "../src/client/options.ts";
 import { backoffDelay } from "../src/client/timers.ts";
@@ -48,8 +48,8 @@ Deno.test("defaults", () => {
 
 Deno.test("bad options fail with errors that name the option and the value", () => {
   const cases: [Record<string, unknown>, ErrorConstructor, string][] = [
-    [{}, TypeError, "Cannot connect: 'host' must be a non-empty string, got undefined"],
-    [{ host: "" }, TypeError, "Cannot connect: 'host' must be a non-empty string, got ''"],
+    [{}, TypeError, "Cannot connect: 'host' (or 'url') must be a non-empty string, got undefined"],
+    [{ host: "" }, TypeError, "Cannot connect: 'host' (or 'url') must be a non-empty string, got ''"],
     [
       { host: "h", port: 70000 },
       RangeError,
@@ -115,16 +115,10 @@ Deno.test("bad options fail with errors that name the option and the value", () 
   }
 });
 
-Deno.test("the base client has no default transport", () => {
-  assert.throws(() => new BaseRedisClient({ host: "cache.example.com" }), {
-    name: "TypeError",
-    message:
-      "Cannot connect: 'transport' must be a transport factory (such as cloudflareTransport)",
-  });
-  assert.ok(
-    new BaseRedisClient({ host: "h", transport: denoTransport }) instanceof BaseRedisClient,
-  );
-  assert.ok(new RedisClient({ host: "h" }) instanceof BaseRedisClient);
+Deno.test("one client class for every runtime: ./cloudflare's RedisClient is the main one", async () => {
+  const cloudflare = await import("../src/cloudflare.ts");
+  assert.equal(cloudflare.RedisClient, RedisClient);
+  assert.ok(new RedisClient({ host: "h", transport: denoTransport }) instanceof RedisClient);
 });
 
 Deno.test("the client never shows its credentials", () => {
@@ -148,15 +142,17 @@ Deno.test("backoff grows, is capped, and is jittered between half and all of the
 });
 
 Deno.test("reauthAfter: one rule and one message for every entry point", async () => {
-  const { nodeRedisCredentials } = await import("../src/node_redis/credentials_provider.ts");
-  const { IoredisIamAuth } = await import("../src/ioredis.ts");
+  const { iamCredentialsProvider } = await import(
+    "../packages/node-redis/src/credentials_provider.ts"
+  );
+  const { IoredisIamAuth } = await import("@elasticache-iam/ioredis");
   const auth = { credentials: () => Promise.resolve({ username: "u", password: "p" }) };
   const ioredisLike = { options: {}, status: "wait", auth() {}, on() {}, removeListener() {} };
   const entryPoints: [string, (reauthAfter: unknown) => unknown][] = [
     ["Cannot connect", (reauthAfter) => new RedisClient({ host: "h", reauthAfter } as never)],
     [
       "Cannot create the node-redis credentials provider",
-      (reauthAfter) => nodeRedisCredentials(auth, { reauthAfter } as never),
+      (reauthAfter) => iamCredentialsProvider(auth, { reauthAfter } as never),
     ],
     [
       "Cannot set up IAM auth",

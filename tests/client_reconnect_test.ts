@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { connect } from "../src/client.ts";
-import type { AuthCredentials, AuthProvider } from "../src/client.ts";
+import type { AuthCredentials, AuthProvider } from "../mod.ts";
 import { ConnectionClosedError } from "../src/errors.ts";
 import { denoTransport } from "../src/transport/deno.ts";
 import type { TransportFactory } from "../src/transport/types.ts";

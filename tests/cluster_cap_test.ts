@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { createCluster as createRedisCluster } from "redis";
 import { connectCluster } from "../src/cluster/client.ts";
-import { createCluster } from "../src/node_redis.ts";
+import { createIamCluster } from "@elasticache-iam/node-redis";
 import { runWorkload, startIamCluster } from "./_helpers/iam_cluster.ts";
 import { sleep } from "./_helpers/iam_emulator.ts";
 
@@ -16,7 +17,10 @@ Deno.test("the connection age cap on every node is survived by re-auth (thin cli
     cluster: { shards: 3, replicasPerShard: 0 },
   });
   await using thin = await connectCluster({ ...env.thinOptions(), reauthAfter: REAUTH_MS });
-  const nodeRedis = createCluster({ ...env.nodeRedisOptions(), reauthAfter: REAUTH_MS });
+  const nodeRedis = createIamCluster(createRedisCluster, {
+    ...env.nodeRedisOptions(),
+    reauthAfter: REAUTH_MS,
+  });
   const errors: Error[] = [];
   nodeRedis.on("error", (error: Error) => errors.push(error));
   await nodeRedis.connect();

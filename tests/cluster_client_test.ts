@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ClusterClient, connectCluster } from "../src/cluster/client.ts";
 import { keySlot } from "../src/cluster/slot.ts";
 import { ReplyError } from "../src/errors.ts";
-import type { EmulatorClusterNode } from "../src/emulator/mod.ts";
+import type { EmulatorClusterNode } from "@elasticache-iam/emulator";
 import { RespTestClient } from "./_helpers/emulator_resp_client.ts";
 import { runWorkload, startIamCluster } from "./_helpers/iam_cluster.ts";
 
@@ -103,7 +103,7 @@ Deno.test("connectCluster on a 3-shard cluster behind IAM gateways", async (t) =
   await t.step("transactions run on the node of their hash tag", async () => {
     const [n, value] = await cluster.multi().incr("{cart:7}:n").set("{cart:7}:at", "now", {
       get: true,
-    }).exec<[number, string | null]>();
+    }).exec();
     assert.equal(n, 1);
     assert.equal(value, null);
     await assert.rejects(() => cluster.multi().incr("a").incr("b").exec(), /CROSSSLOT/);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startEmulator } from "../src/emulator/mod.ts";
+import { startEmulator } from "@elasticache-iam/emulator";
 import { connectCluster } from "../src/cluster/client.ts";
 import { keySlot } from "../src/cluster/slot.ts";
 import { RespTestClient } from "./_helpers/emulator_resp_client.ts";

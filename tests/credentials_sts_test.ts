@@ -25,7 +25,7 @@ import {
   webIdentityRoleAssumer,
 } from "../src/credentials/sts_web_identity.ts";
 import { CredentialsError } from "../src/errors.ts";
-import { startEmulator } from "../src/emulator/mod.ts";
+import { startEmulator } from "@elasticache-iam/emulator";
 
 const SENDERS: [string, StsPost][] = [
   ["fetch", fetchPost()],

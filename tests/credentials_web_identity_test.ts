@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CredentialsError, defaultCredentials, fromWebIdentity, IamAuth } from "../mod.ts";
-import { startEmulator } from "../src/emulator/mod.ts";
+import { startEmulator } from "@elasticache-iam/emulator";
 import { FakeTimers } from "./_helpers/client_fake_timers.ts";
 import { RespTestClient } from "./_helpers/emulator_resp_client.ts";
 

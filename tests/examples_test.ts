@@ -1,12 +1,18 @@
 /**
  * The Deno examples, each run as its own process with the permissions its
- * header documents, against the emulator. (`examples/lambda_handler.mjs` runs
- * on Node.js in `tests/runtimes/node`, `examples/cloudflare_worker.ts` in
- * workerd in `tests/runtimes/workerd`.)
+ * header documents, against the emulator. (The Lambda examples are built with
+ * the README's esbuild command and run on Node.js in
+ * `tests/lambda_examples_test.ts`, and `examples/lambda_handler.mjs` again in
+ * `tests/runtimes/node`; `examples/cloudflare_worker.ts` runs in workerd in
+ * `tests/runtimes/workerd`.)
  */
 
 import assert from "node:assert/strict";
-import { DEFAULT_ROLE_NAME, OWN_PROVIDER_PLACEHOLDER, SEED_POLICY } from "../src/emulator/mod.ts";
+import {
+  DEFAULT_ROLE_NAME,
+  OWN_PROVIDER_PLACEHOLDER,
+  SEED_POLICY,
+} from "@elasticache-iam/emulator";
 import {
   exampleEnvironment,
   type IamEmulator,

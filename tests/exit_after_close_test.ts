@@ -55,7 +55,8 @@ const scenarios: Record<string, Scenario> = {
   "node-redis: destroy() during connect()": {
     server: true,
     async run(port) {
-      const { createClient } = await import("../src/node_redis/client.ts");
+      const { createIamClient } = await import("@elasticache-iam/node-redis");
+      const { createClient } = await import("redis");
       let asked!: () => void;
       const hanging = new Promise<void>((resolve) => asked = resolve);
       const auth = {
@@ -64,7 +65,7 @@ const scenarios: Record<string, Scenario> = {
           return new Promise<never>(() => {});
         },
       };
-      const client = createClient({ url: `redis://127.0.0.1:${port}`, auth });
+      const client = createIamClient(createClient, { url: `redis://127.0.0.1:${port}`, auth });
       client.on("error", () => {});
       client.connect().catch(() => {});
       await hanging;

@@ -20,6 +20,54 @@ const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) a
 };
 const decoder = new TextDecoder();
 
+/** One JSR package of the workspace: the core at the root, the others under `packages/`. */
+interface Package {
+  /** Its folder, relative to the root, with a trailing slash (`""` for the core). */
+  dir: string;
+  name: string;
+  exports: Record<string, string>;
+  imports: Record<string, string>;
+}
+
+const PACKAGES: Package[] = [
+  { dir: "", name: config.name, exports: config.exports, imports: config.imports },
+  ...await Promise.all(
+    (config as unknown as { workspace: string[] }).workspace.map(async (member) => {
+      const dir = `${member.replace(/\/$/, "")}/`;
+      const json = JSON.parse(await Deno.readTextFile(new URL(`${dir}deno.json`, ROOT)));
+      return { dir, name: json.name, exports: json.exports, imports: json.imports ?? {} };
+    }),
+  ),
+];
+
+/** Every entry point of every package, as a path from the root (`packages/emulator/mod.ts`). */
+const ENTRY_POINTS = PACKAGES.flatMap((pkg) =>
+  Object.entries(pkg.exports).map(([subpath, file]) => ({
+    pkg,
+    subpath: `${pkg.name}${subpath.slice(1)}`,
+    file: `${pkg.dir}${file.replace(/^\.\//, "")}`,
+  }))
+);
+
+/**
+ * The npm packages and the other workspace packages each package may import,
+ * anywhere in what its exports reach (type-only and dynamic imports included):
+ * what a user who installs it gets. The core brings only what it signs and
+ * resolves credentials with; the integrations use the client the application
+ * installed; only the emulator brings a JWT library.
+ */
+const ALLOWED_DEPENDENCIES: Record<string, string[]> = {
+  "@elasticache-iam/connector": ["npm:@aws-sdk/credential-provider-web-identity", "npm:aws4fetch"],
+  "@elasticache-iam/emulator": ["jsr:@elasticache-iam/connector", "npm:jose"],
+  "@elasticache-iam/node-redis": ["jsr:@elasticache-iam/connector"],
+  "@elasticache-iam/ioredis": ["jsr:@elasticache-iam/connector"],
+};
+
+/** A package's folder, as a working directory. */
+function rootOf(pkg: Package): string {
+  return new URL(pkg.dir || "./", ROOT).pathname;
+}
+
 async function deno(args: string[], cwd = ROOT.pathname) {
   const output = await new Deno.Command(Deno.execPath(), {
     args,
@@ -94,13 +142,16 @@ Deno.test("mod.ts loads no node:* or cloudflare:* module, and only aws4fetch fro
   // aws4fetch is imported statically: in Deno, a dynamic import() of an npm package at the
   // first signature cost about 3–4 ms of a cold start, against about 1.5 ms at import.
   assert.deepEqual(npm, ["aws4fetch"]);
-  assert.ok(loaded.every((url) => !relative(url).startsWith("src/emulator/")), "the emulator");
+  assert.ok(loaded.every((url) => !relative(url).startsWith("packages/")), "another package");
   assert.ok(loaded.every((url) => !relative(url).startsWith("src/cluster")), "the cluster client");
   // Loaded on first use only: the Node/Bun socket transport, and the AWS SDK and the STS
   // client for web identity.
+  // (The token manager and the default chain, for a URL's user, are loaded statically already.)
   assert.deepEqual(dynamic.map(relative).sort(), [
     config.imports["@aws-sdk/credential-provider-web-identity"]!.replace(/^npm:/, "npm:/"),
+    "src/credentials/chain.ts",
     "src/credentials/sts_web_identity.ts",
+    "src/iam_auth.ts",
     "src/transport/node.ts",
   ]);
   // Even that transport imports no Node built-in: it asks process.getBuiltinModule, so
@@ -116,7 +167,16 @@ Deno.test("./cloudflare loads cloudflare:sockets on first connect only, and no n
   const { loaded, dynamic, npm } = reach(graph, "src/cloudflare.ts");
   assert.deepEqual(loaded.filter((url) => !url.startsWith(ROOT.href)), []);
   assert.deepEqual(npm, []);
-  assert.deepEqual(dynamic, ["cloudflare:sockets"]);
+  // The one client class may load the Node.js transport for a client made
+  // without a transport on Node.js or Bun; it imports no Node built-in (it asks
+  // process.getBuiltinModule), so a Worker's bundler has nothing to resolve.
+  // A URL's user loads the token manager (and aws4fetch) on the first connect.
+  assert.deepEqual(dynamic.map(relative).sort(), [
+    "cloudflare:sockets",
+    "src/credentials/chain.ts",
+    "src/iam_auth.ts",
+    "src/transport/node.ts",
+  ]);
 });
 
 Deno.test("mod.ts loads and signs in a Deno process with no permissions and npm resolution off", async () => {
@@ -158,7 +218,7 @@ console.log(Object.keys(main).length, token.split("&X-Amz-Signature=")[0]);
     ], dir);
     assert.equal(result.code, 0, result.stderr);
     const [count, token] = result.stdout.trim().split(" ");
-    assert.ok(Number(count) > 20, `mod.ts exports ${count} names`);
+    assert.ok(Number(count) > 10, `mod.ts exports ${count} values`);
     assert.equal(
       token,
       "my-cache/?Action=connect&User=my-user&ResourceType=ServerlessCache" +
@@ -197,7 +257,7 @@ function docOf(file: string): Promise<DocNode> {
 }
 
 Deno.test("every export in deno.json has a module doc whose first line says what it is", async () => {
-  for (const [subpath, file] of Object.entries(config.exports)) {
+  for (const { subpath, file } of ENTRY_POINTS) {
     const moduleDoc = (await docOf(file)).module_doc?.doc ?? "";
     const firstLine = moduleDoc.trim().split("\n")[0] ?? "";
     assert.ok(firstLine.length > 10, `${subpath} (${file}) has no @module doc`);
@@ -234,7 +294,8 @@ const VALUE_KINDS = new Set(["function", "class", "variable", "enum"]);
 
 Deno.test("every exported function, class and constant has an @example that deno test --doc runs", async () => {
   const missing: string[] = [];
-  for (const [subpath, file] of Object.entries(config.exports)) {
+  // `./internal` is the workspace's own plumbing, shown by its module example only.
+  for (const { subpath, file } of ENTRY_POINTS.filter((e) => !e.subpath.endsWith("/internal"))) {
     for (const symbol of (await docOf(file)).symbols ?? []) {
       if (!symbol.declarations.some((d) => VALUE_KINDS.has(d.kind))) continue;
       const examples = symbol.declarations.flatMap((d) =>
@@ -248,33 +309,80 @@ Deno.test("every exported function, class and constant has an @example that deno
   assert.deepEqual(missing, [], "symbols without a runnable @example");
 });
 
-Deno.test("deno doc --lint is clean for the exports", async () => {
-  // Linted together, as JSR documents the package: a type that one entry
-  // point uses and another exports (`./cluster` and `Pipeline`) is public.
-  const files = Object.values(config.exports);
-  const { code, stdout, stderr } = await deno(["doc", "--lint", ...files]);
-  assert.equal(code, 0, `${stdout}${stderr}`);
-  // The `ok` task lints the same files.
-  const linted = config.tasks.ok?.match(/deno doc --lint ([^&]+)/)?.[1]?.trim().split(/\s+/);
-  assert.deepEqual(linted?.sort(), files.map((file) => file.replace(/^\.\//, "")).sort());
-});
-
-Deno.test("the examples in the docs run: deno test --doc", async () => {
-  // `mod.ts` and `src/` hold every entry point and every module they load.
-  const roots = ["mod.ts", "src/"];
-  for (const file of Object.values(config.exports)) {
-    assert.ok(roots.some((root) => file.replace(/^\.\//, "").startsWith(root)), file);
+Deno.test("deno doc --lint is clean for every package's exports", async () => {
+  for (const pkg of PACKAGES) {
+    // Linted together, as JSR documents a package: a type that one entry
+    // point uses and another exports (`./cluster` and `Pipeline`) is public.
+    const files = Object.values(pkg.exports);
+    const { code, stdout, stderr } = await deno(["doc", "--lint", ...files], rootOf(pkg));
+    assert.equal(code, 0, `${pkg.name}: ${stdout}${stderr}`);
   }
-  const { code, stdout, stderr } = await deno(["test", "-A", "--doc", ...roots]);
-  assert.equal(code, 0, `${stdout.slice(-6000)}${stderr.slice(-4000)}`);
-  assert.match(stdout, /^ok \| [1-9]\d* passed \| 0 failed/m);
 });
 
-Deno.test("deno publish --dry-run passes with no slow types", async () => {
-  const { code, stdout, stderr } = await deno(["publish", "--dry-run", "--allow-dirty"]);
-  assert.equal(code, 0, `${stdout}${stderr}`);
-  // Diagnostics read "warning[code]: …" or "error[missing-explicit-return-type]: …".
-  assert.doesNotMatch(`${stdout}${stderr}`, /^(warning|error)\[/m);
+Deno.test("the examples in every package's docs run: deno test --doc", async () => {
+  for (const pkg of PACKAGES) {
+    // The entry points at a package's top and `src/` hold every module it loads.
+    const roots = [
+      ...new Set(
+        Object.values(pkg.exports).map((file) => file.startsWith("./src/") ? "src/" : file),
+      ),
+    ];
+    try {
+      if (!roots.includes("src/") && (await Deno.stat(`${rootOf(pkg)}src`)).isDirectory) {
+        roots.push("src/");
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const { code, stdout, stderr } = await deno(["test", "-A", "--doc", ...roots], rootOf(pkg));
+    assert.equal(code, 0, `${pkg.name}: ${stdout.slice(-6000)}${stderr.slice(-4000)}`);
+    assert.match(stdout, /^ok \| [1-9]\d* passed \| 0 failed/m, pkg.name);
+  }
+});
+
+Deno.test("deno publish --dry-run passes for every package, with no slow types", async () => {
+  for (const pkg of PACKAGES) {
+    const { code, stdout, stderr } = await deno(
+      ["publish", "--dry-run", "--allow-dirty"],
+      rootOf(pkg),
+    );
+    const output = `${stdout}${stderr}`;
+    assert.equal(code, 0, `${pkg.name}: ${output}`);
+    // Diagnostics read "warning[code]: …" or "error[missing-explicit-return-type]: …".
+    assert.doesNotMatch(output, /^(warning|error)\[/m, pkg.name);
+    // Each publish is that package alone: the core's carries no member's file.
+    assert.ok(output.includes(`Simulating publish of ${pkg.name}@`), `${pkg.name}: ${output}`);
+    if (pkg.dir === "") assert.doesNotMatch(output, /\/packages\//, pkg.name);
+  }
+});
+
+Deno.test("each package reaches only its allowed npm and workspace packages (deno info --json)", async () => {
+  const packageOf = (url: string) =>
+    PACKAGES.filter((pkg) => url.startsWith(new URL(pkg.dir, ROOT).href))
+      .sort((a, b) => b.dir.length - a.dir.length)[0];
+  for (const pkg of PACKAGES) {
+    const found = new Set<string>();
+    for (const file of Object.values(pkg.exports)) {
+      const graph = await graphOf(`${pkg.dir}${file.replace(/^\.\//, "")}`);
+      for (const module of graph.modules) {
+        if (packageOf(module.specifier) !== pkg) continue;
+        for (const dep of module.dependencies ?? []) {
+          for (const target of [dep.code?.specifier, dep.type?.specifier]) {
+            if (target === undefined) continue;
+            const resolved = graph.redirects[target] ?? target;
+            if (resolved.startsWith("npm:")) {
+              found.add(`npm:${resolved.slice(4).replace(/^\//, "").replace(/(.)@.*$/, "$1")}`);
+            } else if (resolved.startsWith(ROOT.href)) {
+              if (packageOf(resolved) !== pkg) found.add(`jsr:${packageOf(resolved)!.name}`);
+            } else if (!/^(node|cloudflare):/.test(resolved)) {
+              found.add(resolved);
+            }
+          }
+        }
+      }
+    }
+    assert.deepEqual([...found].sort(), ALLOWED_DEPENDENCIES[pkg.name], pkg.name);
+  }
 });
 
 Deno.test("the README's install lines name this package", async () => {
@@ -290,8 +398,10 @@ Deno.test("the README's install lines name this package", async () => {
   }
 });
 
-Deno.test("the README's TypeScript snippets type-check against this checkout", async () => {
-  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+Deno.test("every package README's TypeScript snippets type-check against this checkout", async () => {
+  const readme = (await Promise.all(
+    PACKAGES.map((pkg) => Deno.readTextFile(new URL(`${pkg.dir}README.md`, ROOT))),
+  )).join("\n");
   const snippets = [...readme.matchAll(/^```(?:ts|typescript)\n([\s\S]*?)^```$/gm)].map((m) =>
     m[1]!
   );
@@ -299,11 +409,13 @@ Deno.test("the README's TypeScript snippets type-check against this checkout", a
   const dir = await Deno.makeTempDir({ prefix: "readme-snippets-" });
   try {
     // jsr:@elasticache-iam/connector (and its subpaths) are this checkout's files.
-    const imports: Record<string, string> = { ...config.imports };
-    for (const [subpath, file] of Object.entries(config.exports)) {
-      const name = `${config.name}${subpath.slice(1)}`;
-      imports[`jsr:${name}`] = new URL(file, ROOT).href;
-      imports[name] = new URL(file, ROOT).href;
+    const imports: Record<string, string> = Object.assign(
+      {},
+      ...PACKAGES.map((pkg) => pkg.imports),
+    );
+    for (const { subpath, file } of ENTRY_POINTS) {
+      imports[`jsr:${subpath}`] = new URL(file, ROOT).href;
+      imports[subpath] = new URL(file, ROOT).href;
     }
     await Deno.writeTextFile(
       `${dir}/deno.json`,
@@ -353,7 +465,7 @@ function importCycles(edges: ReadonlyMap<string, ReadonlySet<string>>): string[]
 
 Deno.test("no import cycle among the package's files, type-only and dynamic imports included", async () => {
   const edges = new Map<string, Set<string>>();
-  for (const file of Object.values(config.exports)) {
+  for (const { file } of ENTRY_POINTS) {
     const graph = await graphOf(file);
     for (const module of graph.modules) {
       if (!module.specifier.startsWith(ROOT.href)) continue;

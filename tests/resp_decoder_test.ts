@@ -3,7 +3,6 @@ import { ProtocolError, ReplyError } from "../src/errors.ts";
 import { type DecoderLimits, type ReadOptions, RespDecoder } from "../src/resp/decoder.ts";
 import { encodeCommand, encodeCommands } from "../src/resp/encoder.ts";
 import { Push, type RespValue } from "../src/resp/types.ts";
-import { WARM_UP_FRAMES, warmUpDecoder } from "../src/resp/warm_up.ts";
 
 const encoder = new TextEncoder();
 
@@ -617,24 +616,6 @@ Deno.test("RespDecoder's fast path for top-level strings keeps every limit and c
   assert.equal(decoder.read(), "PONG");
   assert.equal(decoder.read(), 7);
   assert.equal(decoder.bufferedBytes, 0);
-});
-
-Deno.test("the warm-up frames decode to a HELLO map, a bulk string, a null and OK; warming up twice is harmless", () => {
-  const decoder = new RespDecoder();
-  decoder.push(bytes(WARM_UP_FRAMES));
-  const hello = decoder.read() as Map<RespValue, RespValue>;
-  assert.equal(hello.get("server"), "redis");
-  assert.equal(hello.get("proto"), 3);
-  assert.deepEqual(hello.get("modules"), []);
-  assert.equal(decoder.read(), "value");
-  assert.equal(decoder.read(), null);
-  assert.equal(decoder.read(), "OK");
-  assert.equal(decoder.read(), undefined, "nothing left over");
-  warmUpDecoder();
-  warmUpDecoder();
-  const after = new RespDecoder();
-  after.push(bytes("$2\r\nhi\r\n"));
-  assert.equal(after.read(), "hi");
 });
 
 // ---------------------------------------------------------------- what one reply decodes to

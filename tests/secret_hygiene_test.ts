@@ -39,7 +39,7 @@ import {
   ReplyError,
   TimeoutError,
 } from "../mod.ts";
-import { type EmulatorConfig, startEmulator } from "../src/emulator/mod.ts";
+import { type EmulatorConfig, startEmulator } from "@elasticache-iam/emulator";
 import { RespDecoder } from "../src/resp/decoder.ts";
 import { encodeCommand } from "../src/resp/encoder.ts";
 import { RespTestClient } from "./_helpers/emulator_resp_client.ts";
@@ -474,9 +474,12 @@ Deno.test("secret hygiene: createAuthToken, IamAuth, credential sources: errors 
 
 Deno.test("secret hygiene: a secret passed in the wrong option, or a URL with credentials as host, is never echoed by any entry point", async () => {
   const { connect } = await import("../src/client.ts");
-  const { nodeRedisCredentials } = await import("../src/node_redis/credentials_provider.ts");
-  const { createClient } = await import("../src/node_redis/client.ts");
-  const { IoredisIamAuth } = await import("../src/ioredis.ts");
+  const { iamCredentialsProvider } = await import(
+    "../packages/node-redis/src/credentials_provider.ts"
+  );
+  const { createIamClient } = await import("../packages/node-redis/src/client.ts");
+  const { createClient: createRedisClient } = await import("redis");
+  const { IoredisIamAuth } = await import("@elasticache-iam/ioredis");
   const { scriptedTransport, handshakeReply } = await import("./_helpers/scripted_transport.ts");
   const secrets = new Secrets();
   secrets.addCredentials("temporary", TEMPORARY);
@@ -542,12 +545,16 @@ Deno.test("secret hygiene: a secret passed in the wrong option, or a URL with cr
         env: {},
       })],
     [
-      "nodeRedisCredentials: secret key as reauthAfter",
-      () => nodeRedisCredentials(auth, { reauthAfter: key as never }),
+      "iamCredentialsProvider: secret key as reauthAfter",
+      () => iamCredentialsProvider(auth, { reauthAfter: key as never }),
     ],
     [
       "createClient: URL with credentials",
-      () => createClient({ url: `rediss://iam-user-01:${password}@cache.example.com:6379`, auth }),
+      () =>
+        createIamClient(createRedisClient, {
+          url: `rediss://iam-user-01:${password}@cache.example.com:6379`,
+          auth,
+        }),
     ],
     [
       "IoredisIamAuth: session token as refreshInterval",
@@ -607,7 +614,8 @@ Deno.test("secret hygiene: a secret passed in the wrong option, or a URL with cr
 
 Deno.test("secret hygiene: a secret or a URL with credentials passed as the TLS server name or node-redis's socket.host is never echoed, even with a server listening", async () => {
   const { connect } = await import("../src/client.ts");
-  const { createClient } = await import("../src/node_redis/client.ts");
+  const { createIamClient } = await import("../packages/node-redis/src/client.ts");
+  const { createClient: createRedisClient } = await import("redis");
   const secrets = new Secrets();
   secrets.addCredentials("long-term", LONG_TERM);
   const key = LONG_TERM.secretAccessKey;
@@ -634,7 +642,7 @@ Deno.test("secret hygiene: a secret or a URL with credentials passed as the TLS 
           host === key ? "secret key" : "user:password@host"
         } as socket.host`;
         const error = await rejection(async () => {
-          const client = createClient({
+          const client = createIamClient(createRedisClient, {
             socket: { host, port, tls: true, reconnectStrategy: false },
             auth,
           } as never);
@@ -869,6 +877,8 @@ Deno.test({
 // ---------------------------------------------------------------- the command line
 
 const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
+/** The emulator package's command line (`emulator`, `demo`). */
+const EMULATOR_CLI = new URL("../packages/emulator/cli.ts", import.meta.url).pathname;
 
 async function runCli(args: string[], env: Record<string, string>) {
   const output = await new Deno.Command(Deno.execPath(), {
@@ -1000,7 +1010,7 @@ Deno.test("secret hygiene: the emulator command's stdout and stderr, and the dem
       }),
     );
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, "emulator", "--config", configFile],
+      args: ["run", "-A", EMULATOR_CLI, "emulator", "--config", configFile],
       env: { NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
@@ -1039,7 +1049,7 @@ Deno.test("secret hygiene: the emulator command's stdout and stderr, and the dem
     shown.add("emulator command stderr", await stderrText.all);
 
     const demo = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, "demo"],
+      args: ["run", "-A", EMULATOR_CLI, "demo"],
       env: { NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",

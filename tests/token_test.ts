@@ -99,7 +99,7 @@ Deno.test("exactly one cache name is required", async () => {
   await assert.rejects(createAuthToken(base as never), {
     name: "TypeError",
     message:
-      "Cannot sign token: give exactly one of 'replicationGroupId', 'serverlessCacheName' or 'memoryDbClusterName', got none",
+      "Cannot sign token: give exactly one of 'replicationGroupId', 'serverlessCacheName' or 'memoryDbClusterName', or an 'endpoint' to read it from, got none",
   });
   await assert.rejects(
     createAuthToken({ ...base, replicationGroupId: "a", serverlessCacheName: "b" } as never),

@@ -14,9 +14,9 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { SEED_POLICY, startEmulator } from "../../src/emulator/mod.ts";
-import type { Emulator } from "../../src/emulator/mod.ts";
-import { createTlsMaterial } from "../../src/emulator/tls_certificate.ts";
+import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+import type { Emulator } from "@elasticache-iam/emulator";
+import { createTlsMaterial } from "../../packages/emulator/src/tls_certificate.ts";
 import { createAuthToken } from "../../mod.ts";
 
 /** The cache and user the emulator's default configuration defines. */

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { ensureRedisServer } from "../../src/emulator/ensure_redis_server.ts";
+import { ensureRedisServer } from "../../packages/emulator/src/ensure_redis_server.ts";
 import { ROOT } from "./process.ts";
 
 const PEERS = `${ROOT}/bench/peers`;

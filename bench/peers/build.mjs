@@ -2,13 +2,15 @@
 // Bundles benchmark programs for Node.js 20 with esbuild, as a Lambda
 // deployment would: one ESM file per program, everything inlined except
 // native bindings. `npm:name@version` specifiers (Deno's) resolve to the
-// packages installed here; bare ones (`redis`, `aws4fetch`) too.
+// packages installed here; bare ones (`redis`, `aws4fetch`) too; this workspace's
+// packages (`@elasticache-iam/…`) to this checkout's files.
 //
 //   node build.mjs <outdir> <entry.ts>...
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import { packageAlias } from "../../tests/runtimes/package_alias.mjs";
 
 // Loaded with require() so that `deno check bench/` does not try to resolve
 // this folder's node_modules.
@@ -59,7 +61,7 @@ await Promise.all(entries.map((entry) =>
     format: "esm",
     target: "node20",
     nodePaths: [join(here, "node_modules")],
-    plugins: [denoSpecifiers],
+    plugins: [packageAlias, denoSpecifiers],
     // node-redis and friends call require() for Node built-ins.
     banner: {
       js:

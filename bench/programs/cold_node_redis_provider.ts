@@ -1,11 +1,12 @@
 /**
- * Cold start, peer (b): node-redis v6 with this module's `./node-redis`
- * provider (`createClient` with an `IamAuth`).
+ * Cold start, peer (b): node-redis v6 with `@elasticache-iam/node-redis`
+ * (`createIamClient` with an `IamAuth`).
  *
  * @module
  */
 import { fromEnv, IamAuth } from "../../mod.ts";
-import { createClient } from "../../src/node_redis.ts";
+import { createClient } from "redis";
+import { createIamClient } from "@elasticache-iam/node-redis";
 import { env, now, reportAndExit } from "./_runtime.ts";
 
 const start = now();
@@ -15,7 +16,7 @@ const auth = new IamAuth({
   region: env("AWS_REGION"),
   credentials: fromEnv(),
 });
-const client = createClient({
+const client = createIamClient(createClient, {
   socket: { host: env("BENCH_HOST"), port: Number(env("BENCH_PORT")), tls: true },
   caCerts: env("BENCH_CA_PEM"),
   auth,

@@ -106,6 +106,8 @@ export class ConnectionAuth {
   #username: string | undefined;
 
   /**
+   * Makes the authentication state of one client.
+   *
    * @param options The provider, the re-authentication timing and where failures go.
    */
   constructor(options: ConnectionAuthOptions) {
@@ -291,6 +293,8 @@ export class Reauthentication {
   readonly #stop = new AbortController();
 
   /**
+   * Starts the re-authentication schedule of one connection.
+   *
    * @param auth The client's authentication.
    * @param at When the connection authenticated.
    * @param send How `AUTH` is sent on it.

@@ -84,7 +84,7 @@ export const REAUTH_RETRY: { readonly minDelay: number; readonly maxDelay: numbe
 /**
  * The longest the module waits on an auth provider's `credentials()` outside
  * a connect (a connect is bounded by its own timeout): for a
- * re-authentication, at node-redis's `subscribe()` and at `connectIoredis`,
+ * re-authentication, at node-redis's `subscribe()` and at `attachIamAuth`,
  * and for the server's answer to an ioredis re-authentication (which has no
  * command timeout of its own). A step that takes longer fails and is
  * retried like any other failure.

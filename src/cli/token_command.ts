@@ -2,9 +2,11 @@
  * The `token` command: prints one IAM auth token and a newline on stdout, and
  * nothing else, so that it can be captured (`REDISCLI_AUTH=$(… token …)`).
  * What goes wrong is one `Error: …` line on stderr, in the terms the user
- * typed: flag names, never `createAuthToken`'s option names. When the AWS
- * credentials take more than a second, one line on stderr says what the
- * command waits for; the wait is bounded by `createAuthToken`'s.
+ * typed: flag names, never `createAuthToken`'s option names. The cache is given
+ * by name (and region), or by `--endpoint` (a host name or `rediss://` URL,
+ * read by `endpoint.ts`). When the AWS credentials take more than a second,
+ * one line on stderr says what the command waits for; the wait is bounded by
+ * `createAuthToken`'s.
  *
  * @module
  */
@@ -16,6 +18,7 @@ import { defaultCredentials } from "../credentials/chain.ts";
 import { readEnv } from "../credentials/env.ts";
 import { DEFAULT_CREDENTIALS_TIMEOUT, messageOf } from "../credentials/resolve.ts";
 import type { AwsCredentialsProvider } from "../credentials/types.ts";
+import { type CacheKind, parseEndpoint } from "../endpoint.ts";
 import {
   CACHE_NAME_PATTERN,
   createAuthToken,
@@ -28,6 +31,7 @@ import { TOKEN_HELP, USAGE, wantsHelp, writeStderr, writeStdout } from "./io.ts"
 
 /** Each flag and the `createAuthToken` option it sets. */
 const FLAGS = {
+  "--endpoint": "endpoint",
   "--replication-group-id": "replicationGroupId",
   "--serverless-cache-name": "serverlessCacheName",
   "--memorydb-cluster-name": "memoryDbClusterName",
@@ -78,37 +82,48 @@ export async function run(args: string[]): Promise<number> {
     values[flag as Flag] = value;
   }
   const cacheFlags = CACHE_FLAGS.filter((flag) => values[flag] !== undefined);
-  if (cacheFlags.length !== 1) {
+  const endpoint = values["--endpoint"];
+  if (cacheFlags.length > 1) {
     return await usage(
-      cacheFlags.length === 0
-        ? `give one of the flags '--replication-group-id', '--serverless-cache-name' or ` +
-          `'--memorydb-cluster-name'`
-        : `flags '${cacheFlags.join("' and '")}' cannot be given together: give one cache`,
+      `flags '${cacheFlags.join("' and '")}' cannot be given together: give one cache`,
     );
   }
-  if (values["--user-id"] === undefined) return await usage("flag '--user-id' is required");
+  if (cacheFlags.length === 0 && endpoint === undefined) {
+    return await usage(
+      `give '--endpoint', or one of the flags '--replication-group-id', ` +
+        `'--serverless-cache-name' or '--memorydb-cluster-name'`,
+    );
+  }
+  // Without an endpoint (whose URL may name the user), the user id is a flag to give.
+  if (values["--user-id"] === undefined && endpoint === undefined) {
+    return await usage("flag '--user-id' is required");
+  }
 
   try {
-    const region = regionOf(values["--region"]);
-    if (region === undefined) {
+    const region = values["--region"];
+    if (region === undefined && endpoint === undefined && !regionInEnvironment()) {
       return await usage(
         "flag '--region' is required when neither AWS_REGION nor AWS_DEFAULT_REGION is set",
       );
     }
-    const cacheFlag = cacheFlags[0]!;
-    const cacheName = values[cacheFlag]!;
+    const cacheFlag = cacheFlags[0];
     const target = {
-      [FLAGS[cacheFlag]]: cacheName,
-      userId: values["--user-id"],
-      region: region.value,
+      ...(cacheFlag === undefined ? {} : { [FLAGS[cacheFlag]]: values[cacheFlag] }),
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(values["--user-id"] === undefined ? {} : { userId: values["--user-id"] }),
+      ...(region === undefined ? {} : { region }),
     } as TokenTargetOptions;
-    // createAuthToken's own checks, run first so that their messages can name the flags.
+    // createAuthToken's own checks (the region falls back to the endpoint's, then the
+    // environment's), run first so that their messages can name the flags.
     try {
       normalizeTarget(target);
     } catch (error) {
       if (!(error instanceof TypeError)) throw error;
-      const hint = CACHE_NAME_PATTERN.test(cacheName.toLowerCase()) ? "" : endpointHint(cacheName);
-      return await fail(`${inFlagTerms(error.message, region.from)}${hint}`);
+      const cacheName = cacheFlag === undefined ? undefined : values[cacheFlag]!;
+      const hint = cacheName === undefined || CACHE_NAME_PATTERN.test(cacheName.toLowerCase())
+        ? ""
+        : endpointHint(cacheName);
+      return await fail(`${inFlagTerms(error.message)}${hint}`);
     }
     const expiresIn = expiresInOf(values["--expires-in"]);
     if (typeof expiresIn === "string") return await fail(expiresIn);
@@ -118,24 +133,16 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-/** The region, from `--region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, and where it came from. */
-function regionOf(flag: string | undefined): { value: string; from: string } | undefined {
-  if (flag !== undefined) return { value: flag, from: "'--region'" };
-  for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"]) {
-    const value = readEnv(name);
-    if (value !== undefined) return { value, from: name };
-  }
-  return undefined;
+/** Whether AWS_REGION or AWS_DEFAULT_REGION is set, where `createAuthToken` reads the region by default. */
+function regionInEnvironment(): boolean {
+  return readEnv("AWS_REGION") !== undefined || readEnv("AWS_DEFAULT_REGION") !== undefined;
 }
 
-/** A createAuthToken message about an option, with the flag (or variable) in its place. */
-function inFlagTerms(message: string, regionFrom: string): string {
+/** A createAuthToken message about an option, with the flag in its place (variables stay as named). */
+function inFlagTerms(message: string): string {
   return message.replace(
-    /'(replicationGroupId|serverlessCacheName|memoryDbClusterName|userId|region)'/g,
-    (_, option: Option) =>
-      option === "region"
-        ? regionFrom
-        : `'${Object.keys(FLAGS).find((flag) => FLAGS[flag as Flag] === option)}'`,
+    /'(endpoint|replicationGroupId|serverlessCacheName|memoryDbClusterName|userId|region)'/g,
+    (_, option: Option) => `'${Object.keys(FLAGS).find((flag) => FLAGS[flag as Flag] === option)}'`,
   );
 }
 
@@ -155,54 +162,28 @@ function expiresInOf(text: string | undefined): number | string | undefined {
     }${seconds !== undefined && match![2] === "m" ? ` (${seconds} seconds)` : ""}`;
 }
 
-/**
- * ElastiCache and MemoryDB endpoint host names that carry a cache's name, as
- * AWS's "Finding connection endpoints" pages show them (`.amazonaws.com.cn` in China):
- *
- * - a replication group with in-transit encryption (which IAM needs):
- *   `master.`, `replica.` or `clustercfg.<rg>.<id>.<region code>.cache.amazonaws.com`,
- *   and its nodes `<rg>-0001-001.<rg>.<id>.<region code>.cache.amazonaws.com`;
- * - a serverless cache: `<name>-<id>.serverless.<region code>.cache.amazonaws.com`;
- * - a MemoryDB cluster: `clustercfg.<cluster>.<id>.memorydb.<region>.amazonaws.com`,
- *   and its nodes `<cluster>-0001-001.<cluster>.<id>.memorydb.<region>.amazonaws.com`.
- */
-const SERVERLESS_ENDPOINT =
-  /^([a-z0-9-]+)-[a-z0-9]+\.serverless\.[a-z0-9]+\.cache\.amazonaws\.com(\.cn)?$/;
-const REPLICATION_GROUP_ENDPOINT =
-  /^([a-z0-9-]+)\.([a-z0-9-]+)\.[a-z0-9]+\.[a-z0-9]+\.cache\.amazonaws\.com(\.cn)?$/;
-const MEMORYDB_ENDPOINT =
-  /^([a-z0-9-]+)\.([a-z0-9-]+)\.[a-z0-9]+\.memorydb\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+/** How the hint names each kind of cache, and the flag that takes its name. */
+const KINDS: Readonly<Record<CacheKind, readonly [what: string, flag: Flag]>> = {
+  replicationGroupId: ["the replication group", "--replication-group-id"],
+  serverlessCacheName: ["the serverless cache", "--serverless-cache-name"],
+  memoryDbClusterName: ["the MemoryDB cluster", "--memorydb-cluster-name"],
+};
 
-/** When `value` is an endpoint host name (or a URL or `host:port` of one), which flag and name to give instead. */
+/**
+ * When `value` is an ElastiCache or MemoryDB endpoint (a host name, `host:port`
+ * or URL: see `endpoint.ts` for the shapes), which flag and name to give
+ * instead. Only the cache's name is shown: never a user or password of a URL.
+ */
 function endpointHint(value: string): string {
-  const text = value.trim().toLowerCase();
-  // Only the host name is kept: a user or password in a URL is never shown.
-  const host = text.includes("://")
-    ? (URL.canParse(text) ? new URL(text).hostname : "")
-    : text.replace(/:\d+$/, "").replace(/\.$/, "");
-  const hint = (what: string, flag: Flag, name: string | undefined) =>
-    name !== undefined && CACHE_NAME_PATTERN.test(name)
-      ? `; it looks like an endpoint of ${what} '${name}': give ${flag} ${name}`
-      : "";
-  /** The cache's name in a `<first label>.<name>.…` host: after a known prefix or in a node's name. */
-  const nameAfter = (match: RegExpExecArray | null, prefixes: string[]) => {
-    const [, first, name] = match ?? [];
-    return first !== undefined && (prefixes.includes(first) || first.startsWith(`${name}-`))
-      ? name
-      : undefined;
-  };
-  const serverless = SERVERLESS_ENDPOINT.exec(host)?.[1];
-  if (serverless !== undefined) {
-    return hint("the serverless cache", "--serverless-cache-name", serverless);
+  let cache;
+  try {
+    cache = parseEndpoint(value).cache;
+  } catch {
+    return "";
   }
-  const group = nameAfter(REPLICATION_GROUP_ENDPOINT.exec(host), [
-    "master",
-    "replica",
-    "clustercfg",
-  ]);
-  if (group !== undefined) return hint("the replication group", "--replication-group-id", group);
-  const cluster = nameAfter(MEMORYDB_ENDPOINT.exec(host), ["clustercfg"]);
-  return hint("the MemoryDB cluster", "--memorydb-cluster-name", cluster);
+  if (cache === undefined) return "";
+  const [what, flag] = KINDS[cache.kind];
+  return `; it looks like an endpoint of ${what} '${cache.cacheName}': give ${flag} ${cache.cacheName}`;
 }
 
 /** Signs and prints the token, saying on stderr what it waits for when the credentials are slow. */

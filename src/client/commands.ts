@@ -16,17 +16,43 @@ import type { ScoreMember } from "./replies.ts";
 /** A key: a string (sent as UTF-8) or raw bytes. */
 export type Key = string | Uint8Array;
 
-/** What pipelines and transactions have, and the client does not. */
+/**
+ * What pipelines and transactions have, and the client does not. The two
+ * `~` members exist in the types only, never at run time: `~next` is the
+ * chain's type once one more command is queued, the command's reply type
+ * being `this["~reply"]`. {@linkcode Reply} fills in `~reply`, which is how a
+ * command method, declared once, grows `Pipeline<[string | null]>` into
+ * `Pipeline<[string | null, number]>`.
+ */
 export interface Chain {
   /** Sends the queued commands. */
   exec(...args: never[]): Promise<unknown>;
+  /** Type-level only: the reply type of the command being queued, set by {@linkcode Reply}. */
+  readonly "~reply": unknown;
+  /** Type-level only: this chain's type with a command of reply `this["~reply"]` queued last. */
+  readonly "~next": Chain;
 }
 
 /**
  * What a command method returns: on the client, a promise of the reply `T`;
- * on a pipeline or transaction, the pipeline itself, for chaining.
+ * on a pipeline or transaction, the same object, typed with `T` added to the
+ * results its `exec()` resolves with.
+ *
+ * @example
+ * ```ts
+ * import type { Pipeline, RedisClient } from "../../mod.ts";
+ * import type { Reply } from "../types.ts";
+ *
+ * type OnClient = Reply<RedisClient, number>; // Promise<number>
+ * type OnPipeline = Reply<Pipeline<[string | null]>, number>; // Pipeline<[string | null, number]>
+ *
+ * const reply: OnClient = Promise.resolve(1);
+ * const grown: Pipeline<[string | null, number]> = null as unknown as OnPipeline;
+ * console.log(await reply, grown); // 1 null
+ * ```
  */
-export type Reply<Self, T> = Self extends Chain ? Self : Promise<T>;
+export type Reply<Self, T> = Self extends Chain ? (Self & { readonly "~reply": T })["~next"]
+  : Promise<T>;
 
 /**
  * Sends a command: the client sends it now, a pipeline queues it.
@@ -172,9 +198,20 @@ function json(value: RespValue): unknown {
  * {@linkcode Transaction} extend it; see {@linkcode Reply} for what the
  * methods return on each.
  *
+ * Each family of commands has one example, run against the local emulator,
+ * on one of its methods: strings on {@linkcode Commands.get}, counters on
+ * {@linkcode Commands.incr}, JSON values on {@linkcode Commands.getJson},
+ * keys and expiry on {@linkcode Commands.expire}, scans on
+ * {@linkcode Commands.scan}, hashes on {@linkcode Commands.hset}, lists on
+ * {@linkcode Commands.rpush}, sets on {@linkcode Commands.sadd}, sorted sets
+ * on {@linkcode Commands.zadd}, scripting on {@linkcode Commands.eval},
+ * pub/sub on {@linkcode Commands.publish}, connection and server commands on
+ * {@linkcode Commands.ping}, and any other command on {@linkcode Commands.send}.
+ *
  * @example The client and its pipelines have the same methods
  * ```ts
- * import { Commands, RedisClient } from "../client.ts";
+ * import { RedisClient } from "./redis_client.ts";
+ * import { Commands } from "./commands.ts";
  *
  * const client = new RedisClient({ host: "127.0.0.1" }); // not connected yet
  * const pipeline = client.pipeline().set("greeting", "hello").get("greeting");
@@ -208,9 +245,31 @@ export abstract class Commands {
    * @throws {ReplyError} The server's error reply.
    * @throws {ConnectionClosedError} When the connection closed before the reply.
    *
-   * @example
-   * ```ts ignore
-   * const reply = await client.send(["OBJECT", "ENCODING", "counter"]);
+   * @example Any command, as the server replies, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * await client.set("counter", "12");
+   * console.log(await client.send(["OBJECT", "ENCODING", "counter"])); // "int"
+   * console.log(await client.send(["GET", "counter"], { bytes: true })); // Uint8Array(2) [49, 50]
+   *
+   * // As decoded: a RESP3 map stays a Map (`hgetall` makes it a record).
+   * await client.hset("user:1", { name: "Ada" });
+   * console.log(await client.send(["HGETALL", "user:1"])); // Map(1) { "name" => "Ada" }
    * ```
    */
   send(args: CommandArg[], options?: SendOptions): Reply<this, RespValue> {
@@ -224,9 +283,32 @@ export abstract class Commands {
    *
    * @param message Echoed back instead of `PONG`.
    * @returns `PONG`, or the message.
-   * @example
-   * ```ts ignore
-   * await client.ping(); // "PONG"
+   *
+   * @example Connection and server commands, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * console.log(await client.ping()); // "PONG"
+   * console.log(await client.ping("hi"), await client.echo("hello")); // "hi" "hello"
+   * await client.set("greeting", "hello");
+   * console.log(await client.dbsize()); // 1
+   * const [seconds, microseconds] = await client.time();
+   * console.log(seconds > 1_700_000_000, microseconds < 1_000_000); // true true
+   * console.log(await client.flushdb(), await client.dbsize()); // "OK" 0
    * ```
    */
   ping(message?: CommandArg): Reply<this, string> {
@@ -236,12 +318,10 @@ export abstract class Commands {
   /**
    * Echoes a message (`ECHO`).
    *
+   * Shown with the connection and server commands in the example of {@linkcode Commands.ping}.
+   *
    * @param message The message.
    * @returns The message.
-   * @example
-   * ```ts ignore
-   * await client.echo("hi"); // "hi"
-   * ```
    */
   echo(message: CommandArg): Reply<this, string> {
     return this.#call(["ECHO", message], r.text);
@@ -250,11 +330,9 @@ export abstract class Commands {
   /**
    * Counts the keys of the selected database (`DBSIZE`).
    *
+   * Shown with the connection and server commands in the example of {@linkcode Commands.ping}.
+   *
    * @returns The number of keys.
-   * @example
-   * ```ts ignore
-   * await client.dbsize(); // 42
-   * ```
    */
   dbsize(): Reply<this, number> {
     return this.#call(["DBSIZE"], r.integer);
@@ -263,12 +341,10 @@ export abstract class Commands {
   /**
    * Deletes every key of the selected database (`FLUSHDB`).
    *
+   * Shown with the connection and server commands in the example of {@linkcode Commands.ping}.
+   *
    * @param options `async`: free memory in the background.
    * @returns `OK`.
-   * @example
-   * ```ts ignore
-   * await client.flushdb();
-   * ```
    */
   flushdb(options?: { async?: boolean }): Reply<this, "OK"> {
     return this.#call(options?.async === true ? ["FLUSHDB", "ASYNC"] : ["FLUSHDB"], r.ok);
@@ -277,11 +353,9 @@ export abstract class Commands {
   /**
    * The server's clock (`TIME`).
    *
+   * Shown with the connection and server commands in the example of {@linkcode Commands.ping}.
+   *
    * @returns Unix time in seconds, and microseconds.
-   * @example
-   * ```ts ignore
-   * const [seconds, micros] = await client.time();
-   * ```
    */
   time(): Reply<this, [seconds: number, microseconds: number]> {
     return this.#call(["TIME"], r.time);
@@ -292,12 +366,10 @@ export abstract class Commands {
   /**
    * Deletes keys (`DEL`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param keys The keys.
    * @returns How many existed.
-   * @example
-   * ```ts ignore
-   * await client.del("a", "b"); // 2
-   * ```
    */
   del(...keys: Key[]): Reply<this, number> {
     return this.#call(["DEL", ...keys], r.integer);
@@ -306,12 +378,10 @@ export abstract class Commands {
   /**
    * Deletes keys, freeing memory in the background (`UNLINK`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param keys The keys.
    * @returns How many existed.
-   * @example
-   * ```ts ignore
-   * await client.unlink("big");
-   * ```
    */
   unlink(...keys: Key[]): Reply<this, number> {
     return this.#call(["UNLINK", ...keys], r.integer);
@@ -320,12 +390,10 @@ export abstract class Commands {
   /**
    * Counts how many of the keys exist (`EXISTS`); a key named twice counts twice.
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param keys The keys.
    * @returns The count.
-   * @example
-   * ```ts ignore
-   * if (await client.exists("session:1")) { … }
-   * ```
    */
   exists(...keys: Key[]): Reply<this, number> {
     return this.#call(["EXISTS", ...keys], r.integer);
@@ -338,9 +406,42 @@ export abstract class Commands {
    * @param seconds The time to live.
    * @param condition `NX`, `XX`, `GT` or `LT` (Redis 7).
    * @returns Whether the timeout was set.
-   * @example
-   * ```ts ignore
-   * await client.expire("session:1", 3600); // true
+   *
+   * @example Keys and expiry, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * await client.mset({ "session:1": "ada", "session:2": "grace" });
+   * console.log(await client.exists("session:1", "session:2", "session:3")); // 2
+   * console.log(await client.expire("session:1", 3600)); // true
+   * console.log(await client.ttl("session:1")); // 3600
+   * console.log(await client.expire("session:1", 60, "GT")); // false: 60 s is not later
+   * console.log(await client.pexpire("session:1", 5000)); // true
+   * console.log(await client.pttl("session:1") > 4000); // true
+   * console.log(await client.persist("session:1"), await client.ttl("session:1")); // true -1
+   * const inAMinute = Date.now() + 60_000;
+   * console.log(await client.expireat("session:2", Math.floor(inAMinute / 1000))); // true
+   * console.log(await client.pexpireat("session:2", inAMinute)); // true
+   * console.log(await client.ttl("missing"), await client.type("session:1")); // -2 "string"
+   * console.log(await client.rename("session:1", "session:ada")); // "OK"
+   * console.log(await client.renamenx("session:2", "session:ada")); // false: the name is taken
+   * console.log((await client.keys("session:*")).sort()); // ["session:2", "session:ada"]
+   * console.log(await client.del("session:ada", "session:3")); // 1
+   * console.log(await client.unlink("session:2")); // 1
    * ```
    */
   expire(key: Key, seconds: number, condition?: ExpireCondition): Reply<this, boolean> {
@@ -352,14 +453,12 @@ export abstract class Commands {
   /**
    * Sets a key's time to live in milliseconds (`PEXPIRE`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param key The key.
    * @param milliseconds The time to live.
    * @param condition `NX`, `XX`, `GT` or `LT` (Redis 7).
    * @returns Whether the timeout was set.
-   * @example
-   * ```ts ignore
-   * await client.pexpire("lock", 500);
-   * ```
    */
   pexpire(key: Key, milliseconds: number, condition?: ExpireCondition): Reply<this, boolean> {
     const args: CommandArg[] = ["PEXPIRE", key, milliseconds];
@@ -370,13 +469,11 @@ export abstract class Commands {
   /**
    * Sets when a key expires, as a Unix time in seconds (`EXPIREAT`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param key The key.
    * @param unixSeconds The time.
    * @returns Whether the timeout was set.
-   * @example
-   * ```ts ignore
-   * await client.expireat("promo", Math.floor(Date.now() / 1000) + 60);
-   * ```
    */
   expireat(key: Key, unixSeconds: number): Reply<this, boolean> {
     return this.#call(["EXPIREAT", key, unixSeconds], r.boolean);
@@ -385,13 +482,11 @@ export abstract class Commands {
   /**
    * Sets when a key expires, as a Unix time in milliseconds (`PEXPIREAT`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param key The key.
    * @param unixMilliseconds The time.
    * @returns Whether the timeout was set.
-   * @example
-   * ```ts ignore
-   * await client.pexpireat("promo", Date.now() + 60_000);
-   * ```
    */
   pexpireat(key: Key, unixMilliseconds: number): Reply<this, boolean> {
     return this.#call(["PEXPIREAT", key, unixMilliseconds], r.boolean);
@@ -400,12 +495,10 @@ export abstract class Commands {
   /**
    * A key's remaining time to live in seconds (`TTL`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param key The key.
    * @returns Seconds; -1 without expiry, -2 for a missing key.
-   * @example
-   * ```ts ignore
-   * await client.ttl("session:1"); // 3599
-   * ```
    */
   ttl(key: Key): Reply<this, number> {
     return this.#call(["TTL", key], r.integer);
@@ -414,12 +507,10 @@ export abstract class Commands {
   /**
    * A key's remaining time to live in milliseconds (`PTTL`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param key The key.
    * @returns Milliseconds; -1 without expiry, -2 for a missing key.
-   * @example
-   * ```ts ignore
-   * await client.pttl("lock"); // 498
-   * ```
    */
   pttl(key: Key): Reply<this, number> {
     return this.#call(["PTTL", key], r.integer);
@@ -428,12 +519,10 @@ export abstract class Commands {
   /**
    * Removes a key's time to live (`PERSIST`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param key The key.
    * @returns Whether a timeout was removed.
-   * @example
-   * ```ts ignore
-   * await client.persist("session:1");
-   * ```
    */
   persist(key: Key): Reply<this, boolean> {
     return this.#call(["PERSIST", key], r.boolean);
@@ -442,12 +531,10 @@ export abstract class Commands {
   /**
    * The type of the value at a key (`TYPE`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param key The key.
    * @returns `string`, `list`, `set`, `zset`, `hash`, `stream`, or `none`.
-   * @example
-   * ```ts ignore
-   * await client.type("counter"); // "string"
-   * ```
    */
   type(key: Key): Reply<this, string> {
     return this.#call(["TYPE", key], r.text);
@@ -456,14 +543,12 @@ export abstract class Commands {
   /**
    * Renames a key, replacing any key of the new name (`RENAME`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param key The key.
    * @param newKey Its new name.
    * @returns `OK`.
    * @throws {ReplyError} If the key does not exist.
-   * @example
-   * ```ts ignore
-   * await client.rename("tmp", "final");
-   * ```
    */
   rename(key: Key, newKey: Key): Reply<this, "OK"> {
     return this.#call(["RENAME", key, newKey], r.ok);
@@ -472,13 +557,11 @@ export abstract class Commands {
   /**
    * Renames a key unless the new name exists (`RENAMENX`).
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param key The key.
    * @param newKey Its new name.
    * @returns Whether it was renamed.
-   * @example
-   * ```ts ignore
-   * await client.renamenx("tmp", "final");
-   * ```
    */
   renamenx(key: Key, newKey: Key): Reply<this, boolean> {
     return this.#call(["RENAMENX", key, newKey], r.boolean);
@@ -488,12 +571,10 @@ export abstract class Commands {
    * Lists keys matching a pattern (`KEYS`). It blocks the server while it
    * walks every key: prefer {@linkcode Commands.scan}.
    *
+   * Shown with the key and expiry commands in the example of {@linkcode Commands.expire}.
+   *
    * @param pattern A glob pattern.
    * @returns The matching keys.
-   * @example
-   * ```ts ignore
-   * await client.keys("user:*");
-   * ```
    */
   keys(pattern: string): Reply<this, string[]> {
     return this.#call(["KEYS", pattern], r.textArray);
@@ -506,13 +587,40 @@ export abstract class Commands {
    * @param cursor The cursor from the previous page.
    * @param options `match`, `count`, `type`.
    * @returns The next cursor and this page's keys.
-   * @example
-   * ```ts ignore
+   *
+   * @example Walking the keys page by page, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * const users = Array.from({ length: 25 }, (_, i) => [`user:${i}`, String(i)]);
+   * await client.mset(Object.fromEntries(users));
+   * await client.hset("profile:1", { name: "Ada" });
+   *
+   * const found: string[] = [];
    * let cursor = "0";
    * do {
-   *   const [next, keys] = await client.scan(cursor, { match: "user:*", count: 100 });
+   *   const [next, page] = await client.scan(cursor, { match: "user:*", count: 10 });
+   *   found.push(...page);
    *   cursor = next;
    * } while (cursor !== "0");
+   * console.log(found.length); // 25
+   *
+   * const [, hashes] = await client.scan(0, { type: "hash", count: 100 });
+   * console.log(hashes); // ["profile:1"]
    * ```
    */
   scan(
@@ -534,9 +642,40 @@ export abstract class Commands {
    * @param key The key.
    * @returns The value, or `null` when the key does not exist.
    * @throws {ReplyError} `WRONGTYPE` when the key holds another type.
-   * @example
-   * ```ts ignore
-   * await client.get("greeting"); // "hello"
+   *
+   * @example Strings, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * console.log(await client.set("greeting", "hello")); // "OK"
+   * console.log(await client.get("greeting")); // "hello"
+   * console.log(await client.get("missing")); // null
+   * console.log(await client.set("greeting", "hi", { nx: true })); // null: the key exists
+   * console.log(await client.set("greeting", "hi", { xx: true, ex: 60, get: true })); // "hello"
+   * console.log(await client.getex("greeting", { persist: true })); // "hi"
+   * console.log(await client.ttl("greeting")); // -1
+   * console.log(await client.mset({ a: "1", b: "2" })); // "OK"
+   * console.log(await client.mget("a", "b", "c")); // ["1", "2", null]
+   * console.log(await client.msetnx({ b: "3", c: "4" })); // false: b exists, nothing was set
+   * console.log(await client.append("a", "23"), await client.strlen("a")); // 3 3
+   * console.log(await client.getrange("a", 0, 1)); // "12"
+   * console.log(await client.setrange("a", 1, "x")); // 3
+   * console.log(await client.getBuffer("a")); // Uint8Array(3) [49, 120, 51]
+   * console.log(await client.getdel("a"), await client.get("a")); // "1x3" null
    * ```
    */
   get(key: Key): Reply<this, string | null> {
@@ -546,12 +685,10 @@ export abstract class Commands {
   /**
    * Gets a value as bytes, for binary data (`GET`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param key The key.
    * @returns The bytes, or `null`.
-   * @example
-   * ```ts ignore
-   * const image = await client.getBuffer("thumb:1");
-   * ```
    */
   getBuffer(key: Key): Reply<this, Uint8Array | null> {
     return this.#dispatch(["GET", key], r.bytesOrNull, true) as Reply<this, Uint8Array | null>;
@@ -565,9 +702,31 @@ export abstract class Commands {
    * @param key The key.
    * @returns The parsed value, or `null` when the key does not exist.
    * @throws {SyntaxError} When the value is not JSON.
-   * @example
-   * ```ts ignore
-   * const user = await client.getJson<{ name: string }>("user:1");
+   *
+   * @example Values stored as JSON, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * const ada = { name: "Ada", langs: ["en"] };
+   * console.log(await client.setJson("user:1", ada, { ex: 60 })); // "OK"
+   * console.log(await client.get("user:1")); // '{"name":"Ada","langs":["en"]}'
+   * const user = await client.getJson<{ name: string; langs: string[] }>("user:1");
+   * console.log(user?.name, user?.langs); // "Ada" ["en"]
+   * console.log(await client.getJson("missing")); // null
    * ```
    */
   getJson<T = unknown>(key: Key): Reply<this, T | null> {
@@ -577,29 +736,25 @@ export abstract class Commands {
   /**
    * Sets a key to a string value (`SET`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param key The key.
    * @param value The value.
    * @param options An expiry (`ex`, `px`, `exat`, `pxat`, `keepTtl`), a
    * condition (`nx`, `xx`), and `get` to return the old value.
    * @returns `OK`, or `null` when `nx`/`xx` prevented the write; with `get`,
    * the old value or `null`.
-   * @example
-   * ```ts ignore
-   * await client.set("session:1", token, { ex: 3600, nx: true }); // "OK" or null
-   * ```
    */
   set(key: Key, value: CommandArg, options: SetOptions & { get: true }): Reply<this, string | null>;
   /**
    * Sets a key to a string value (`SET`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param key The key.
    * @param value The value.
    * @param options An expiry (`ex`, `px`, `exat`, `pxat`, `keepTtl`) and a condition (`nx`, `xx`).
    * @returns `OK`, or `null` when `nx`/`xx` prevented the write.
-   * @example
-   * ```ts ignore
-   * await client.set("greeting", "hello");
-   * ```
    */
   set(
     key: Key,
@@ -622,15 +777,13 @@ export abstract class Commands {
    * Stores a value as JSON (`SET key JSON.stringify(value)`): the opt-in
    * counterpart of {@linkcode Commands.getJson}.
    *
+   * Shown with the JSON commands in the example of {@linkcode Commands.getJson}.
+   *
    * @param key The key.
    * @param value Any JSON-serializable value.
    * @param options As for {@linkcode Commands.set}, without `get`.
    * @returns `OK`, or `null` when `nx`/`xx` prevented the write.
    * @throws {TypeError} When the value cannot be serialized.
-   * @example
-   * ```ts ignore
-   * await client.setJson("user:1", { name: "Ada" }, { ex: 60 });
-   * ```
    */
   setJson(
     key: Key,
@@ -647,12 +800,10 @@ export abstract class Commands {
   /**
    * Gets a value and deletes the key (`GETDEL`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param key The key.
    * @returns The value, or `null`.
-   * @example
-   * ```ts ignore
-   * const once = await client.getdel("otp:1");
-   * ```
    */
   getdel(key: Key): Reply<this, string | null> {
     return this.#call(["GETDEL", key], r.textOrNull);
@@ -661,13 +812,11 @@ export abstract class Commands {
   /**
    * Gets a value and changes its expiry (`GETEX`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param key The key.
    * @param options A new expiry (`ex`, `px`, `exat`, `pxat`) or `persist`.
    * @returns The value, or `null`.
-   * @example
-   * ```ts ignore
-   * await client.getex("session:1", { ex: 3600 }); // sliding expiry
-   * ```
    */
   getex(key: Key, options?: GetExOptions): Reply<this, string | null> {
     const args: CommandArg[] = ["GETEX", key];
@@ -678,12 +827,10 @@ export abstract class Commands {
   /**
    * Gets several values (`MGET`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param keys The keys.
    * @returns One value (or `null`) per key.
-   * @example
-   * ```ts ignore
-   * const [a, b] = await client.mget("a", "b");
-   * ```
    */
   mget(...keys: Key[]): Reply<this, (string | null)[]> {
     return this.#call(["MGET", ...keys], r.nullableTextArray);
@@ -692,12 +839,10 @@ export abstract class Commands {
   /**
    * Sets several keys (`MSET`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param entries Keys and their values.
    * @returns `OK`.
-   * @example
-   * ```ts ignore
-   * await client.mset({ a: "1", b: "2" });
-   * ```
    */
   mset(entries: Record<string, CommandArg>): Reply<this, "OK"> {
     return this.#call(["MSET", ...Object.entries(entries).flat()], r.ok);
@@ -706,12 +851,10 @@ export abstract class Commands {
   /**
    * Sets several keys, only if none exists (`MSETNX`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param entries Keys and their values.
    * @returns Whether they were set.
-   * @example
-   * ```ts ignore
-   * await client.msetnx({ a: "1", b: "2" }); // true
-   * ```
    */
   msetnx(entries: Record<string, CommandArg>): Reply<this, boolean> {
     return this.#call(["MSETNX", ...Object.entries(entries).flat()], r.boolean);
@@ -720,13 +863,11 @@ export abstract class Commands {
   /**
    * Appends to a string (`APPEND`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param key The key.
    * @param value What to append.
    * @returns The new length.
-   * @example
-   * ```ts ignore
-   * await client.append("log", "line\n");
-   * ```
    */
   append(key: Key, value: CommandArg): Reply<this, number> {
     return this.#call(["APPEND", key, value], r.integer);
@@ -735,12 +876,10 @@ export abstract class Commands {
   /**
    * A string's length in bytes (`STRLEN`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param key The key.
    * @returns The length; 0 for a missing key.
-   * @example
-   * ```ts ignore
-   * await client.strlen("greeting"); // 5
-   * ```
    */
   strlen(key: Key): Reply<this, number> {
     return this.#call(["STRLEN", key], r.integer);
@@ -749,14 +888,12 @@ export abstract class Commands {
   /**
    * A substring, by byte offsets (`GETRANGE`); negative offsets count from the end.
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param key The key.
    * @param start The first byte.
    * @param end The last byte (inclusive).
    * @returns The substring.
-   * @example
-   * ```ts ignore
-   * await client.getrange("greeting", 0, 1); // "he"
-   * ```
    */
   getrange(key: Key, start: number, end: number): Reply<this, string> {
     return this.#call(["GETRANGE", key, start, end], r.text);
@@ -765,14 +902,12 @@ export abstract class Commands {
   /**
    * Overwrites part of a string (`SETRANGE`).
    *
+   * Shown with the string commands in the example of {@linkcode Commands.get}.
+   *
    * @param key The key.
    * @param offset The byte offset.
    * @param value The bytes to write there.
    * @returns The new length.
-   * @example
-   * ```ts ignore
-   * await client.setrange("greeting", 0, "J"); // "jello" → 5
-   * ```
    */
   setrange(key: Key, offset: number, value: CommandArg): Reply<this, number> {
     return this.#call(["SETRANGE", key, offset, value], r.integer);
@@ -784,9 +919,31 @@ export abstract class Commands {
    * @param key The key.
    * @returns The new value.
    * @throws {ReplyError} When the value is not an integer.
-   * @example
-   * ```ts ignore
-   * await client.incr("hits"); // 1
+   *
+   * @example Counters, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * console.log(await client.incr("visits")); // 1
+   * console.log(await client.incrby("visits", 10)); // 11
+   * console.log(await client.decr("visits")); // 10
+   * console.log(await client.decrby("visits", 4)); // 6
+   * console.log(await client.incrbyfloat("price", 1.5)); // 1.5
+   * console.log(await client.get("visits")); // "6": a value read back stays a string
    * ```
    */
   incr(key: Key): Reply<this, number> {
@@ -796,13 +953,11 @@ export abstract class Commands {
   /**
    * Adds to an integer (`INCRBY`).
    *
+   * Shown with the counter commands in the example of {@linkcode Commands.incr}.
+   *
    * @param key The key.
    * @param increment The amount (may be negative).
    * @returns The new value.
-   * @example
-   * ```ts ignore
-   * await client.incrby("hits", 10);
-   * ```
    */
   incrby(key: Key, increment: number): Reply<this, number> {
     return this.#call(["INCRBY", key, increment], r.integer);
@@ -811,13 +966,11 @@ export abstract class Commands {
   /**
    * Adds to a floating-point number (`INCRBYFLOAT`).
    *
+   * Shown with the counter commands in the example of {@linkcode Commands.incr}.
+   *
    * @param key The key.
    * @param increment The amount.
    * @returns The new value.
-   * @example
-   * ```ts ignore
-   * await client.incrbyfloat("balance", 0.5);
-   * ```
    */
   incrbyfloat(key: Key, increment: number): Reply<this, number> {
     return this.#call(["INCRBYFLOAT", key, increment], r.double);
@@ -826,12 +979,10 @@ export abstract class Commands {
   /**
    * Subtracts 1 from an integer (`DECR`).
    *
+   * Shown with the counter commands in the example of {@linkcode Commands.incr}.
+   *
    * @param key The key.
    * @returns The new value.
-   * @example
-   * ```ts ignore
-   * await client.decr("stock");
-   * ```
    */
   decr(key: Key): Reply<this, number> {
     return this.#call(["DECR", key], r.integer);
@@ -840,13 +991,11 @@ export abstract class Commands {
   /**
    * Subtracts from an integer (`DECRBY`).
    *
+   * Shown with the counter commands in the example of {@linkcode Commands.incr}.
+   *
    * @param key The key.
    * @param decrement The amount.
    * @returns The new value.
-   * @example
-   * ```ts ignore
-   * await client.decrby("stock", 3);
-   * ```
    */
   decrby(key: Key, decrement: number): Reply<this, number> {
     return this.#call(["DECRBY", key, decrement], r.integer);
@@ -857,13 +1006,11 @@ export abstract class Commands {
   /**
    * Gets a hash field (`HGET`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @param field The field.
    * @returns The value, or `null`.
-   * @example
-   * ```ts ignore
-   * await client.hget("user:1", "name"); // "Ada"
-   * ```
    */
   hget(key: Key, field: CommandArg): Reply<this, string | null> {
     return this.#call(["HGET", key, field], r.textOrNull);
@@ -875,9 +1022,36 @@ export abstract class Commands {
    * @param key The key.
    * @param fields Fields and their values.
    * @returns How many fields were added (not updated).
-   * @example
-   * ```ts ignore
-   * await client.hset("user:1", { name: "Ada", visits: 1 });
+   *
+   * @example Hashes, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * console.log(await client.hset("user:1", { name: "Ada", visits: 1 })); // 2
+   * console.log(await client.hsetnx("user:1", "name", "Grace")); // false
+   * console.log(await client.hget("user:1", "name")); // "Ada"
+   * console.log(await client.hmget("user:1", "name", "email")); // ["Ada", null]
+   * console.log(await client.hincrby("user:1", "visits", 2)); // 3
+   * console.log(await client.hincrbyfloat("user:1", "score", 0.5)); // 0.5
+   * console.log(await client.hexists("user:1", "email"), await client.hlen("user:1")); // false 3
+   * console.log(await client.hkeys("user:1")); // ["name", "visits", "score"]
+   * console.log(await client.hvals("user:1")); // ["Ada", "3", "0.5"]
+   * console.log(await client.hdel("user:1", "score", "email")); // 1
+   * console.log(await client.hgetall("user:1")); // { name: "Ada", visits: "3" }
    * ```
    */
   hset(key: Key, fields: Record<string, CommandArg>): Reply<this, number> {
@@ -887,14 +1061,12 @@ export abstract class Commands {
   /**
    * Sets a hash field unless it exists (`HSETNX`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @param field The field.
    * @param value The value.
    * @returns Whether it was set.
-   * @example
-   * ```ts ignore
-   * await client.hsetnx("user:1", "created", Date.now());
-   * ```
    */
   hsetnx(key: Key, field: CommandArg, value: CommandArg): Reply<this, boolean> {
     return this.#call(["HSETNX", key, field, value], r.boolean);
@@ -903,13 +1075,11 @@ export abstract class Commands {
   /**
    * Gets several hash fields (`HMGET`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @param fields The fields.
    * @returns One value (or `null`) per field.
-   * @example
-   * ```ts ignore
-   * const [name, email] = await client.hmget("user:1", "name", "email");
-   * ```
    */
   hmget(key: Key, ...fields: CommandArg[]): Reply<this, (string | null)[]> {
     return this.#call(["HMGET", key, ...fields], r.nullableTextArray);
@@ -918,12 +1088,10 @@ export abstract class Commands {
   /**
    * Gets a whole hash (`HGETALL`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @returns Its fields and values; `{}` for a missing key.
-   * @example
-   * ```ts ignore
-   * const user = await client.hgetall("user:1"); // { name: "Ada", visits: "1" }
-   * ```
    */
   hgetall(key: Key): Reply<this, Record<string, string>> {
     return this.#call(["HGETALL", key], r.record);
@@ -932,13 +1100,11 @@ export abstract class Commands {
   /**
    * Deletes hash fields (`HDEL`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @param fields The fields.
    * @returns How many existed.
-   * @example
-   * ```ts ignore
-   * await client.hdel("user:1", "email");
-   * ```
    */
   hdel(key: Key, ...fields: CommandArg[]): Reply<this, number> {
     return this.#call(["HDEL", key, ...fields], r.integer);
@@ -947,13 +1113,11 @@ export abstract class Commands {
   /**
    * Whether a hash field exists (`HEXISTS`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @param field The field.
    * @returns `true` if it exists.
-   * @example
-   * ```ts ignore
-   * await client.hexists("user:1", "name"); // true
-   * ```
    */
   hexists(key: Key, field: CommandArg): Reply<this, boolean> {
     return this.#call(["HEXISTS", key, field], r.boolean);
@@ -962,14 +1126,12 @@ export abstract class Commands {
   /**
    * Adds to an integer hash field (`HINCRBY`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @param field The field.
    * @param increment The amount.
    * @returns The new value.
-   * @example
-   * ```ts ignore
-   * await client.hincrby("user:1", "visits", 1);
-   * ```
    */
   hincrby(key: Key, field: CommandArg, increment: number): Reply<this, number> {
     return this.#call(["HINCRBY", key, field, increment], r.integer);
@@ -978,14 +1140,12 @@ export abstract class Commands {
   /**
    * Adds to a floating-point hash field (`HINCRBYFLOAT`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @param field The field.
    * @param increment The amount.
    * @returns The new value.
-   * @example
-   * ```ts ignore
-   * await client.hincrbyfloat("account:1", "balance", 2.5);
-   * ```
    */
   hincrbyfloat(key: Key, field: CommandArg, increment: number): Reply<this, number> {
     return this.#call(["HINCRBYFLOAT", key, field, increment], r.double);
@@ -994,12 +1154,10 @@ export abstract class Commands {
   /**
    * A hash's field names (`HKEYS`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @returns The fields.
-   * @example
-   * ```ts ignore
-   * await client.hkeys("user:1"); // ["name", "visits"]
-   * ```
    */
   hkeys(key: Key): Reply<this, string[]> {
     return this.#call(["HKEYS", key], r.textArray);
@@ -1008,12 +1166,10 @@ export abstract class Commands {
   /**
    * A hash's values (`HVALS`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @returns The values.
-   * @example
-   * ```ts ignore
-   * await client.hvals("user:1"); // ["Ada", "1"]
-   * ```
    */
   hvals(key: Key): Reply<this, string[]> {
     return this.#call(["HVALS", key], r.textArray);
@@ -1022,12 +1178,10 @@ export abstract class Commands {
   /**
    * How many fields a hash has (`HLEN`).
    *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
    * @param key The key.
    * @returns The count.
-   * @example
-   * ```ts ignore
-   * await client.hlen("user:1"); // 2
-   * ```
    */
   hlen(key: Key): Reply<this, number> {
     return this.#call(["HLEN", key], r.integer);
@@ -1038,13 +1192,11 @@ export abstract class Commands {
   /**
    * Prepends values to a list (`LPUSH`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @param values The values; the last one ends up first.
    * @returns The list's new length.
-   * @example
-   * ```ts ignore
-   * await client.lpush("jobs", "a", "b");
-   * ```
    */
   lpush(key: Key, ...values: CommandArg[]): Reply<this, number> {
     return this.#call(["LPUSH", key, ...values], r.integer);
@@ -1056,9 +1208,38 @@ export abstract class Commands {
    * @param key The key.
    * @param values The values.
    * @returns The list's new length.
-   * @example
-   * ```ts ignore
-   * await client.rpush("jobs", "a", "b");
+   *
+   * @example Lists, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * console.log(await client.rpush("jobs", "a", "b", "c")); // 3
+   * console.log(await client.lpush("jobs", "z")); // 4
+   * console.log(await client.lrange("jobs", 0, -1)); // ["z", "a", "b", "c"]
+   * console.log(await client.lpop("jobs"), await client.rpop("jobs", 2)); // "z" ["c", "b"]
+   * console.log(await client.llen("jobs"), await client.lindex("jobs", 0)); // 1 "a"
+   * console.log(await client.lset("jobs", 0, "a2")); // "OK"
+   * console.log(await client.lrem("jobs", 0, "a2")); // 1
+   * console.log(await client.rpop("jobs"), await client.lpop("jobs", 5)); // null null: empty
+   * await client.rpush("jobs", "x", "y", "z");
+   * console.log(await client.ltrim("jobs", 0, 1)); // "OK"
+   * console.log(await client.lmove("jobs", "done", "LEFT", "RIGHT")); // "x"
+   * console.log(await client.lrange("jobs", 0, -1)); // ["y"]
+   * console.log(await client.lrange("done", 0, -1)); // ["x"]
    * ```
    */
   rpush(key: Key, ...values: CommandArg[]): Reply<this, number> {
@@ -1068,24 +1249,20 @@ export abstract class Commands {
   /**
    * Removes and returns the first element (`LPOP`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @returns The element, or `null` when the list is empty.
-   * @example
-   * ```ts ignore
-   * const job = await client.lpop("jobs");
-   * ```
    */
   lpop(key: Key): Reply<this, string | null>;
   /**
    * Removes and returns up to `count` elements from the head (`LPOP key count`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @param count How many.
    * @returns The elements, or `null` when the list is empty.
-   * @example
-   * ```ts ignore
-   * const jobs = await client.lpop("jobs", 10);
-   * ```
    */
   lpop(key: Key, count: number): Reply<this, string[] | null>;
   lpop(key: Key, count?: number): Reply<this, string | string[] | null> {
@@ -1097,24 +1274,20 @@ export abstract class Commands {
   /**
    * Removes and returns the last element (`RPOP`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @returns The element, or `null` when the list is empty.
-   * @example
-   * ```ts ignore
-   * const last = await client.rpop("jobs");
-   * ```
    */
   rpop(key: Key): Reply<this, string | null>;
   /**
    * Removes and returns up to `count` elements from the tail (`RPOP key count`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @param count How many.
    * @returns The elements, or `null` when the list is empty.
-   * @example
-   * ```ts ignore
-   * const last = await client.rpop("jobs", 2);
-   * ```
    */
   rpop(key: Key, count: number): Reply<this, string[] | null>;
   rpop(key: Key, count?: number): Reply<this, string | string[] | null> {
@@ -1126,14 +1299,12 @@ export abstract class Commands {
   /**
    * A range of a list (`LRANGE`); negative indexes count from the end.
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @param start The first index.
    * @param stop The last index (inclusive).
    * @returns The elements.
-   * @example
-   * ```ts ignore
-   * await client.lrange("jobs", 0, -1); // the whole list
-   * ```
    */
   lrange(key: Key, start: number, stop: number): Reply<this, string[]> {
     return this.#call(["LRANGE", key, start, stop], r.textArray);
@@ -1142,12 +1313,10 @@ export abstract class Commands {
   /**
    * A list's length (`LLEN`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @returns The length.
-   * @example
-   * ```ts ignore
-   * await client.llen("jobs");
-   * ```
    */
   llen(key: Key): Reply<this, number> {
     return this.#call(["LLEN", key], r.integer);
@@ -1156,13 +1325,11 @@ export abstract class Commands {
   /**
    * The element at an index (`LINDEX`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @param index The index; negative counts from the end.
    * @returns The element, or `null`.
-   * @example
-   * ```ts ignore
-   * await client.lindex("jobs", -1);
-   * ```
    */
   lindex(key: Key, index: number): Reply<this, string | null> {
     return this.#call(["LINDEX", key, index], r.textOrNull);
@@ -1171,15 +1338,13 @@ export abstract class Commands {
   /**
    * Sets the element at an index (`LSET`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @param index The index.
    * @param value The value.
    * @returns `OK`.
    * @throws {ReplyError} When the index is out of range.
-   * @example
-   * ```ts ignore
-   * await client.lset("jobs", 0, "first");
-   * ```
    */
   lset(key: Key, index: number, value: CommandArg): Reply<this, "OK"> {
     return this.#call(["LSET", key, index, value], r.ok);
@@ -1188,14 +1353,12 @@ export abstract class Commands {
   /**
    * Removes elements equal to a value (`LREM`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @param count How many: from the head when positive, from the tail when negative, all when 0.
    * @param value The value.
    * @returns How many were removed.
-   * @example
-   * ```ts ignore
-   * await client.lrem("jobs", 0, "done");
-   * ```
    */
   lrem(key: Key, count: number, value: CommandArg): Reply<this, number> {
     return this.#call(["LREM", key, count, value], r.integer);
@@ -1204,14 +1367,12 @@ export abstract class Commands {
   /**
    * Trims a list to a range (`LTRIM`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param key The key.
    * @param start The first index kept.
    * @param stop The last index kept.
    * @returns `OK`.
-   * @example
-   * ```ts ignore
-   * await client.ltrim("recent", 0, 99); // keep 100
-   * ```
    */
   ltrim(key: Key, start: number, stop: number): Reply<this, "OK"> {
     return this.#call(["LTRIM", key, start, stop], r.ok);
@@ -1220,15 +1381,13 @@ export abstract class Commands {
   /**
    * Moves an element from one list to another (`LMOVE`).
    *
+   * Shown with the list commands in the example of {@linkcode Commands.rpush}.
+   *
    * @param source The source list.
    * @param destination The destination list.
    * @param from Which end of the source to take from.
    * @param to Which end of the destination to put at.
    * @returns The element, or `null` when the source is empty.
-   * @example
-   * ```ts ignore
-   * await client.lmove("jobs", "processing", "LEFT", "RIGHT");
-   * ```
    */
   lmove(source: Key, destination: Key, from: ListSide, to: ListSide): Reply<this, string | null> {
     return this.#call(["LMOVE", source, destination, from, to], r.textOrNull);
@@ -1242,9 +1401,37 @@ export abstract class Commands {
    * @param key The key.
    * @param members The members.
    * @returns How many were new.
-   * @example
-   * ```ts ignore
-   * await client.sadd("tags", "a", "b");
+   *
+   * @example Sets, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * console.log(await client.sadd("a", "redis", "aws", "iam")); // 3
+   * console.log(await client.sadd("b", "redis", "deno")); // 2
+   * console.log(await client.sismember("a", "aws")); // true
+   * console.log(await client.smismember("a", "aws", "deno")); // [true, false]
+   * console.log(await client.scard("a"), await client.sinter("a", "b")); // 3 ["redis"]
+   * console.log((await client.sunion("a", "b")).sort()); // ["aws", "deno", "iam", "redis"]
+   * console.log((await client.sdiff("a", "b")).sort()); // ["aws", "iam"]
+   * console.log(await client.srem("a", "iam")); // 1
+   * console.log((await client.smembers("a")).sort()); // ["aws", "redis"]
+   * console.log((await client.srandmember("b", 5)).sort()); // ["deno", "redis"]: no repeats
+   * console.log((await client.spop("b", 2)).sort()); // ["deno", "redis"]
+   * console.log(await client.spop("b"), await client.srandmember("b")); // null null: empty
    * ```
    */
   sadd(key: Key, ...members: CommandArg[]): Reply<this, number> {
@@ -1254,13 +1441,11 @@ export abstract class Commands {
   /**
    * Removes members from a set (`SREM`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param key The key.
    * @param members The members.
    * @returns How many were removed.
-   * @example
-   * ```ts ignore
-   * await client.srem("tags", "a");
-   * ```
    */
   srem(key: Key, ...members: CommandArg[]): Reply<this, number> {
     return this.#call(["SREM", key, ...members], r.integer);
@@ -1269,12 +1454,10 @@ export abstract class Commands {
   /**
    * A set's members (`SMEMBERS`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param key The key.
    * @returns The members, in no particular order.
-   * @example
-   * ```ts ignore
-   * await client.smembers("tags");
-   * ```
    */
   smembers(key: Key): Reply<this, string[]> {
     return this.#call(["SMEMBERS", key], r.textArray);
@@ -1283,13 +1466,11 @@ export abstract class Commands {
   /**
    * Whether a value is a member of a set (`SISMEMBER`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param key The key.
    * @param member The value.
    * @returns `true` if it is.
-   * @example
-   * ```ts ignore
-   * await client.sismember("tags", "a");
-   * ```
    */
   sismember(key: Key, member: CommandArg): Reply<this, boolean> {
     return this.#call(["SISMEMBER", key, member], r.boolean);
@@ -1298,13 +1479,11 @@ export abstract class Commands {
   /**
    * Whether each value is a member of a set (`SMISMEMBER`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param key The key.
    * @param members The values.
    * @returns One boolean per value.
-   * @example
-   * ```ts ignore
-   * await client.smismember("tags", "a", "z"); // [true, false]
-   * ```
    */
   smismember(key: Key, ...members: CommandArg[]): Reply<this, boolean[]> {
     return this.#call(["SMISMEMBER", key, ...members], r.booleanArray);
@@ -1313,12 +1492,10 @@ export abstract class Commands {
   /**
    * A set's size (`SCARD`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param key The key.
    * @returns The number of members.
-   * @example
-   * ```ts ignore
-   * await client.scard("tags");
-   * ```
    */
   scard(key: Key): Reply<this, number> {
     return this.#call(["SCARD", key], r.integer);
@@ -1327,24 +1504,20 @@ export abstract class Commands {
   /**
    * Removes and returns a random member (`SPOP`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param key The key.
    * @returns The member, or `null` when the set is empty.
-   * @example
-   * ```ts ignore
-   * await client.spop("tags");
-   * ```
    */
   spop(key: Key): Reply<this, string | null>;
   /**
    * Removes and returns up to `count` random members (`SPOP key count`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param key The key.
    * @param count How many.
    * @returns The members.
-   * @example
-   * ```ts ignore
-   * await client.spop("tags", 2);
-   * ```
    */
   spop(key: Key, count: number): Reply<this, string[]>;
   spop(key: Key, count?: number): Reply<this, string | string[] | null> {
@@ -1356,25 +1529,21 @@ export abstract class Commands {
   /**
    * Returns a random member without removing it (`SRANDMEMBER`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param key The key.
    * @returns The member, or `null` when the set is empty.
-   * @example
-   * ```ts ignore
-   * await client.srandmember("tags");
-   * ```
    */
   srandmember(key: Key): Reply<this, string | null>;
   /**
    * Returns random members (`SRANDMEMBER key count`): distinct when `count`
    * is positive, possibly repeated when negative.
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param key The key.
    * @param count How many.
    * @returns The members.
-   * @example
-   * ```ts ignore
-   * await client.srandmember("tags", 3);
-   * ```
    */
   srandmember(key: Key, count: number): Reply<this, string[]>;
   srandmember(key: Key, count?: number): Reply<this, string | string[] | null> {
@@ -1386,12 +1555,10 @@ export abstract class Commands {
   /**
    * The intersection of sets (`SINTER`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param keys The sets.
    * @returns The members in all of them.
-   * @example
-   * ```ts ignore
-   * await client.sinter("a", "b");
-   * ```
    */
   sinter(...keys: Key[]): Reply<this, string[]> {
     return this.#call(["SINTER", ...keys], r.textArray);
@@ -1400,12 +1567,10 @@ export abstract class Commands {
   /**
    * The union of sets (`SUNION`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param keys The sets.
    * @returns The members in any of them.
-   * @example
-   * ```ts ignore
-   * await client.sunion("a", "b");
-   * ```
    */
   sunion(...keys: Key[]): Reply<this, string[]> {
     return this.#call(["SUNION", ...keys], r.textArray);
@@ -1414,12 +1579,10 @@ export abstract class Commands {
   /**
    * The difference of sets (`SDIFF`).
    *
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
+   *
    * @param keys The first set, then the sets to subtract.
    * @returns The members of the first set in none of the others.
-   * @example
-   * ```ts ignore
-   * await client.sdiff("a", "b");
-   * ```
    */
   sdiff(...keys: Key[]): Reply<this, string[]> {
     return this.#call(["SDIFF", ...keys], r.textArray);
@@ -1434,9 +1597,40 @@ export abstract class Commands {
    * @param member The first member and its score.
    * @param members More members.
    * @returns How many were added.
-   * @example
-   * ```ts ignore
-   * await client.zadd("scores", { score: 10, member: "ada" }, { score: 7, member: "bob" });
+   *
+   * @example Sorted sets, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * const ada = { score: 10, member: "ada" };
+   * console.log(await client.zadd("scores", ada, { score: 7, member: "grace" })); // 2
+   * console.log(await client.zadd("scores", { gt: true, ch: true }, { ...ada, score: 12 })); // 1
+   * console.log(await client.zincrby("scores", 4, "grace")); // 11
+   * console.log(await client.zscore("scores", "ada"), await client.zcard("scores")); // 12 2
+   * console.log(await client.zcount("scores", "(11", "+inf")); // 1
+   * console.log(await client.zrank("scores", "ada"), await client.zrevrank("scores", "ada")); // 1 0
+   * console.log(await client.zrange("scores", 0, -1, { rev: true })); // ["ada", "grace"]
+   * console.log(await client.zrange("scores", 12, "+inf", { byScore: true, withScores: true }));
+   * // [{ member: "ada", score: 12 }]
+   * await client.zadd("scores", { score: 1, member: "ken" }, { score: 2, member: "linus" });
+   * console.log(await client.zpopmin("scores")); // [{ member: "ken", score: 1 }]
+   * console.log(await client.zpopmax("scores", 1)); // [{ member: "ada", score: 12 }]
+   * console.log(await client.zremrangebyscore("scores", 0, 5)); // 1
+   * console.log(await client.zrem("scores", "grace", "nobody")); // 1
    * ```
    */
   zadd(key: Key, member: ZMember, ...members: ZMember[]): Reply<this, number>;
@@ -1448,10 +1642,6 @@ export abstract class Commands {
    * @param member The first member and its score.
    * @param members More members.
    * @returns How many were added (with `ch`: added or changed).
-   * @example
-   * ```ts ignore
-   * await client.zadd("best", { gt: true, ch: true }, { score: 12, member: "ada" });
-   * ```
    */
   zadd(
     key: Key,
@@ -1479,14 +1669,12 @@ export abstract class Commands {
   /**
    * Adds to a member's score (`ZINCRBY`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param increment The amount.
    * @param member The member.
    * @returns The new score.
-   * @example
-   * ```ts ignore
-   * await client.zincrby("scores", 5, "ada");
-   * ```
    */
   zincrby(key: Key, increment: number, member: CommandArg): Reply<this, number> {
     return this.#call(["ZINCRBY", key, increment, member], r.double);
@@ -1495,13 +1683,11 @@ export abstract class Commands {
   /**
    * A member's score (`ZSCORE`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param member The member.
    * @returns The score, or `null`.
-   * @example
-   * ```ts ignore
-   * await client.zscore("scores", "ada"); // 15
-   * ```
    */
   zscore(key: Key, member: CommandArg): Reply<this, number | null> {
     return this.#call(["ZSCORE", key, member], r.doubleOrNull);
@@ -1510,13 +1696,11 @@ export abstract class Commands {
   /**
    * Removes members (`ZREM`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param members The members.
    * @returns How many were removed.
-   * @example
-   * ```ts ignore
-   * await client.zrem("scores", "bob");
-   * ```
    */
   zrem(key: Key, ...members: CommandArg[]): Reply<this, number> {
     return this.#call(["ZREM", key, ...members], r.integer);
@@ -1525,12 +1709,10 @@ export abstract class Commands {
   /**
    * A sorted set's size (`ZCARD`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @returns The number of members.
-   * @example
-   * ```ts ignore
-   * await client.zcard("scores");
-   * ```
    */
   zcard(key: Key): Reply<this, number> {
     return this.#call(["ZCARD", key], r.integer);
@@ -1539,14 +1721,12 @@ export abstract class Commands {
   /**
    * Counts members with scores in a range (`ZCOUNT`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param min The lowest score: a number, `"-inf"`, or `"(5"` for exclusive.
    * @param max The highest score.
    * @returns The count.
-   * @example
-   * ```ts ignore
-   * await client.zcount("scores", 10, "+inf");
-   * ```
    */
   zcount(key: Key, min: number | string, max: number | string): Reply<this, number> {
     return this.#call(["ZCOUNT", key, min, max], r.integer);
@@ -1555,13 +1735,11 @@ export abstract class Commands {
   /**
    * A member's rank, lowest score first (`ZRANK`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param member The member.
    * @returns The 0-based rank, or `null`.
-   * @example
-   * ```ts ignore
-   * await client.zrank("scores", "ada");
-   * ```
    */
   zrank(key: Key, member: CommandArg): Reply<this, number | null> {
     return this.#call(["ZRANK", key, member], r.integerOrNull);
@@ -1570,13 +1748,11 @@ export abstract class Commands {
   /**
    * A member's rank, highest score first (`ZREVRANK`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param member The member.
    * @returns The 0-based rank, or `null`.
-   * @example
-   * ```ts ignore
-   * await client.zrevrank("scores", "ada"); // 0: the leader
-   * ```
    */
   zrevrank(key: Key, member: CommandArg): Reply<this, number | null> {
     return this.#call(["ZREVRANK", key, member], r.integerOrNull);
@@ -1585,15 +1761,13 @@ export abstract class Commands {
   /**
    * A range of members with their scores (`ZRANGE … WITHSCORES`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param start The first index (or score/lex bound with `byScore`/`byLex`).
    * @param stop The last index (or bound).
    * @param options `withScores: true`, and `byScore`/`byLex`, `rev`, `limit`.
    * @returns The members and scores.
-   * @example
-   * ```ts ignore
-   * await client.zrange("scores", 0, 2, { rev: true, withScores: true });
-   * ```
    */
   zrange(
     key: Key,
@@ -1604,16 +1778,13 @@ export abstract class Commands {
   /**
    * A range of members (`ZRANGE`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param start The first index (or score/lex bound with `byScore`/`byLex`).
    * @param stop The last index (or bound).
    * @param options `byScore`/`byLex`, `rev`, `limit`.
    * @returns The members.
-   * @example
-   * ```ts ignore
-   * await client.zrange("scores", 0, -1);
-   * await client.zrange("scores", "(10", "+inf", { byScore: true, limit: { offset: 0, count: 5 } });
-   * ```
    */
   zrange(
     key: Key,
@@ -1642,13 +1813,11 @@ export abstract class Commands {
   /**
    * Removes and returns the lowest-scored members (`ZPOPMIN`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param count How many.
    * @returns The members and their scores.
-   * @example
-   * ```ts ignore
-   * const [next] = await client.zpopmin("queue");
-   * ```
    */
   zpopmin(key: Key, count?: number): Reply<this, ScoreMember[]> {
     return this.#call(
@@ -1660,13 +1829,11 @@ export abstract class Commands {
   /**
    * Removes and returns the highest-scored members (`ZPOPMAX`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param count How many.
    * @returns The members and their scores.
-   * @example
-   * ```ts ignore
-   * const [top] = await client.zpopmax("scores");
-   * ```
    */
   zpopmax(key: Key, count?: number): Reply<this, ScoreMember[]> {
     return this.#call(
@@ -1678,14 +1845,12 @@ export abstract class Commands {
   /**
    * Removes members with scores in a range (`ZREMRANGEBYSCORE`).
    *
+   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
+   *
    * @param key The key.
    * @param min The lowest score (`"-inf"`, `"(5"` allowed).
    * @param max The highest score.
    * @returns How many were removed.
-   * @example
-   * ```ts ignore
-   * await client.zremrangebyscore("events", "-inf", Date.now() - 60_000);
-   * ```
    */
   zremrangebyscore(key: Key, min: number | string, max: number | string): Reply<this, number> {
     return this.#call(["ZREMRANGEBYSCORE", key, min, max], r.integer);
@@ -1701,9 +1866,31 @@ export abstract class Commands {
    * @param args Its other arguments (`ARGV`).
    * @returns What the script returned.
    * @throws {ReplyError} When the script fails.
-   * @example
-   * ```ts ignore
-   * await client.eval("return redis.call('INCRBY', KEYS[1], ARGV[1])", ["hits"], [5]);
+   *
+   * @example Lua scripts, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * const script = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
+   * console.log(await client.eval(script, ["counter"], [5])); // 5
+   * const sha1 = await client.scriptLoad(script);
+   * console.log(await client.evalsha(sha1, ["counter"], [5])); // 10
+   * console.log(await client.scriptExists(sha1, "0".repeat(40))); // [true, false]
+   * console.log(await client.eval("return {1, 'two'}")); // [1, "two"]: the reply as decoded
    * ```
    */
   eval(script: string, keys: Key[] = [], args: CommandArg[] = []): Reply<this, RespValue> {
@@ -1713,16 +1900,13 @@ export abstract class Commands {
   /**
    * Runs a script cached with {@linkcode Commands.scriptLoad} (`EVALSHA`).
    *
+   * Shown with the scripting commands in the example of {@linkcode Commands.eval}.
+   *
    * @param sha1 The script's SHA-1 digest.
    * @param keys The keys it touches (`KEYS`).
    * @param args Its other arguments (`ARGV`).
    * @returns What the script returned.
    * @throws {ReplyError} `NOSCRIPT` when the server does not have the script.
-   * @example
-   * ```ts ignore
-   * const sha = await client.scriptLoad("return ARGV[1]");
-   * await client.evalsha(sha, [], ["hi"]); // "hi"
-   * ```
    */
   evalsha(sha1: string, keys: Key[] = [], args: CommandArg[] = []): Reply<this, RespValue> {
     return this.#call(["EVALSHA", sha1, keys.length, ...keys, ...args]);
@@ -1731,12 +1915,10 @@ export abstract class Commands {
   /**
    * Caches a script on the server (`SCRIPT LOAD`).
    *
+   * Shown with the scripting commands in the example of {@linkcode Commands.eval}.
+   *
    * @param script The script.
    * @returns Its SHA-1 digest, for {@linkcode Commands.evalsha}.
-   * @example
-   * ```ts ignore
-   * const sha = await client.scriptLoad("return 1");
-   * ```
    */
   scriptLoad(script: string): Reply<this, string> {
     return this.#call(["SCRIPT", "LOAD", script], r.text);
@@ -1745,12 +1927,10 @@ export abstract class Commands {
   /**
    * Whether scripts are cached (`SCRIPT EXISTS`).
    *
+   * Shown with the scripting commands in the example of {@linkcode Commands.eval}.
+   *
    * @param sha1s The digests.
    * @returns One boolean per digest.
-   * @example
-   * ```ts ignore
-   * const [known] = await client.scriptExists(sha);
-   * ```
    */
   scriptExists(...sha1s: string[]): Reply<this, boolean[]> {
     return this.#call(["SCRIPT", "EXISTS", ...sha1s], r.booleanArray);
@@ -1764,9 +1944,29 @@ export abstract class Commands {
    * @param channel The channel.
    * @param message The message.
    * @returns How many subscribers received it (on this node).
-   * @example
-   * ```ts ignore
-   * await client.publish("news", "hello");
+   *
+   * @example Publishing to a subscriber, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * const received = Promise.withResolvers<string>();
+   * await using _news = await client.subscribe("news", (message) => received.resolve(message));
+   * console.log(await client.publish("news", "hello")); // 1: one subscriber got it
+   * console.log(await received.promise); // "hello"
    * ```
    */
   publish(channel: CommandArg, message: CommandArg): Reply<this, number> {

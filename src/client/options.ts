@@ -4,6 +4,7 @@
  * @module
  */
 
+import { expandUrl, type UrlOptions } from "./url_options.ts";
 import { checkHost, describe, isLoopback } from "../_checks.ts";
 import { reauthAfterOption } from "../auth/policy.ts";
 import type { AuthCredentials, AuthProvider } from "../auth/types.ts";
@@ -36,10 +37,13 @@ export interface ReconnectOptions {
   maxDelay?: number;
 }
 
-/** Options of {@linkcode connect}. */
-export interface ConnectOptions {
-  /** The server's host name or IP address (the cache's endpoint). */
-  host: string;
+/** Options of {@linkcode connect}: where (`url`, or `host` and `port`), how, and as whom. */
+export interface ConnectOptions extends UrlOptions {
+  /**
+   * The server's host name or IP address (the cache's endpoint). Give it or
+   * `url`.
+   */
+  host?: string;
   /**
    * The server's port.
    *
@@ -206,9 +210,12 @@ export function resolveOptions(
   if (options === null || typeof options !== "object") {
     throw new TypeError(`Cannot connect: options must be an object, got ${typeof options}`);
   }
+  options = expandUrl("Cannot connect", options);
   const host = options.host;
   if (typeof host !== "string" || host.length === 0) {
-    throw new TypeError(`Cannot connect: 'host' must be a non-empty string, got ${describe(host)}`);
+    throw new TypeError(
+      `Cannot connect: 'host' (or 'url') must be a non-empty string, got ${describe(host)}`,
+    );
   }
   checkHost("Cannot connect", "host", host);
   const hostname = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;

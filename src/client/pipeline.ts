@@ -7,7 +7,7 @@
 
 import { ReplyError } from "../errors.ts";
 import type { CommandArg, RespValue } from "../resp/types.ts";
-import { Commands } from "./commands.ts";
+import { type Chain, Commands } from "./commands.ts";
 import type { Parser } from "./connection.ts";
 
 /** Sends a batch of commands and resolves with one raw reply per command. */
@@ -96,11 +96,19 @@ export class Queue {
  * returns one result per command, in order. The commands are not atomic: use
  * {@linkcode RedisClient.multi} for that.
  *
+ * The type parameter is the results' types so far: each command method
+ * returns the pipeline typed with its reply added, so
+ * `client.pipeline().get("a").incr("n")` is a `Pipeline<[string | null, number]>`
+ * and its `exec()` resolves with that tuple. A pipeline filled by statements
+ * (a loop) keeps the type it was made with, `Pipeline<[]>`, whose `exec()`
+ * resolves with `unknown[]`.
+ *
+ * @typeParam R The results of the commands queued so far, in order.
+ *
  * @example Against the local emulator
  * ```ts
- * import { connect } from "../client.ts";
- * import { IamAuth } from "../iam_auth.ts";
- * import { SEED_POLICY, startEmulator } from "../emulator/mod.ts";
+ * import { connect, IamAuth } from "@elasticache-iam/connector";
+ * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
  *
  * // An IAM user whose keys may connect to the emulator's cache.
  * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
@@ -115,14 +123,22 @@ export class Queue {
  * });
  * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
  *
- * const [hits, greeting] = await client.pipeline()
- *   .incr("hits")
- *   .get("greeting")
- *   .exec<[number, string | null]>();
+ * // [number, string | null], from the commands queued
+ * const [hits, greeting] = await client.pipeline().incr("hits").get("greeting").exec();
  * console.log(hits, greeting); // 1 null
+ *
+ * // Queued in a loop: the results are unknown[]
+ * const pipeline = client.pipeline();
+ * for (const key of ["a", "b", "c"]) pipeline.incr(key);
+ * console.log(await pipeline.exec()); // [1, 1, 1]
  * ```
  */
-export class Pipeline extends Commands {
+export class Pipeline<R extends unknown[] = []> extends Commands implements Chain {
+  /** Type-level only, never set: see {@linkcode Chain}. */
+  declare readonly "~reply": unknown;
+  /** Type-level only, never set: this pipeline with one more result, `this["~reply"]`. */
+  declare readonly "~next": Pipeline<[...R, this["~reply"]]>;
+
   readonly #send: BatchSender;
   readonly #queue = new Queue();
 
@@ -147,23 +163,57 @@ export class Pipeline extends Commands {
   /**
    * Sends the queued commands in one write and empties the pipeline.
    *
-   * @typeParam T The results' types, as a tuple, when you want them checked
-   * against the commands you queued (they are not inferred).
-   * @param options `keepErrors`: return error replies in their slots instead of throwing.
+   * @typeParam T The results' types. Inferred from the queued commands; name
+   * it only to narrow them (a `send` reply, a pipeline filled in a loop): it
+   * must be assignable to the inferred tuple.
+   * @param options Without `keepErrors: true`, the first error reply is thrown.
    * @returns One result per command, parsed as its method returns it.
-   * @throws {ReplyError} The first error reply, after every reply arrived (unless `keepErrors`).
+   * @throws {ReplyError} The first error reply, after every reply arrived.
+   * @throws {ConnectionClosedError} When the connection closed before every reply arrived.
+   */
+  exec<T extends ([] extends R ? unknown[] : R) = [] extends R ? unknown[] : R>(
+    options?: ExecOptions & { keepErrors?: false },
+  ): Promise<T>;
+  /**
+   * Sends the queued commands in one write and empties the pipeline, keeping
+   * error replies in the results.
+   *
+   * @typeParam T The results' types, inferred from the queued commands.
+   * @param options `keepErrors: true`: a failed command's slot holds its
+   * error (a `ReplyError` for an error reply) instead of the first one being thrown.
+   * @returns One result or error per command.
    * @throws {ConnectionClosedError} When the connection closed before every reply arrived.
    *
    * @example Keeping per-command errors
-   * ```ts ignore
-   * const results = await client.pipeline().set("s", "x").incr("s").exec({ keepErrors: true });
-   * results[1] instanceof ReplyError; // true: "ERR value is not an integer…"
+   * ```ts
+   * import { connect, IamAuth, ReplyError } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * // [("OK" | null) | Error, number | Error]
+   * const [set, incr] = await client.pipeline().set("s", "x").incr("s").exec({ keepErrors: true });
+   * console.log(set); // "OK"
+   * console.log(incr instanceof ReplyError, (incr as ReplyError).code); // true "ERR"
    * ```
    */
-  async exec<T extends unknown[] = unknown[]>(options?: ExecOptions): Promise<T> {
+  exec<T extends ([] extends R ? unknown[] : R) = [] extends R ? unknown[] : R>(
+    options: ExecOptions,
+  ): Promise<{ [K in keyof T]: T[K] | Error }>;
+  async exec(options?: ExecOptions): Promise<unknown[]> {
     const queue = this.#queue.take();
-    if (queue.commands.length === 0) return [] as unknown as T;
+    if (queue.commands.length === 0) return [];
     const replies = await this.#send(queue.commands, queue.anyBytes ? queue.bytes : false);
-    return queue.settle(replies, options) as T;
+    return queue.settle(replies, options);
   }
 }

@@ -45,7 +45,7 @@ class Registry {
  * ```ts
  * import { connect } from "../client.ts";
  * import { IamAuth } from "../iam_auth.ts";
- * import { SEED_POLICY, startEmulator } from "../emulator/mod.ts";
+ * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
  *
  * // An IAM user whose keys may connect to the emulator's cache.
  * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };

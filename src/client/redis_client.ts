@@ -1,7 +1,8 @@
 /**
- * The client class, without a default transport: each entry point (`mod.ts`
- * through `client.ts`, and `cloudflare.ts`) makes a subclass with its own, so
- * that the Workers entry never reaches the `node:*` transport.
+ * The client class, one for every runtime: without a `transport` option it
+ * uses the runtime's sockets (Deno's, or `node:net`/`node:tls` on Node.js and
+ * Bun, loaded on first connect); on Workers, `./cloudflare`'s `connect` passes
+ * `cloudflare:sockets`.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import { type BatchSender, Pipeline } from "./pipeline.ts";
 import { type MessageListener, type PatternListener, PubSub, type Subscription } from "./pubsub.ts";
 import { type ConnectOptions, resolveOptions } from "./options.ts";
 import { Session } from "./session.ts";
-import type { TransportFactory } from "../transport/types.ts";
+import { defaultTransport } from "../transport/default_transport.ts";
 
 /**
  * A client for one Redis, Valkey, ElastiCache or MemoryDB endpoint, over one
@@ -23,12 +24,6 @@ import type { TransportFactory } from "../transport/types.ts";
  * connection drops, the next command reopens it with fresh credentials;
  * commands that were waiting on the dropped connection fail with a
  * `ConnectionClosedError` and are never resent.
- *
- * @example
- * ```ts ignore
- * await using client = await connect({ host: "my-cache.xxxxxx.use1.cache.amazonaws.com", auth });
- * await client.incr("hits");
- * ```
  *
  * @example A client with its own transport; it connects on the first command
  * ```ts
@@ -46,11 +41,6 @@ export class RedisClient extends Commands implements AsyncDisposable {
   readonly #batch: BatchSender;
 
   /**
-   * The transport used when the options name none; set by the entry point's subclass.
-   */
-  protected static defaultTransport: TransportFactory | undefined = undefined;
-
-  /**
    * Creates a client without connecting: the first command connects.
    *
    * @param options Where and how to connect; see {@linkcode ConnectOptions}.
@@ -66,10 +56,7 @@ export class RedisClient extends Commands implements AsyncDisposable {
    */
   constructor(options: ConnectOptions) {
     super((args, parse, bytes) => this.#session.run(args, parse, bytes));
-    const resolved = resolveOptions(
-      options,
-      (new.target as unknown as { defaultTransport?: TransportFactory }).defaultTransport,
-    );
+    const resolved = resolveOptions(options, defaultTransport);
     this.#pubsub = new PubSub();
     this.#session = new Session(resolved, this.#pubsub);
     this.#pubsub.attach(this.#session);
@@ -109,7 +96,7 @@ export class RedisClient extends Commands implements AsyncDisposable {
    * @returns An empty pipeline.
    * @example
    * ```ts ignore
-   * const [a, b] = await client.pipeline().get("a").get("b").exec<[string | null, string | null]>();
+   * const [a, b] = await client.pipeline().get("a").get("b").exec(); // [string | null, string | null]
    * ```
    */
   pipeline(): Pipeline {

@@ -14,8 +14,9 @@ import { ConnectionAuth, isAuthProvider, type Reauthentication } from "../auth/c
 import { authenticationError } from "../auth/refusal.ts";
 import type { AuthCredentials } from "../auth/types.ts";
 import { ConnectionClosedError, ProtocolError, raiseUncaught, TimeoutError } from "../errors.ts";
+import { warmUpDecoder } from "../cold_start.ts";
+import { RespDecoder } from "../resp/decoder.ts";
 import type { CommandArg, Push, RespValue } from "../resp/types.ts";
-import { warmUpDecoder } from "../resp/warm_up.ts";
 import type { Transport } from "../transport/types.ts";
 import { Connection, messageOf, type Parser } from "./connection.ts";
 import { authCommand, CredentialsRefused, handshake, prepareHandshake } from "./handshake.ts";
@@ -325,7 +326,7 @@ export class Session {
       prepared: prepareHandshake(credentials, o),
     }));
     preparing.catch(() => {});
-    warmUpDecoder();
+    warmUpDecoder(() => new RespDecoder());
     let transport: Transport;
     try {
       transport = await abortable(opening, signal);

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { signalTimeout, SignalTimer } from "../cold_start.ts";
+
 /**
  * Timers as the client uses them. The default wraps `setTimeout`; tests pass
  * their own to fire timers by hand.
@@ -56,56 +58,6 @@ export interface Timers {
   now?(): number;
 }
 
-/**
- * The longest single `AbortSignal.timeout` a {@linkcode SignalTimer} waits
- * on: a cancelled timer's signal lingers in the runtime until it fires, so
- * long delays run as a chain of steps this long.
- */
-const SIGNAL_STEP_MS = 60_000;
-
-/**
- * A timer on `AbortSignal.timeout`, which runs on Deno's own timers. In Deno
- * 2.9 the global `setTimeout` is Node's, and its first call loads
- * `node:timers` (about 7 ms of every cold start). Cancelling removes the
- * listener (the signal then no longer keeps the process alive, and no longer
- * holds the callback); the signal itself is dropped when its step ends.
- */
-class SignalTimer {
-  #callback: (() => void) | undefined;
-  #signal: AbortSignal | undefined;
-  #remaining = 0;
-
-  constructor(callback: () => void, ms: number) {
-    this.#callback = callback;
-    this.#arm(Math.max(0, ms));
-  }
-
-  cancel(): void {
-    this.#callback = undefined;
-    this.#signal?.removeEventListener("abort", this.#fire);
-    this.#signal = undefined;
-  }
-
-  #arm(ms: number): void {
-    const step = Math.min(ms, SIGNAL_STEP_MS);
-    this.#remaining = ms - step;
-    this.#signal = AbortSignal.timeout(step);
-    this.#signal.addEventListener("abort", this.#fire, { once: true });
-  }
-
-  #fire = (): void => {
-    this.#signal = undefined;
-    if (this.#callback === undefined) return;
-    if (this.#remaining > 0) {
-      this.#arm(this.#remaining);
-      return;
-    }
-    const callback = this.#callback;
-    this.#callback = undefined;
-    callback();
-  };
-}
-
 function unrefRuntimeTimer(handle: unknown): void {
   if (typeof handle === "number") {
     const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
@@ -115,13 +67,10 @@ function unrefRuntimeTimer(handle: unknown): void {
   }
 }
 
-const onDeno = typeof (globalThis as { Deno?: { version?: { deno?: unknown } } }).Deno?.version
-      ?.deno === "string" && typeof AbortSignal.timeout === "function";
-
 /**
  * The runtime's own timers. On Deno, `setIoTimeout` runs on
- * `AbortSignal.timeout` (see {@linkcode Timers.setIoTimeout}); elsewhere it
- * is an unref'd `setTimeout`.
+ * `AbortSignal.timeout` (`signalTimeout`, a cold-start measure in
+ * `../cold_start.ts`); elsewhere it is an unref'd `setTimeout`.
  */
 export const systemTimers: Timers = {
   now: () => performance.now(),
@@ -134,11 +83,11 @@ export const systemTimers: Timers = {
     // A SignalTimer lives only as long as the socket work it guards.
     if (!(handle instanceof SignalTimer)) unrefRuntimeTimer(handle);
   },
-  setIoTimeout: onDeno ? (callback, ms) => new SignalTimer(callback, ms) : (callback, ms) => {
+  setIoTimeout: signalTimeout ?? ((callback, ms) => {
     const handle = setTimeout(callback, ms);
     unrefRuntimeTimer(handle);
     return handle;
-  },
+  }),
 };
 
 /**

@@ -29,11 +29,12 @@
  * @module
  */
 
-import type { ConnectOptions } from "../client.ts";
+import type { ConnectOptions } from "../client/options.ts";
 import { Commands } from "../client/commands.ts";
 import { Transaction } from "../client/multi.ts";
 import { Pipeline } from "../client/pipeline.ts";
 import type { ClusterNodeAddress, ClusterShardInfo } from "./topology.ts";
+import { connectArguments, expandUrl } from "../client/url_options.ts";
 import { Router, type RouterOptions } from "./router.ts";
 
 export type { ClusterNodeAddress, ClusterNodeInfo, ClusterShardInfo } from "./topology.ts";
@@ -44,8 +45,9 @@ export interface ConnectClusterOptions
   /**
    * A node to discover the cluster from: the configuration endpoint of an
    * ElastiCache cluster, the endpoint of a serverless cache, or any node.
+   * Give it or `url`.
    */
-  host: string;
+  host?: string;
   /**
    * Its port.
    *
@@ -186,7 +188,7 @@ export class ClusterClient extends Commands implements AsyncDisposable {
    *
    * @example
    * ```ts ignore
-   * const [a, b] = await cluster.pipeline().get("a").get("b").exec<[string | null, string | null]>();
+   * const [a, b] = await cluster.pipeline().get("a").get("b").exec(); // [string | null, string | null]
    * ```
    */
   pipeline(): Pipeline {
@@ -252,9 +254,12 @@ export class ClusterClient extends Commands implements AsyncDisposable {
  * Discovers a Redis Cluster and returns a ready client. Node connections
  * open on first use, each with credentials that are valid at that moment.
  *
- * @param options Where to discover the cluster (`host`, `port`, `seeds`), and
- * every option of `connect` for the node connections (`auth`, `tls`,
- * `caCerts`, `transport`, …).
+ * @param target The configuration (or serverless) endpoint's URL
+ * (`rediss://USER@HOST:PORT`: the user is the IAM user id, the cache's name
+ * and region are read from the host), or all the options.
+ * @param options After a URL, the other options; as one object: where to
+ * discover the cluster (`url`, or `host`, `port`, `seeds`), and every option
+ * of `connect` for the node connections (`auth`, `tls`, `caCerts`, `transport`, …).
  * @returns The client; dispose it (or call `close()`) when done.
  * @throws {TypeError} When an option has the wrong type.
  * @throws {RangeError} When a number is out of range.
@@ -265,7 +270,7 @@ export class ClusterClient extends Commands implements AsyncDisposable {
  * ```ts
  * import { connectCluster } from "./client.ts";
  * import { IamAuth } from "../iam_auth.ts";
- * import { SEED_POLICY, startEmulator } from "../emulator/mod.ts";
+ * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
  *
  * // An IAM user whose keys may connect to the emulator's cache.
  * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
@@ -285,8 +290,13 @@ export class ClusterClient extends Commands implements AsyncDisposable {
  * console.log(cluster.shards().length); // 2
  * ```
  */
-export async function connectCluster(options: ConnectClusterOptions): Promise<ClusterClient> {
-  const client = new ClusterClient(options);
+export async function connectCluster(
+  target: string | ConnectClusterOptions,
+  options?: Omit<ConnectClusterOptions, "url">,
+): Promise<ClusterClient> {
+  const client = new ClusterClient(
+    connectArguments("Cannot connect to the cluster", target, options),
+  );
   try {
     await client.open();
   } catch (error) {
@@ -300,6 +310,7 @@ function resolveClusterOptions(options: ConnectClusterOptions): RouterOptions {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`Cannot connect to the cluster: options must be an object`);
   }
+  options = expandUrl("Cannot connect to the cluster", options);
   const {
     host,
     port,

@@ -7,8 +7,9 @@
  * @module
  */
 
-import { RedisClient } from "../client.ts";
+import { RedisClient } from "../client/redis_client.ts";
 import type { ConnectOptions } from "../client/options.ts";
+import type { Pipeline } from "../client/pipeline.ts";
 import { isLoopback } from "../_checks.ts";
 import { backoffDelay, sleep, systemTimers, type Timers } from "../client/timers.ts";
 import { ConnectionClosedError, ReplyError, TimeoutError } from "../errors.ts";
@@ -453,7 +454,7 @@ export class Router {
       try {
         const pipeline = client.pipeline();
         for (const i of indexes) pipeline.send([...routed[i]!.args], { bytes: routed[i]!.bytes });
-        results = await pipeline.exec<RespValue[]>({ keepErrors: true });
+        results = await execRaw(pipeline);
       } catch (error) {
         failures.push(error);
         return;
@@ -548,7 +549,7 @@ export class Router {
       // ASKING before MULTI lasts for the whole transaction.
       if (redirect?.asking === true) pipeline.send(["ASKING"]);
       commands.forEach((args, i) => pipeline.send([...args], { bytes: flags[i] === true }));
-      const replies = await pipeline.exec<RespValue[]>({ keepErrors: true });
+      const replies = await execRaw(pipeline);
       if (redirect?.asking === true) replies.shift();
       const refused = replies.slice(1, -1).find((reply): reply is ReplyError =>
         reply instanceof ReplyError && needsRetry(reply)
@@ -630,6 +631,14 @@ export class Router {
   }
 }
 
+/**
+ * Sends a pipeline of `send` commands and keeps their error replies. Without
+ * a parser, a slot holds the reply or its `ReplyError`: both are `RespValue`s.
+ */
+function execRaw(pipeline: Pipeline<unknown[]>): Promise<RespValue[]> {
+  return pipeline.exec({ keepErrors: true }) as Promise<RespValue[]>;
+}
+
 /** Sends a command, optionally right behind `ASKING` or `READONLY` on the same connection. */
 async function send(
   client: RedisClient,
@@ -638,11 +647,7 @@ async function send(
   prefix: CommandArg[] | undefined,
 ): Promise<RespValue> {
   if (prefix !== undefined) {
-    const replies = await client.pipeline().send(prefix).send([...args], { bytes }).exec<
-      RespValue[]
-    >({
-      keepErrors: true,
-    });
+    const replies = await execRaw(client.pipeline().send(prefix).send([...args], { bytes }));
     return replies[1] ?? null;
   }
   try {

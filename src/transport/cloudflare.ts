@@ -48,7 +48,14 @@ export interface CloudflareTransportOptions {
  * import { connect, createCloudflareTransport } from "@elasticache-iam/connector/cloudflare";
  *
  * const transport = createCloudflareTransport({ connect: socketConnect });
- * await using client = await connect({ host: "my-cache.serverless.use1.cache.amazonaws.com", transport });
+ *
+ * export default {
+ *   async fetch(): Promise<Response> {
+ *     // A Worker's sockets belong to the request that opened them: connect per request.
+ *     await using client = await connect({ host: "my-cache.serverless.use1.cache.amazonaws.com", transport });
+ *     return new Response(String(await client.incr("hits")));
+ *   },
+ * };
  * ```
  *
  * @example What it asks of `connect`, with a stand-in outside workerd
@@ -112,11 +119,16 @@ export function createCloudflareTransport(
  * @throws {TypeError} If `caCerts` or a different `servername` is given.
  * @throws {Error} When the socket cannot be opened.
  *
- * @example
+ * @example In a Worker
  * ```ts ignore
- * import { connect, cloudflareTransport } from "@elasticache-iam/connector/cloudflare";
+ * import { cloudflareTransport, connect } from "@elasticache-iam/connector/cloudflare";
  *
- * await using client = await connect({ host: "cache.example.com", transport: cloudflareTransport });
+ * export default {
+ *   async fetch(): Promise<Response> {
+ *     await using client = await connect({ host: "cache.example.com", transport: cloudflareTransport });
+ *     return new Response(String(await client.incr("hits")));
+ *   },
+ * };
  * ```
  *
  * @example Refused before any socket is opened

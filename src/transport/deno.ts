@@ -1,13 +1,14 @@
 /**
- * The Deno transport: `Deno.connect`, then `Deno.startTls` for TLS. It needs
- * no import, so loading it costs nothing on other runtimes (it is only called
- * where `Deno` exists). The first TLS connection of a process initialises the
- * TLS library on a worker thread while the token is minted (see
- * `initTlsCrypto`).
+ * The Deno transport: `Deno.connect`, then `Deno.startTls` for TLS. It
+ * imports nothing the client does not load anyway, so loading it costs
+ * nothing on other runtimes (it is only called where `Deno` exists). The
+ * first TLS connection of a process initialises the TLS library on a worker
+ * thread while the token is minted (`warmUpTls` in `../cold_start.ts`).
  *
  * @module
  */
 
+import { warmUpTls } from "../cold_start.ts";
 import type { Transport, TransportOptions } from "./types.ts";
 
 /**
@@ -39,7 +40,7 @@ export async function denoTransport(options: TransportOptions): Promise<Transpor
     conn.setNoDelay(true);
     return conn;
   }
-  const cryptoReady = initTlsCrypto();
+  const cryptoReady = warmUpTls();
   // Always TCP first, then TLS: `Deno.connectTls` cannot set TCP_NODELAY, and without it the
   // HELLO AUTH written right after the handshake waits ~40 ms for a delayed ACK.
   let tcp: Deno.TcpConn;
@@ -62,33 +63,6 @@ export async function denoTransport(options: TransportOptions): Promise<Transpor
     throw error;
   }
   return conn;
-}
-
-let cryptoInit: Promise<void> | undefined;
-
-/**
- * The first TLS connection of a Deno process runs a one-time initialisation
- * of its crypto library (rustls on aws-lc): about 30 ms of CPU, which the
- * first `Deno.startTls` would spend on the main thread, blocking the event
- * loop. An ECDSA P-256 key generation runs the same initialisation, and Deno
- * runs it on a worker thread (HMAC and AES key generation run it too, but on
- * the calling thread). The first TLS connection starts one and waits for it
- * before `Deno.startTls`, with the event loop free: the TCP connect and the
- * token mint run meanwhile, and `Deno.startTls` then takes about 1 ms.
- * Once per process; the key is discarded; if it fails, `Deno.startTls`
- * initialises the library itself, as it would have.
- *
- * @returns Resolves when the library is initialised (or the attempt failed).
- */
-function initTlsCrypto(): Promise<void> {
-  cryptoInit ??= (async () => {
-    try {
-      await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
-    } catch {
-      // No WebCrypto, or no P-256: Deno.startTls initialises the library.
-    }
-  })();
-  return cryptoInit;
 }
 
 function closeQuietly(conn: Deno.Conn): void {

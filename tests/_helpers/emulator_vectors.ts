@@ -15,7 +15,7 @@ import type {
   EmulatorConfig,
   IamUserConfig,
   PolicyDocument,
-} from "../../src/emulator/mod.ts";
+} from "@elasticache-iam/emulator";
 
 /** One golden vector, normalized (`signedAs` applied). */
 export interface Vector {
@@ -91,7 +91,7 @@ export function userArn(v: Vector): string {
 
 /** A cache configuration for a vector. */
 export function cacheConfig(v: Vector): CacheConfig {
-  if (v.kind === "memorydb") return { clusterName: v.cacheName, region: v.region };
+  if (v.kind === "memorydb") return { memoryDbClusterName: v.cacheName, region: v.region };
   if (v.kind === "serverless") return { serverlessCacheName: v.cacheName, region: v.region };
   return { replicationGroupId: v.cacheName, region: v.region };
 }

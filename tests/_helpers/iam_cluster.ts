@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ClusterEmulator, EmulatorCluster, EmulatorConfig } from "../../src/emulator/mod.ts";
+import type { ClusterEmulator, EmulatorCluster, EmulatorConfig } from "@elasticache-iam/emulator";
 import type { IamAuthOptions } from "../../src/iam_auth.ts";
 import type { ConnectClusterOptions } from "../../src/cluster/client.ts";
 import { type IamEmulator, startIamEmulator } from "./iam_emulator.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Emulator, type EmulatorConfig, startEmulator } from "../../src/emulator/mod.ts";
+import { type Emulator, type EmulatorConfig, startEmulator } from "@elasticache-iam/emulator";
 import { IamAuth, type IamAuthOptions } from "../../src/iam_auth.ts";
 import { fromWebIdentity } from "../../src/credentials/web_identity.ts";
 

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { BaseRedisClient, ConnectOptions } from "../../mod.ts";
+import type { ConnectOptions, RedisClient as BaseRedisClient } from "../../mod.ts";
 
 /** The runtimes the suite runs in. */
 export type RuntimeName = "deno" | "node" | "bun" | "workerd";

@@ -18,7 +18,7 @@ import {
   type Emulator,
   type EmulatorConfig,
   startEmulator,
-} from "../../src/emulator/mod.ts";
+} from "@elasticache-iam/emulator";
 import type { CacheKind, EmulatorInfo, GatewayInfo, GatewayStats } from "./_context.ts";
 
 const ACCOUNT_ID = "123456789012";
@@ -47,7 +47,7 @@ export function conformanceConfig(): EmulatorConfig {
     caches: [
       { replicationGroupId: CACHES.replicationGroupId },
       { serverlessCacheName: CACHES.serverlessCacheName },
-      { clusterName: CACHES.memoryDbClusterName },
+      { memoryDbClusterName: CACHES.memoryDbClusterName },
     ],
     users: [{ userId: USER_ID, accessString: "on ~* &* +@all" }],
     roles: [{

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { BackendConfig } from "../../src/emulator/mod.ts";
+import type { BackendConfig } from "@elasticache-iam/emulator";
 import { ReplyError } from "../../src/errors.ts";
 import { RespDecoder } from "../../src/resp/decoder.ts";
 import { encodeCommands } from "../../src/resp/encoder.ts";

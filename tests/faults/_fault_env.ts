@@ -9,12 +9,14 @@
  * @module
  */
 
-import { type Emulator, type EmulatorConfig, startEmulator } from "../../src/emulator/mod.ts";
+import { type Emulator, type EmulatorConfig, startEmulator } from "@elasticache-iam/emulator";
+import { createClient as createRedisClient } from "redis";
 import { IamAuth, type IamAuthOptions } from "../../src/iam_auth.ts";
 import { fromWebIdentity } from "../../src/credentials/web_identity.ts";
-import { connect, type ConnectOptions, type RedisClient } from "../../src/client.ts";
-import type { AuthCredentials, AuthProvider } from "../../src/client.ts";
-import { createClient, type CreateClientOptions } from "../../src/node_redis.ts";
+import { connect, type RedisClient } from "../../src/client.ts";
+import type { ConnectOptions } from "../../mod.ts";
+import type { AuthCredentials, AuthProvider } from "../../mod.ts";
+import { createIamClient, type CreateIamClientOptions } from "@elasticache-iam/node-redis";
 import { startStsFaultProxy, type StsFaultProxy } from "./_sts_fault_proxy.ts";
 import { startTcpProxy, type TcpProxy } from "./_tcp_proxy.ts";
 
@@ -39,10 +41,12 @@ export interface FaultEnvOptions {
 }
 
 /** A node-redis client made by {@linkcode FaultEnv.nodeRedis}. */
-export type NodeRedisClient = ReturnType<typeof createClient>;
+export type NodeRedisClient = ReturnType<typeof createRedisClient>;
 
 /** node-redis and IAM options for {@linkcode FaultEnv.nodeRedis}, such as `RESP: 2` or `reauthAfter`. */
-export type NodeRedisExtra = Partial<Omit<CreateClientOptions, "RESP">> & { RESP?: 2 | 3 };
+export type NodeRedisExtra =
+  & Partial<Omit<CreateIamClientOptions<typeof createRedisClient>, "RESP">>
+  & { RESP?: 2 | 3 };
 
 /** The running world. Dispose it to stop everything. */
 export interface FaultEnv extends AsyncDisposable {
@@ -254,12 +258,12 @@ export async function startFaultEnv(options: FaultEnvOptions = {}): Promise<Faul
         return client;
       },
       nodeRedis(extra = {}) {
-        const client = createClient({
+        const client = createIamClient(createRedisClient, {
           url: `${tls ? "rediss" : "redis"}://${address.hostname}:${address.port}`,
           auth: provider,
           ...(tls ? { caCerts: caCertPem } : {}),
           ...extra,
-        } as CreateClientOptions) as NodeRedisClient;
+        } as CreateIamClientOptions<typeof createRedisClient>) as NodeRedisClient;
         const errors: Error[] = [];
         client.on("error", (error: Error) => errors.push(error));
         cleanups.push(() => {

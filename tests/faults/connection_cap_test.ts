@@ -56,7 +56,7 @@ function assertSurvived(env: FaultEnv, errors: unknown[]): void {
 function thinStep(client: RedisClient) {
   return async (loop: number, n: number) => {
     if (loop === 0) {
-      const replies = await client.pipeline().incr("p").incr("p").get("p").exec<unknown[]>();
+      const replies = await client.pipeline().incr("p").incr("p").get("p").exec();
       assert.equal(replies.length, 3);
     } else if (loop === 1) {
       const [a, b] = await client.multi().incr(`m:${n}`).incr(`m:${n}`).exec<[number, number]>();

@@ -11,7 +11,7 @@ import { IamAuth } from "../../src/iam_auth.ts";
 import type { AwsCredentials } from "../../src/credentials/types.ts";
 import { CredentialsError } from "../../src/errors.ts";
 import { connect } from "../../src/client.ts";
-import type { PolicyDocument } from "../../src/emulator/mod.ts";
+import type { PolicyDocument } from "@elasticache-iam/emulator";
 import { RespTestClient } from "../_helpers/emulator_resp_client.ts";
 import { type FaultEnv, startFaultEnv, until } from "./_fault_env.ts";
 

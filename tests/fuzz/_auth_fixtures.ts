@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { EmulatorConfig } from "../../src/emulator/mod.ts";
+import type { EmulatorConfig } from "@elasticache-iam/emulator";
 import { createAuthToken } from "../../src/token.ts";
 import type { AuthAttempt } from "./_token_mutator.ts";
 
@@ -42,7 +42,7 @@ export const FUZZ_CONFIG: EmulatorConfig = {
   caches: [
     { replicationGroupId: "replication-group-01" },
     { serverlessCacheName: "my-serverless" },
-    { clusterName: "my-cluster" },
+    { memoryDbClusterName: "my-cluster" },
   ],
   users: [
     { userId: "iam-user-01", accessString: "on ~* +@all" },

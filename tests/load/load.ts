@@ -19,11 +19,12 @@
  * @module
  */
 
-import { startEmulator } from "../../src/emulator/mod.ts";
+import { startEmulator } from "@elasticache-iam/emulator";
+import { createClient as createRedisClient } from "redis";
 import { IamAuth } from "../../src/iam_auth.ts";
 import { fromWebIdentity } from "../../src/credentials/web_identity.ts";
 import { connect, type RedisClient } from "../../src/client.ts";
-import { createClient } from "../../src/node_redis.ts";
+import { createIamClient } from "@elasticache-iam/node-redis";
 
 /** How big a run is. */
 export interface LoadOptions {
@@ -214,7 +215,7 @@ function thinOperations(client: RedisClient): Operations {
   };
 }
 
-type NodeRedis = ReturnType<typeof createClient>;
+type NodeRedis = ReturnType<typeof createRedisClient>;
 
 function nodeRedisOperations(client: NodeRedis): Operations {
   return {
@@ -353,7 +354,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       );
     }
     for (let i = 0; i < options.nodeRedisClients; i++) {
-      const client = createClient({
+      const client = createIamClient(createRedisClient, {
         url: `rediss://${emu.gateway.hostname}:${emu.gateway.port}`,
         auth,
         caCerts: emu.gateway.caCertPem!,

@@ -23,6 +23,7 @@
  */
 
 import { startConformanceHost } from "../conformance/_host.ts";
+import { npmCi } from "../_helpers/npm_ci.ts";
 
 type Runtime = "deno" | "node" | "bun" | "workerd";
 
@@ -98,24 +99,6 @@ async function run(
   };
 }
 
-/** `npm ci` unless node_modules already holds exactly what the lockfile says. */
-async function install(dir: string): Promise<string | undefined> {
-  type Entries = Record<string, { version?: string; optional?: boolean }>;
-  const wanted = (JSON.parse(await Deno.readTextFile(`${dir}/package-lock.json`)).packages ??
-    {}) as Entries;
-  const have = await Deno.readTextFile(`${dir}/node_modules/.package-lock.json`)
-    .then((text) => (JSON.parse(text).packages ?? {}) as Entries, () => undefined);
-  const upToDate = have !== undefined &&
-    Object.entries(wanted).every(([path, entry]) =>
-      path === "" || have[path]?.version === entry.version ||
-      (entry.optional === true && have[path] === undefined)
-    ) &&
-    Object.keys(have).every((path) => path in wanted);
-  if (upToDate) return undefined;
-  const { code, output } = await run("npm", ["ci", "--no-audit", "--no-fund"], { cwd: dir });
-  return code === 0 ? undefined : `npm ci failed (exit ${code})\n${output}`;
-}
-
 function count(output: string, pattern: RegExp): number {
   return Number(pattern.exec(output)?.[1] ?? 0);
 }
@@ -141,7 +124,7 @@ function finish(code: number, output: string, outcome: Outcome): Outcome {
 
 async function harness(name: "node" | "bun" | "workerd", host: HostInfo): Promise<Outcome> {
   const dir = `${HERE}${name}`;
-  const problem = await install(dir);
+  const problem = await npmCi(dir);
   if (problem !== undefined) {
     return { passed: 0, failed: 1, skipped: 0, output: problem, note: "install failed" };
   }

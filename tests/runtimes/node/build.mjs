@@ -2,7 +2,8 @@
 // the conformance suite (tests/runtimes/node_entry.ts), the process-level
 // client test (tests/client_runtime_test.ts) and the Lambda example
 // (examples/lambda_handler.mjs, whose "@elasticache-iam/connector" imports
-// resolve to this repository). One ESM file per entry, TypeScript stripped,
+// resolve to this repository; tests/lambda_examples_test.ts builds it with the
+// README's command instead). One ESM file per entry, TypeScript stripped,
 // `await using` lowered, node:* built-ins left to Node, npm packages (aws4fetch,
 // the AWS SDK's web identity provider) from this folder.
 import { createRequire } from "node:module";
