@@ -5,6 +5,9 @@
  * This entry point loads no `node:*` or `cloudflare:*` module and no Redis
  * client library: signing uses WebCrypto through `aws4fetch`.
  *
+ * - {@linkcode connect} opens a client from the endpoint URL the AWS console shows
+ *   (`rediss://USER@HOST:PORT`): the user is the IAM user id, and the cache's kind, name
+ *   and region are read from the host ({@linkcode parseEndpoint}).
  * - {@linkcode createAuthToken} signs one IAM auth token (valid 15 minutes).
  * - {@linkcode IamAuth} caches tokens and hands out `{username, password}` for each connection.
  * - {@linkcode fromEnv}, {@linkcode fromWebIdentity} and {@linkcode defaultCredentials} resolve AWS keys;

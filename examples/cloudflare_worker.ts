@@ -1,26 +1,36 @@
 /**
- * A Cloudflare Worker that counts hits in ElastiCache with IAM
- * authentication, over `cloudflare:sockets`. No `nodejs_compat` flag is
- * needed: the token is signed with WebCrypto.
+ * A Cloudflare Worker that counts hits in an ElastiCache Serverless cache
+ * through its public endpoint, with IAM authentication over TLS 1.3 on
+ * `cloudflare:sockets`. No `nodejs_compat` flag is needed: the token is
+ * signed with WebCrypto.
  *
- * AWS keys come from the Worker's secrets, through its bindings:
+ * The endpoint is one URL, as the console shows it, with the IAM user id as
+ * its user name; the cache's name and region are read from its host. Put it in
+ * `wrangler.toml`, and the AWS keys in the Worker's secrets:
+ *
+ * ```toml
+ * [vars]
+ * ELASTICACHE_URL = "rediss://iam-user@my-cache-abc123.public.serverless.use1.cache.amazonaws.com:6379"
+ * ```
  *
  * ```sh
  * npx jsr add @elasticache-iam/connector
  * npx wrangler secret put AWS_ACCESS_KEY_ID
  * npx wrangler secret put AWS_SECRET_ACCESS_KEY
+ * npx wrangler deploy
  * ```
  *
- * and `ELASTICACHE_HOST` (the endpoint), `ELASTICACHE_CACHE_NAME`,
- * `ELASTICACHE_USER_ID` and `AWS_REGION` as `vars` in `wrangler.toml`
- * (`ELASTICACHE_PORT` defaults to 6379; `ELASTICACHE_SERVERLESS = "true"` for
- * a serverless cache). The endpoint must be reachable from Cloudflare (a
- * public endpoint, or through a tunnel) and uses TLS with its public certificate.
+ * (`AWS_SESSION_TOKEN` too, with temporary keys.) Any ElastiCache or MemoryDB
+ * endpoint URL works the same way, if Cloudflare can reach it; a public
+ * endpoint can be reached from anywhere, and requires IAM and TLS 1.3, which
+ * Workers speak. A host whose name says no cache (the local emulator, a DNS
+ * alias) also needs `ELASTICACHE_SERVERLESS_CACHE_NAME` and `AWS_REGION`, as
+ * `deno task test:live` reads them: that is how `tests/runtimes/workerd` runs
+ * this Worker in workerd against the emulator's public endpoint.
  *
  * A Worker's sockets belong to the request that opened them, so each request
  * connects; the token manager lives at module scope, so requests share
- * tokens and sign only when one runs out. `tests/runtimes/workerd` runs this
- * Worker in workerd against the emulator.
+ * tokens and sign only when one runs out.
  *
  * @module
  */
@@ -30,18 +40,12 @@ import { connect } from "@elasticache-iam/connector/cloudflare";
 
 /** The Worker's bindings. */
 export interface Env {
-  /** The cache endpoint's host name. */
-  ELASTICACHE_HOST: string;
-  /** Its port. @default {"6379"} */
-  ELASTICACHE_PORT?: string;
-  /** The replication group id, or with `ELASTICACHE_SERVERLESS` the serverless cache name. */
-  ELASTICACHE_CACHE_NAME: string;
-  /** `"true"` for a serverless cache. */
-  ELASTICACHE_SERVERLESS?: string;
-  /** The IAM-enabled user. */
-  ELASTICACHE_USER_ID: string;
-  /** The cache's region. */
-  AWS_REGION: string;
+  /** The endpoint: `rediss://USER@HOST:PORT`, the user being the IAM-enabled user's id. */
+  ELASTICACHE_URL: string;
+  /** Only for a host that names no cache: the serverless cache's name. */
+  ELASTICACHE_SERVERLESS_CACHE_NAME?: string;
+  /** Only for a host that names no cache: the cache's region. */
+  AWS_REGION?: string;
   /** A secret. */
   AWS_ACCESS_KEY_ID: string;
   /** A secret. */
@@ -50,17 +54,24 @@ export interface Env {
   AWS_SESSION_TOKEN?: string;
 }
 
+// Made by the first request (bindings arrive with requests), then shared by every request.
 let auth: IamAuth | undefined;
 
 function tokenManager(env: Env): IamAuth {
-  auth ??= new IamAuth({
-    ...(env.ELASTICACHE_SERVERLESS === "true"
-      ? { serverlessCacheName: env.ELASTICACHE_CACHE_NAME }
-      : { replicationGroupId: env.ELASTICACHE_CACHE_NAME }),
-    userId: env.ELASTICACHE_USER_ID,
-    region: env.AWS_REGION,
-    credentials: fromEnv({ env: { ...env } }),
-  });
+  if (auth !== undefined) return auth;
+  const endpoint = env.ELASTICACHE_URL;
+  const credentials = fromEnv({ env: { ...env } });
+  const cacheName = env.ELASTICACHE_SERVERLESS_CACHE_NAME;
+  auth = new IamAuth(
+    cacheName
+      ? {
+        endpoint,
+        serverlessCacheName: cacheName,
+        ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+        credentials,
+      }
+      : { endpoint, credentials },
+  );
   return auth;
 }
 
@@ -68,12 +79,7 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const { pathname } = new URL(request.url);
     try {
-      await using client = await connect({
-        host: env.ELASTICACHE_HOST,
-        port: Number(env.ELASTICACHE_PORT ?? 6379),
-        tls: true,
-        auth: tokenManager(env),
-      });
+      await using client = await connect(env.ELASTICACHE_URL, { auth: tokenManager(env) });
       const hits = await client.incr(`hits:${pathname}`);
       return Response.json({ path: pathname, hits });
     } catch (error) {

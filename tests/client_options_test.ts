@@ -49,7 +49,11 @@ Deno.test("defaults", () => {
 Deno.test("bad options fail with errors that name the option and the value", () => {
   const cases: [Record<string, unknown>, ErrorConstructor, string][] = [
     [{}, TypeError, "Cannot connect: 'host' (or 'url') must be a non-empty string, got undefined"],
-    [{ host: "" }, TypeError, "Cannot connect: 'host' (or 'url') must be a non-empty string, got ''"],
+    [
+      { host: "" },
+      TypeError,
+      "Cannot connect: 'host' (or 'url') must be a non-empty string, got ''",
+    ],
     [
       { host: "h", port: 70000 },
       RangeError,

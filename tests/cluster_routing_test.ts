@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { commandRoute, isReadOnly } from "../src/cluster/command_keys.ts";
+import { commandRoute } from "../src/cluster/command_keys.ts";
+import { isReadOnly } from "../src/client/command_rules.ts";
 import { parseRedirect, sameSlot } from "../src/cluster/router.ts";
 import { crc16, keySlot, SLOT_COUNT } from "../src/cluster/slot.ts";
 import { parseClusterShards, parseClusterSlots, Topology } from "../src/cluster/topology.ts";

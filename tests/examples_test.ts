@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { connect as tlsConnect } from "node:tls";
 import {
   DEFAULT_ROLE_NAME,
   OWN_PROVIDER_PLACEHOLDER,
@@ -26,25 +27,6 @@ const LAMBDA_KEYS = {
   sessionToken: "deploy-example-session-token",
 };
 
-/** The emulator with a role whose sessions' keys are known in advance (environment credentials). */
-function keysEmulator(): Promise<IamEmulator> {
-  return startIamEmulator({
-    roles: [{
-      roleName: DEFAULT_ROLE_NAME,
-      trustPolicy: {
-        Version: "2012-10-17",
-        Statement: {
-          Effect: "Allow",
-          Principal: { AWS: "arn:aws:iam::123456789012:root" },
-          Action: "sts:AssumeRole",
-        },
-      },
-      policies: [SEED_POLICY],
-      temporaryCredentials: [LAMBDA_KEYS],
-    }],
-  });
-}
-
 Deno.test("examples/deno_script.ts connects with web identity credentials from a token file", async () => {
   await using env = await startIamEmulator();
   await using example = await exampleEnvironment(env);
@@ -62,10 +44,73 @@ Deno.test("examples/deno_script.ts connects with web identity credentials from a
   assert.equal(env.accepted(), 1);
 });
 
-Deno.test("examples/deno_deploy.ts serves requests on one connection with network and env access only", async () => {
-  await using env = await keysEmulator();
+const PUBLIC_CACHE = "serverless-cache-01";
+
+/**
+ * The emulator serving one serverless cache with a public endpoint (TLS 1.3
+ * only), and a role whose sessions' keys are known in advance (environment
+ * credentials).
+ */
+function publicEndpointEmulator(): Promise<IamEmulator> {
+  const arn = "arn:aws:elasticache:us-east-1:123456789012";
+  return startIamEmulator({
+    caches: [{ serverlessCacheName: PUBLIC_CACHE, publicEndpoint: true }],
+    roles: [{
+      roleName: DEFAULT_ROLE_NAME,
+      trustPolicy: {
+        Version: "2012-10-17",
+        Statement: {
+          Effect: "Allow",
+          Principal: { AWS: "arn:aws:iam::123456789012:root" },
+          Action: "sts:AssumeRole",
+        },
+      },
+      policies: [{
+        Version: "2012-10-17",
+        Statement: [{
+          Effect: "Allow",
+          Action: ["elasticache:Connect"],
+          Resource: [`${arn}:serverlesscache:${PUBLIC_CACHE}`, `${arn}:user:iam-user-01`],
+        }],
+      }],
+      temporaryCredentials: [LAMBDA_KEYS],
+    }],
+  });
+}
+
+/** The TLS version a handshake with at most `maxVersion` agrees on, or its error code. */
+function handshake(
+  endpoint: { hostname: string; port: number },
+  caCertPem: string,
+  maxVersion: "TLSv1.2" | "TLSv1.3",
+): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      host: endpoint.hostname,
+      port: endpoint.port,
+      servername: "localhost",
+      ca: caCertPem,
+      maxVersion,
+    });
+    socket.on("secureConnect", () => {
+      resolve(socket.getProtocol() ?? "none");
+      socket.destroy();
+    });
+    socket.on("error", (error: Error & { code?: string }) => {
+      resolve(error.code ?? error.message);
+      socket.destroy();
+    });
+  });
+}
+
+Deno.test("examples/deno_deploy.ts serves requests from a public endpoint (TLS 1.3) on one connection, with network and env access only", async () => {
+  await using env = await publicEndpointEmulator();
+  const endpoint = env.emu.endpoint(PUBLIC_CACHE);
+  assert.equal(endpoint.publicEndpoint, true);
   const inherited = Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([name]) => !name.startsWith("AWS_")),
+    Object.entries(Deno.env.toObject()).filter(([name]) =>
+      !name.startsWith("AWS_") && !name.startsWith("ELASTICACHE_")
+    ),
   );
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-env", "examples/deno_deploy.ts"],
@@ -74,9 +119,9 @@ Deno.test("examples/deno_deploy.ts serves requests on one connection with networ
     env: {
       ...inherited,
       PORT: "0",
-      ELASTICACHE_URL: env.url,
-      ELASTICACHE_CACHE_NAME: "replication-group-01",
-      ELASTICACHE_USER_ID: "iam-user-01",
+      // The emulator's loopback host names no cache: its name and region come with it.
+      ELASTICACHE_URL: `rediss://iam-user-01@${endpoint.hostname}:${endpoint.port}`,
+      ELASTICACHE_SERVERLESS_CACHE_NAME: PUBLIC_CACHE,
       ELASTICACHE_CA_CERT: env.caCertPem,
       AWS_REGION: env.emu.region,
       AWS_ACCESS_KEY_ID: LAMBDA_KEYS.accessKeyId,
@@ -99,13 +144,26 @@ Deno.test("examples/deno_deploy.ts serves requests on one connection with networ
     const port = Number(/listening on (\d+)/.exec(printed)![1]);
     const get = async (path: string) => {
       const response = await fetch(`http://127.0.0.1:${port}${path}`);
-      assert.equal(response.status, 200);
-      return await response.json();
+      const body = await response.json();
+      assert.equal(response.status, 200, JSON.stringify(body));
+      return body;
     };
     assert.deepEqual(await get("/a"), { path: "/a", hits: 1 });
     assert.deepEqual(await get("/a"), { path: "/a", hits: 2 });
     assert.deepEqual(await get("/b"), { path: "/b", hits: 1 });
     assert.equal(env.accepted(), 1, "the requests share one connection");
+    assert.ok(
+      env.log.some((line) =>
+        new RegExp(` AUTH as 'iam-user-01' to ${PUBLIC_CACHE} accepted`).test(line)
+      ),
+      env.log.join("\n"),
+    );
+    // That connection spoke TLS 1.3: the public endpoint refuses TLS 1.2, and refused nothing before.
+    assert.ok(!env.log.some((line) => /TLS handshake refused/.test(line)), env.log.join("\n"));
+    assert.equal(
+      await handshake(endpoint, env.caCertPem, "TLSv1.2"),
+      "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION",
+    );
   } finally {
     child.kill("SIGTERM");
     await child.status;

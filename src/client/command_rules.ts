@@ -10,7 +10,11 @@
  * - whether it would change what the server sends back on the connection
  *   (`SUBSCRIBE`, `MONITOR`, `CLIENT REPLY OFF`, …), which would make later
  *   replies answer the wrong commands, or drop its authentication (`RESET`):
- *   those are refused, with the API to use instead.
+ *   those are refused, with the API to use instead;
+ * - whether it only reads, so that it may be sent again after a dropped
+ *   connection, and whether a replica may answer it when the user asks for
+ *   replica reads (`replicaReads` of the thin client and of the cluster
+ *   client): the one home of that rule.
  *
  * The check is on the hot path: a table indexed by the name's first letter
  * rules out almost every command (`GET`, `SET`, `HSET`, …) without building a
@@ -78,6 +82,94 @@ const RULES = new Map<string, Rule>([
   ["HELLO", REFUSED], // only with arguments; see refusalReason()
   ...[...REFUSALS.keys()].map((name) => [name, REFUSED] as const),
 ]);
+
+/**
+ * Commands that only read keys' data: a replica (a serverless cache's reader
+ * endpoint, a shard's replica) may answer them when the user asks for replica
+ * reads, and they may be sent again after a dropped connection.
+ */
+const DATA_READS = new Set(
+  names(
+    "GET MGET EXISTS STRLEN GETRANGE SUBSTR TTL PTTL EXPIRETIME PEXPIRETIME TYPE DUMP GETBIT " +
+      "BITCOUNT BITPOS HGET HMGET HGETALL HKEYS HVALS HLEN HEXISTS HSTRLEN HRANDFIELD HSCAN " +
+      "LRANGE LLEN LINDEX LPOS SMEMBERS SISMEMBER SMISMEMBER SCARD SRANDMEMBER SINTER SUNION " +
+      "SDIFF SINTERCARD SSCAN ZSCORE ZMSCORE ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZREVRANGE " +
+      "ZREVRANGEBYSCORE ZREVRANGEBYLEX ZCARD ZCOUNT ZLEXCOUNT ZRANK ZREVRANK ZRANDMEMBER ZINTER " +
+      "ZUNION ZDIFF ZINTERCARD ZSCAN XRANGE XREVRANGE XLEN XINFO GEOPOS GEODIST GEOHASH GEOSEARCH " +
+      "EVAL_RO EVALSHA_RO FCALL_RO SORT_RO LCS OBJECT MEMORY DBSIZE KEYS RANDOMKEY",
+  ),
+);
+
+/**
+ * Commands that only read, but about the server that answers them: safe to
+ * send again, never sent to a replica in the primary's stead (a health
+ * check's `PING` is about the primary).
+ */
+const SERVER_READS = new Set(names("PING ECHO TIME INFO"));
+
+function names(list: string): string[] {
+  return list.split(" ").filter((name) => name !== "");
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * A command's name, uppercase.
+ *
+ * @param args The command.
+ * @returns Its name, such as `GET`; `""` for an empty command.
+ *
+ * @example
+ * ```ts
+ * import { commandName } from "./command_rules.ts";
+ *
+ * console.log(commandName(["hgetall", "user:1"])); // "HGETALL"
+ * console.log(commandName([new TextEncoder().encode("get"), "k"])); // "GET"
+ * ```
+ */
+export function commandName(args: readonly CommandArg[]): string {
+  const first = args[0];
+  if (first === undefined) return "";
+  return (first instanceof Uint8Array ? decoder.decode(first) : String(first)).toUpperCase();
+}
+
+/**
+ * Whether a command only reads (`GET`, `HGETALL`, `PING`, …), so that it may
+ * be sent again after its connection dropped.
+ *
+ * @param name The command's name, uppercase.
+ * @returns `true` for a command that changes nothing.
+ *
+ * @example
+ * ```ts
+ * import { isReadOnly } from "./command_rules.ts";
+ *
+ * console.log(isReadOnly("GET"), isReadOnly("PING"), isReadOnly("INCR")); // true true false
+ * ```
+ */
+export function isReadOnly(name: string): boolean {
+  return DATA_READS.has(name) || SERVER_READS.has(name);
+}
+
+/**
+ * Whether a replica may answer a command in the primary's stead when the
+ * user asks for replica reads: the command only reads keys' data (`GET`,
+ * `HGETALL`, `MGET`, `EVAL_RO`, …). Writes, and reads about the server that
+ * answers (`PING`, `ECHO`, `TIME`, `INFO`), go to the primary.
+ *
+ * @param name The command's name, uppercase.
+ * @returns `true` when a replica may answer it.
+ *
+ * @example
+ * ```ts
+ * import { readsFromReplica } from "./command_rules.ts";
+ *
+ * console.log(readsFromReplica("GET"), readsFromReplica("PING"), readsFromReplica("SET")); // true false false
+ * ```
+ */
+export function readsFromReplica(name: string): boolean {
+  return DATA_READS.has(name);
+}
 
 /** Per first letter (lower-cased ASCII code), a bit per name length that some rule has. */
 const LENGTHS = new Uint16Array(128);

@@ -1,7 +1,8 @@
 /**
  * The connection handshake: `HELLO 3 AUTH …` (or `AUTH` with RESP2), client
- * name and database, written in one batch and checked before any user command
- * runs; and the errors that explain a refused authentication.
+ * name, database and, on a reader endpoint's connection, `READONLY`, written
+ * in one batch and checked before any user command runs; and the errors that
+ * explain a refused authentication.
  *
  * @module
  */
@@ -21,6 +22,8 @@ export interface HandshakeOptions {
   db?: number | undefined;
   /** The name to set with `CLIENT SETNAME`. */
   clientName?: string | undefined;
+  /** Send `READONLY` last: the connection is a reader endpoint's, for replica reads. */
+  readOnly?: boolean | undefined;
   /** `host:port`, for error messages. */
   label: string;
 }
@@ -62,6 +65,7 @@ export function handshakeCommands(
     }
   }
   if (options.db !== undefined && options.db !== 0) commands.push(["SELECT", options.db]);
+  if (options.readOnly === true) commands.push(["READONLY"]);
   return commands;
 }
 
@@ -110,8 +114,10 @@ export function prepareHandshake(
  *
  * @param conn The new connection.
  * @param prepared The handshake, from {@linkcode prepareHandshake}.
- * @param options Protocol, client name, database.
- * @returns Resolves when every handshake reply was a success.
+ * @param options Protocol, client name, database, `READONLY`.
+ * @returns Resolves when every handshake reply was a success. A server
+ *   without cluster mode refusing `READONLY` (its replicas serve reads
+ *   without it) is a success too.
  * @throws {CredentialsRefused} When the server answered `WRONGPASS`.
  * @throws {AuthenticationError} When the server requires authentication and none was given.
  * @throws {ReplyError} When another handshake command failed.
@@ -151,6 +157,13 @@ export async function handshake(
       throw new ReplyError(`${reply.message} (cannot select database ${options.db})`, {
         cause: reply,
       });
+    }
+    if (command === "READONLY") {
+      if (/cluster support disabled/i.test(reply.message)) continue;
+      throw new ReplyError(
+        `${reply.message} (the reader endpoint '${options.label}' refused READONLY, so it cannot serve replica reads)`,
+        { cause: reply },
+      );
     }
     throw reply;
   }

@@ -6,6 +6,7 @@
 
 import { expandUrl, type UrlOptions } from "./url_options.ts";
 import { checkHost, describe, isLoopback } from "../_checks.ts";
+import { parseEndpoint, readEndpoint } from "../endpoint.ts";
 import { reauthAfterOption } from "../auth/policy.ts";
 import type { AuthCredentials, AuthProvider } from "../auth/types.ts";
 import { type DecoderLimits, RespDecoder } from "../resp/decoder.ts";
@@ -165,6 +166,35 @@ export interface ConnectOptions extends UrlOptions {
    * client-side caching invalidations).
    */
   onPush?: (push: Push) => void;
+  /**
+   * Send single commands that only read keys' data (`GET`, `MGET`,
+   * `HGETALL`, `EVAL_RO`, …) to the cache's reader endpoint, as
+   * `connectCluster`'s `replicaReads` sends them to replicas. They go over a
+   * second connection, opened on the first such read and authenticated,
+   * re-authenticated, reconnected, timed out and closed as the first one is,
+   * with `READONLY` after the auth. Writes, `PING`/`INFO`, pipelines,
+   * transactions, pub/sub, and every command between `WATCH` or `MULTI` and
+   * `EXEC`, `DISCARD` or `UNWATCH` stay on the endpoint's connection. The
+   * reader replicates asynchronously: a read may not see a write that just
+   * succeeded. When the reader cannot be reached, reads fail (with a
+   * `ConnectionClosedError` naming it); they never fall back to the endpoint.
+   * Where the reader is: `readerEndpoint`.
+   *
+   * @default {false}
+   */
+  replicaReads?: boolean;
+  /**
+   * With `replicaReads`, the reader endpoint, as the AWS console shows it
+   * (`host:port`, a host, or a URL, whose host and port are used). A host
+   * without a port is on the endpoint's port, or on the next one for the
+   * endpoint's own host.
+   *
+   * @default {for a serverless cache (and any host that is not an AWS endpoint,
+   * such as the emulator's), the same host on the next port (6380 beside
+   * 6379); for a replication group's primary endpoint (`master.…`), its reader
+   * endpoint (`replica.…`) on the same port}
+   */
+  readerEndpoint?: string;
 }
 
 /** The options after defaults and checks. */
@@ -189,6 +219,10 @@ export interface ResolvedOptions {
   onError: ((error: Error) => void) | undefined;
   onPush: ((push: Push) => void) | undefined;
   label: string;
+  /** Where `replicaReads` sends reads, if anywhere. */
+  reader: { hostname: string; port: number; servername: string | undefined } | undefined;
+  /** Whether the handshake ends with `READONLY` (the reader's connection). */
+  readOnly: boolean;
 }
 
 /** The default `commandTimeout`, in ms (as node-redis v6). */
@@ -298,7 +332,69 @@ export function resolveOptions(
     onError: options.onError,
     onPush: options.onPush,
     label: `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+    reader: readerOption(options, hostname, port),
+    readOnly: false,
   };
+}
+
+/**
+ * Where `replicaReads` sends reads: see {@linkcode ConnectOptions.readerEndpoint}.
+ */
+function readerOption(
+  options: ConnectOptions,
+  hostname: string,
+  port: number,
+): ResolvedOptions["reader"] {
+  const { replicaReads, readerEndpoint } = options;
+  if (replicaReads !== undefined && typeof replicaReads !== "boolean") {
+    throw new TypeError(
+      `Cannot connect: 'replicaReads' must be a boolean, got ${describe(replicaReads)}`,
+    );
+  }
+  if (replicaReads !== true) {
+    if (readerEndpoint !== undefined) {
+      throw new TypeError(
+        "Cannot connect: 'readerEndpoint' applies to replica reads; add 'replicaReads: true'",
+      );
+    }
+    return undefined;
+  }
+  if (readerEndpoint !== undefined) {
+    const reader = readEndpoint("Cannot connect", "readerEndpoint", readerEndpoint);
+    const same = reader.host === hostname.toLowerCase();
+    return {
+      hostname: reader.host,
+      port: reader.port ?? nextPort(same ? port + 1 : port),
+      servername: same ? options.servername : undefined,
+    };
+  }
+  const role = hostname.includes(":") ? undefined : parseEndpoint(hostname).cache?.role;
+  if (role === "primary") {
+    // master.<group>.<id>.<rc>.cache.amazonaws.com → replica.<group>.…, the group's reader endpoint.
+    return {
+      hostname: `replica.${hostname.slice(hostname.indexOf(".") + 1)}`,
+      port,
+      servername: undefined,
+    };
+  }
+  if (role !== undefined && role !== "serverless" && role !== "public") {
+    throw new TypeError(
+      `Cannot connect: 'replicaReads' finds no reader endpoint for ${hostname}, a ${role} endpoint: ` +
+        (role === "reader"
+          ? "connect to the primary endpoint (master.…) with replicaReads: true, or give 'readerEndpoint'"
+          : "for a cluster, use connectCluster({ replicaReads: true }) from '@elasticache-iam/connector/cluster', which reads from each shard's replicas"),
+    );
+  }
+  return { hostname, port: nextPort(port + 1), servername: options.servername };
+}
+
+function nextPort(port: number): number {
+  if (port > 65535) {
+    throw new RangeError(
+      "Cannot connect: 'replicaReads' reads from the next port, and 'port' is 65535; give 'readerEndpoint' with its port",
+    );
+  }
+  return port;
 }
 
 function integer(

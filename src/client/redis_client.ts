@@ -12,6 +12,7 @@ import { Transaction } from "./multi.ts";
 import { type BatchSender, Pipeline } from "./pipeline.ts";
 import { type MessageListener, type PatternListener, PubSub, type Subscription } from "./pubsub.ts";
 import { type ConnectOptions, resolveOptions } from "./options.ts";
+import { ReplicaReads } from "./replica_reads.ts";
 import { Session } from "./session.ts";
 import { defaultTransport } from "../transport/default_transport.ts";
 
@@ -23,7 +24,8 @@ import { defaultTransport } from "../transport/default_transport.ts";
  * `new RedisClient(options)`, which connects on the first command. After the
  * connection drops, the next command reopens it with fresh credentials;
  * commands that were waiting on the dropped connection fail with a
- * `ConnectionClosedError` and are never resent.
+ * `ConnectionClosedError` and are never resent. With `replicaReads`, reads
+ * go over a second connection, to the cache's reader endpoint.
  *
  * @example A client with its own transport; it connects on the first command
  * ```ts
@@ -39,6 +41,8 @@ export class RedisClient extends Commands implements AsyncDisposable {
   readonly #session: Session;
   readonly #pubsub: PubSub;
   readonly #batch: BatchSender;
+  /** With `replicaReads`: the reader endpoint's session, and which commands go there. */
+  readonly #replicas: ReplicaReads | undefined;
 
   /**
    * Creates a client without connecting: the first command connects.
@@ -55,16 +59,26 @@ export class RedisClient extends Commands implements AsyncDisposable {
    * ```
    */
   constructor(options: ConnectOptions) {
-    super((args, parse, bytes) => this.#session.run(args, parse, bytes));
+    super((args, parse, bytes) =>
+      (this.#replicas?.route(args) ?? this.#session).run(args, parse, bytes)
+    );
     const resolved = resolveOptions(options, defaultTransport);
     this.#pubsub = new PubSub();
     this.#session = new Session(resolved, this.#pubsub);
     this.#pubsub.attach(this.#session);
-    this.#batch = (commands, bytes) => this.#session.batch(commands, bytes);
+    const replicas = resolved.reader && new ReplicaReads(this.#session, resolved.reader);
+    this.#replicas = replicas;
+    this.#batch = replicas === undefined
+      ? (commands, bytes) => this.#session.batch(commands, bytes)
+      : (commands, bytes) => {
+        replicas.follow(commands);
+        return this.#session.batch(commands, bytes);
+      };
   }
 
   /**
-   * Whether the client has an open, authenticated connection right now.
+   * Whether the client has an open, authenticated connection right now (to
+   * the endpoint; with `replicaReads`, the reader's opens on the first read).
    *
    * @returns `true` when connected.
    */
@@ -161,7 +175,8 @@ export class RedisClient extends Commands implements AsyncDisposable {
 
   /**
    * Closes the client: waits for the replies of commands already sent, then
-   * closes the socket and clears every timer. Later commands fail.
+   * closes the socket (with `replicaReads`, both sockets) and clears every
+   * timer. Later commands fail.
    *
    * @returns Resolves when the socket is closed.
    * @example
@@ -169,8 +184,8 @@ export class RedisClient extends Commands implements AsyncDisposable {
    * await client.close();
    * ```
    */
-  close(): Promise<void> {
-    return this.#session.close();
+  async close(): Promise<void> {
+    await Promise.all([this.#session.close(), this.#replicas?.close()]);
   }
 
   /**
@@ -195,6 +210,7 @@ export class RedisClient extends Commands implements AsyncDisposable {
   #describe(): string {
     const o = this.#session.options;
     const state = this.#session.closed ? "closed" : this.#session.connected ? "connected" : "idle";
-    return `RedisClient { ${o.label}, tls: ${o.tls}, resp${o.protocol}, ${state} }`;
+    const reader = this.#replicas === undefined ? "" : `, reads from ${this.#replicas.address}`;
+    return `RedisClient { ${o.label}${reader}, tls: ${o.tls}, resp${o.protocol}, ${state} }`;
   }
 }

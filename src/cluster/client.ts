@@ -41,7 +41,7 @@ export type { ClusterNodeAddress, ClusterNodeInfo, ClusterShardInfo } from "./to
 
 /** Options of {@linkcode connectCluster}. */
 export interface ConnectClusterOptions
-  extends Omit<ConnectOptions, "host" | "port" | "db" | "reconnect"> {
+  extends Omit<ConnectOptions, "host" | "port" | "db" | "reconnect" | "readerEndpoint"> {
   /**
    * A node to discover the cluster from: the configuration endpoint of an
    * ElastiCache cluster, the endpoint of a serverless cache, or any node.
@@ -319,13 +319,23 @@ function resolveClusterOptions(options: ConnectClusterOptions): RouterOptions {
     maxRedirections = 16,
     retryTimeout = 10_000,
     ...rest
-  } = options as ConnectClusterOptions & { db?: unknown; reconnect?: unknown };
-  const { db, reconnect, ...node } = rest;
+  } = options as ConnectClusterOptions & {
+    db?: unknown;
+    reconnect?: unknown;
+    readerEndpoint?: unknown;
+  };
+  const { db, reconnect, readerEndpoint, ...node } = rest;
   if (db !== undefined || reconnect !== undefined) {
     throw new TypeError(
       `Cannot connect to the cluster: '${
         db !== undefined ? "db" : "reconnect"
       }' does not apply (a cluster has database 0 only; the cluster client reconnects by itself)`,
+    );
+  }
+  if (readerEndpoint !== undefined) {
+    throw new TypeError(
+      "Cannot connect to the cluster: 'readerEndpoint' does not apply (with replicaReads, the " +
+        "cluster client reads from the replicas the cluster lists)",
     );
   }
   const all: ClusterNodeAddress[] = [seed(host, port, "host"), ...checkSeeds(seeds)];

@@ -1,12 +1,14 @@
 /**
  * Where a command's keys are, so that the cluster client can route it by hash
- * slot; which commands only read (replica reads, safe retries); which ones
- * run on every primary; and which ones a cluster client cannot route.
+ * slot; which ones run on every primary; and which ones a cluster client
+ * cannot route. Which commands only read (replica reads, safe retries) is
+ * the thin client's rule too, in `../client/command_rules.ts`.
  *
  * @module
  */
 
 import type { CommandArg } from "../resp/types.ts";
+import { commandName } from "../client/command_rules.ts";
 
 /** How a command's reply is combined when it runs on every primary. */
 export type Aggregate = "sum" | "concat" | "ok" | "first" | "and";
@@ -119,50 +121,11 @@ const SCRIPT_SUBCOMMANDS = new Map<string, Aggregate>([
   ["EXISTS", "and"],
 ]);
 
-/**
- * Commands that only read: they may go to a replica (with `replicaReads`)
- * and are retried after a dropped connection.
- */
-const READ_ONLY = new Set(
-  names(
-    "GET MGET EXISTS STRLEN GETRANGE SUBSTR TTL PTTL EXPIRETIME PEXPIRETIME TYPE DUMP GETBIT " +
-      "BITCOUNT BITPOS HGET HMGET HGETALL HKEYS HVALS HLEN HEXISTS HSTRLEN HRANDFIELD HSCAN " +
-      "LRANGE LLEN LINDEX LPOS SMEMBERS SISMEMBER SMISMEMBER SCARD SRANDMEMBER SINTER SUNION " +
-      "SDIFF SINTERCARD SSCAN ZSCORE ZMSCORE ZRANGE ZRANGEBYSCORE ZRANGEBYLEX ZREVRANGE " +
-      "ZREVRANGEBYSCORE ZREVRANGEBYLEX ZCARD ZCOUNT ZLEXCOUNT ZRANK ZREVRANK ZRANDMEMBER ZINTER " +
-      "ZUNION ZDIFF ZINTERCARD ZSCAN XRANGE XREVRANGE XLEN XINFO GEOPOS GEODIST GEOHASH GEOSEARCH " +
-      "EVAL_RO EVALSHA_RO FCALL_RO SORT_RO LCS OBJECT MEMORY PING ECHO TIME INFO DBSIZE KEYS " +
-      "RANDOMKEY",
-  ),
-);
-
 function names(list: string): string[] {
   return list.split(" ").filter((name) => name !== "");
 }
 
 const decoder = new TextDecoder();
-
-/**
- * A command's name, uppercase.
- *
- * @param args The command.
- * @returns Its name, such as `GET`.
- */
-export function commandName(args: readonly CommandArg[]): string {
-  const first = args[0];
-  if (first === undefined) return "";
-  return (first instanceof Uint8Array ? decoder.decode(first) : String(first)).toUpperCase();
-}
-
-/**
- * Whether a command only reads.
- *
- * @param name The command's name, uppercase.
- * @returns `true` for commands such as `GET` or `HGETALL`.
- */
-export function isReadOnly(name: string): boolean {
-  return READ_ONLY.has(name);
-}
 
 /**
  * Where a command goes in a cluster.

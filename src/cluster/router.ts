@@ -14,7 +14,8 @@ import { isLoopback } from "../_checks.ts";
 import { backoffDelay, sleep, systemTimers, type Timers } from "../client/timers.ts";
 import { ConnectionClosedError, ReplyError, TimeoutError } from "../errors.ts";
 import type { CommandArg, RespValue } from "../resp/types.ts";
-import { type Aggregate, commandName, commandRoute, isReadOnly } from "./command_keys.ts";
+import { commandName, isReadOnly, readsFromReplica } from "../client/command_rules.ts";
+import { type Aggregate, commandRoute } from "./command_keys.ts";
 import { keySlot } from "./slot.ts";
 import {
   addressKey,
@@ -245,7 +246,7 @@ export class Router {
     }
     const shard = topology.shardOf(command.slot);
     if (shard === undefined) return undefined;
-    if (this.#o.replicaReads && command.readOnly && !primaryOnly) {
+    if (this.#o.replicaReads && !primaryOnly && readsFromReplica(commandName(command.args))) {
       const replicas = shard.replicas.filter((replica) => replica.online);
       if (replicas.length > 0) {
         return { address: replicas[this.#replicaTurn++ % replicas.length]!, replica: true };

@@ -37,6 +37,11 @@ export interface EmulatorInfo {
   caches: Record<CacheKind, string>;
   /** Each cache's own endpoints (as on AWS, an endpoint refuses tokens for other caches). */
   endpoints: Record<CacheKind, { plain: GatewayInfo; tls: GatewayInfo }>;
+  /**
+   * A serverless cache with a public endpoint (TLS 1.3 only, as on AWS), on
+   * the TLS emulator (same CA): the endpoint the Worker example connects to.
+   */
+  publicEndpoint: GatewayInfo & { cacheName: string };
   /** The IAM-enabled user with every permission. */
   userId: string;
   /** A Lambda function's environment: the execution role's temporary keys. */

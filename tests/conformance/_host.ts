@@ -1,9 +1,10 @@
 /**
  * The conformance host (Deno): two emulators, one plaintext and one TLS,
- * configured alike, and a small HTTP control API on loopback so that a
- * runtime under test in another process (Node.js, Bun, workerd) can read
- * their addresses, move their clocks, count authentications and get OIDC
- * tokens. See {@linkcode EmulatorInfo} for what it publishes.
+ * configured alike (the TLS one also serves a serverless cache with a
+ * public endpoint, TLS 1.3 only, for the examples), and a small HTTP control
+ * API on loopback so that a runtime under test in another process (Node.js,
+ * Bun, workerd) can read their addresses, move their clocks, count
+ * authentications and get OIDC tokens. See {@linkcode EmulatorInfo} for what it publishes.
  *
  * Control API: `GET /info`, `GET /clock`, `POST /clock/advance {ms}`,
  * `POST /clock/reset` (back to real time, for code that cannot be handed the
@@ -29,6 +30,8 @@ const CACHES: Record<CacheKind, string> = {
   memoryDbClusterName: "memorydb-cluster-01",
 };
 const USER_ID = "iam-user-01";
+/** A serverless cache with a public endpoint (TLS 1.3 only), on the TLS emulator: the examples' target. */
+const PUBLIC_CACHE = "public-serverless-cache-01";
 
 /** The execution role's temporary keys, as Lambda puts them in a function's environment. */
 export const LAMBDA_KEYS = {
@@ -62,6 +65,7 @@ export function conformanceConfig(): EmulatorConfig {
             Resource: [
               `${ec}:replicationgroup:${CACHES.replicationGroupId}`,
               `${ec}:serverlesscache:${CACHES.serverlessCacheName}`,
+              `${ec}:serverlesscache:${PUBLIC_CACHE}`,
               `${ec}:user:${USER_ID}`,
             ],
           },
@@ -111,7 +115,11 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
   const config = { ...conformanceConfig(), log: (line: string) => log.push(line) };
   const started = await Promise.allSettled([
     startEmulator(config),
-    startEmulator({ ...config, tls: true }),
+    startEmulator({
+      ...config,
+      tls: true,
+      caches: [...config.caches!, { serverlessCacheName: PUBLIC_CACHE, publicEndpoint: true }],
+    }),
   ]);
   const emulators = started.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
   const failure = started.find((s) => s.status === "rejected");
@@ -143,6 +151,7 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
       serverlessCacheName: endpointsOf(CACHES.serverlessCacheName),
       memoryDbClusterName: endpointsOf(CACHES.memoryDbClusterName),
     },
+    publicEndpoint: { ...address(tls.endpoint(PUBLIC_CACHE)), cacheName: PUBLIC_CACHE },
     userId: USER_ID,
     lambdaEnv: {
       AWS_ACCESS_KEY_ID: LAMBDA_KEYS.accessKeyId,

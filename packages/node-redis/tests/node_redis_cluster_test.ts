@@ -90,3 +90,33 @@ Deno.test("createCluster refuses static credentials and plaintext root nodes off
   );
   assert.throws(() => createIamCluster(createRedisCluster, { rootNodes: [], auth }), /rootNodes/);
 });
+
+Deno.test("createIamCluster({ rootNodes: [{ url }] }) signs for the user and cache the URL names", async () => {
+  const keys = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example-secret" };
+  const cluster = createIamCluster(createRedisCluster, {
+    rootNodes: [{
+      url: "rediss://app-user@clustercfg.my-group.abc123.apse2.cache.amazonaws.com:6379",
+    }],
+    credentials: keys,
+  });
+  // node-redis keeps the options it was given as `_options` (no public getter on a cluster).
+  const options = (cluster as unknown as { _options: unknown })._options as {
+    rootNodes: { url?: string }[];
+    defaults?: {
+      credentialsProvider?: {
+        subscribe(listener: unknown): Promise<[{ password: string }, { dispose(): void }]>;
+      };
+    };
+  };
+  assert.equal(
+    options.rootNodes[0]!.url,
+    "rediss://clustercfg.my-group.abc123.apse2.cache.amazonaws.com:6379",
+  );
+  const [credentials, subscription] = await options.defaults!.credentialsProvider!.subscribe({
+    onNext() {},
+    onError() {},
+  });
+  subscription.dispose();
+  assert.match(credentials.password, /^my-group\/\?Action=connect&User=app-user&X-Amz-Algorithm=/);
+  assert.match(credentials.password, /%2Fap-southeast-2%2Felasticache%2Faws4_request/);
+});

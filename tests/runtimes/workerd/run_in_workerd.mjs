@@ -4,11 +4,13 @@
 // fails the build), then loads it in workerd through Miniflare without
 // nodejs_compat and runs each case in its own request. Then does the same with
 // examples/cloudflare_worker.ts, its "@elasticache-iam/connector" imports
-// resolved to this repository.
+// resolved to this repository, pointed at the emulator's serverless cache with
+// a public endpoint (TLS 1.3 only).
 //
 // Needs CONFORMANCE_CONTROL_URL (the Deno host of tests/runtimes/run.ts) and
 // NODE_EXTRA_CA_CERTS (the emulator's CA, which workerd trusts for TLS sockets).
 import { after, test } from "node:test";
+import { connect as tlsConnect } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { packageAlias } from "../package_alias.mjs";
@@ -73,11 +75,11 @@ const exampleWorker = new Miniflare({
   compatibilityDate: "2025-09-01",
   compatibilityFlags: [],
   bindings: {
-    ELASTICACHE_HOST: info.tls.hostname,
-    ELASTICACHE_PORT: String(info.tls.port),
-    ELASTICACHE_CACHE_NAME: info.caches.replicationGroupId,
-    ELASTICACHE_USER_ID: info.userId,
-    ...info.lambdaEnv,
+    // The emulator's loopback host names no cache: its name and region come with it.
+    ELASTICACHE_URL:
+      `rediss://${info.userId}@${info.publicEndpoint.hostname}:${info.publicEndpoint.port}`,
+    ELASTICACHE_SERVERLESS_CACHE_NAME: info.publicEndpoint.cacheName,
+    ...info.lambdaEnv, // the keys, as secrets; AWS_REGION
   },
 });
 // Everything asynchronous happens before the first test is registered: node:test
@@ -90,7 +92,28 @@ test("package: the Worker bundles reach no Node built-in (only cloudflare:socket
   assertWorkerSafe(example);
 });
 
-test("examples/cloudflare_worker.ts: secrets from bindings, a TLS socket per request, tokens shared", async () => {
+/** The TLS version a handshake with at most `maxVersion` agrees on, or its error code. */
+function handshake({ hostname, port }, maxVersion) {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      host: hostname,
+      port,
+      servername: "localhost",
+      ca: info.tls.caCertPem,
+      maxVersion,
+    });
+    socket.on("secureConnect", () => {
+      resolve(socket.getProtocol() ?? "none");
+      socket.destroy();
+    });
+    socket.on("error", (error) => {
+      resolve(error.code ?? error.message);
+      socket.destroy();
+    });
+  });
+}
+
+test("examples/cloudflare_worker.ts: a public endpoint by URL over TLS 1.3, secrets from bindings, a socket per request, tokens shared", async () => {
   const stats = async () => (await (await fetch(`${controlUrl}/stats`)).json()).accepted;
   // The example signs with workerd's own clock: put the emulators' clocks back to real time.
   await fetch(`${controlUrl}/clock/reset`, { method: "POST" });
@@ -105,6 +128,11 @@ test("examples/cloudflare_worker.ts: secrets from bindings, a TLS socket per req
   }
   const accepted = await stats() - before;
   if (accepted !== 2) throw new Error(`expected one AUTH per request, got ${accepted}`);
+  // The endpoint the Worker used speaks TLS 1.3 only, as AWS's public endpoints do.
+  const refused = await handshake(info.publicEndpoint, "TLSv1.2");
+  if (refused !== "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION") {
+    throw new Error(`expected a TLS 1.2 handshake to be refused, got ${refused}`);
+  }
 });
 
 for (const { name, skip } of cases) {
