@@ -57,7 +57,7 @@ const ENTRY_POINTS = PACKAGES.flatMap((pkg) =>
  * installed; only the emulator brings a JWT library.
  */
 const ALLOWED_DEPENDENCIES: Record<string, string[]> = {
-  "@elasticache-iam/connector": ["npm:@aws-sdk/credential-provider-web-identity", "npm:aws4fetch"],
+  "@elasticache-iam/connector": ["npm:aws4fetch"],
   "@elasticache-iam/emulator": ["jsr:@elasticache-iam/connector", "npm:jose"],
   "@elasticache-iam/node-redis": ["jsr:@elasticache-iam/connector"],
   "@elasticache-iam/ioredis": ["jsr:@elasticache-iam/connector"],
@@ -144,11 +144,9 @@ Deno.test("mod.ts loads no node:* or cloudflare:* module, and only aws4fetch fro
   assert.deepEqual(npm, ["aws4fetch"]);
   assert.ok(loaded.every((url) => !relative(url).startsWith("packages/")), "another package");
   assert.ok(loaded.every((url) => !relative(url).startsWith("src/cluster")), "the cluster client");
-  // Loaded on first use only: the Node/Bun socket transport, and the AWS SDK and the STS
-  // client for web identity.
+  // Loaded on first use only: the Node/Bun socket transport, and the STS client for web identity.
   // (The token manager and the default chain, for a URL's user, are loaded statically already.)
   assert.deepEqual(dynamic.map(relative).sort(), [
-    config.imports["@aws-sdk/credential-provider-web-identity"]!.replace(/^npm:/, "npm:/"),
     "src/credentials/chain.ts",
     "src/credentials/sts_web_identity.ts",
     "src/iam_auth.ts",

@@ -1,8 +1,11 @@
 /**
  * Credentials from a federated web identity: an OIDC JWT exchanged with STS
- * `AssumeRoleWithWebIdentity`, through `@aws-sdk/credential-provider-web-identity`,
- * whose STS call is made by this module's own role assumer
- * (`sts_web_identity.ts`), so that it runs in Workers too.
+ * `AssumeRoleWithWebIdentity` by this module's own STS call
+ * (`sts_web_identity.ts`), so that it runs in Workers too. It behaves as the
+ * AWS SDK's `fromTokenFile` / `fromWebToken` do (the token file read again for
+ * every exchange, `AWS_ROLE_SESSION_NAME`, the same default session name)
+ * without bundling the SDK: a Lambda handler or a Worker that never uses web
+ * identity carries only this file.
  *
  * @module
  */
@@ -247,41 +250,36 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
     );
     return await (await assumer)(params);
   };
-  const common = {
-    roleArn,
-    ...(roleSessionName ? { roleSessionName } : {}),
-    ...(durationSeconds ? { durationSeconds } : {}),
-    roleAssumerWithWebIdentity,
-  };
-
   const exchange = async (): Promise<AwsCredentials> => {
-    const sdk = await import("@aws-sdk/credential-provider-web-identity");
-    let resolved: AwsCredentials;
+    let resolved: StsCredentials;
     try {
-      if (tokenFile) {
-        if (typeof sdk.fromTokenFile !== "function") {
-          throw new TypeError(
-            `this runtime cannot read the token file ${tokenFile}; pass 'webIdentityToken'`,
-          );
-        }
-        resolved = await sdk.fromTokenFile({ ...common, webIdentityTokenFile: tokenFile })();
-      } else {
-        const webIdentityToken = typeof token === "function"
-          ? await answerWithin(
-            token,
-            Math.min(timeout, MAX_TIMER_MS),
-            timers,
-            () =>
-              new CredentialsError(
-                `the 'webIdentityToken' callback did not answer within ${timeout} ms`,
-              ),
-          )
-          : token!;
-        if (typeof webIdentityToken !== "string" || webIdentityToken === "") {
-          throw new TypeError("the 'webIdentityToken' callback returned no token");
-        }
-        resolved = await sdk.fromWebToken({ ...common, webIdentityToken })();
+      const webIdentityToken = tokenFile
+        ? await readTokenFile(tokenFile)
+        : typeof token === "function"
+        ? await answerWithin(
+          token,
+          Math.min(timeout, MAX_TIMER_MS),
+          timers,
+          () =>
+            new CredentialsError(
+              `the 'webIdentityToken' callback did not answer within ${timeout} ms`,
+            ),
+        )
+        : token!;
+      if (typeof webIdentityToken !== "string" || webIdentityToken === "") {
+        throw new TypeError(
+          tokenFile
+            ? `the token file ${tokenFile} is empty`
+            : "the 'webIdentityToken' callback returned no token",
+        );
       }
+      resolved = await roleAssumerWithWebIdentity({
+        RoleArn: roleArn,
+        // The AWS SDK's default session name.
+        RoleSessionName: roleSessionName ?? `aws-sdk-js-session-${(given.now ?? Date.now)()}`,
+        WebIdentityToken: webIdentityToken,
+        ...(durationSeconds ? { DurationSeconds: durationSeconds } : {}),
+      });
     } catch (error) {
       throw new CredentialsError(
         `Cannot assume role ${roleArn} with web identity: ${messageOf(error)}`,
@@ -291,12 +289,12 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
     return {
       accessKeyId: resolved.accessKeyId,
       secretAccessKey: resolved.secretAccessKey,
-      sessionToken: resolved.sessionToken,
-      expiration: resolved.expiration,
+      ...(resolved.sessionToken === undefined ? {} : { sessionToken: resolved.sessionToken }),
+      ...(resolved.expiration === undefined ? {} : { expiration: resolved.expiration }),
     };
   };
   const provider = cacheCredentials(exchange, {
-    // The callback and 3 STS attempts (each within `timeout`), plus the SDK's retry pauses
+    // The callback and 3 STS attempts (each within `timeout`), plus the retry pauses
     // (at most 1 s and 2 s when throttled, each stretched by up to 5 s for a Retry-After).
     timeoutMs: Math.min(4 * timeout + EXCHANGE_PAUSES_MS, MAX_TIMER_MS),
     timers,
@@ -316,7 +314,7 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
-/** The longest the SDK's retry pauses between STS attempts (13 s), plus room for loading the SDK. */
+/** The longest retry pauses between STS attempts (13 s), plus room for loading the STS client. */
 const EXCHANGE_PAUSES_MS = 15_000;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 
@@ -346,4 +344,23 @@ function isHttpUrl(value: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Reads a web identity token file again for each exchange (Kubernetes rotates
+ * it), with the runtime's own file API: `Deno.readTextFile`, else Node.js' and
+ * Bun's `fs/promises` (asked of `process.getBuiltinModule`, so bundlers for
+ * Workers find no `node:` import to resolve).
+ */
+async function readTokenFile(path: string): Promise<string> {
+  const deno = (globalThis as { Deno?: { readTextFile?: (path: string) => Promise<string> } })
+    .Deno;
+  if (typeof deno?.readTextFile === "function") return await deno.readTextFile(path);
+  const fs = (globalThis as {
+    process?: { getBuiltinModule?: (id: string) => unknown };
+  }).process?.getBuiltinModule?.("node:fs/promises") as
+    | { readFile(path: string, encoding: "utf8"): Promise<string> }
+    | undefined;
+  if (fs !== undefined) return await fs.readFile(path, "utf8");
+  throw new TypeError(`this runtime cannot read the token file ${path}; pass 'webIdentityToken'`);
 }
