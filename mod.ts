@@ -51,6 +51,18 @@ export { fromWebIdentity, type FromWebIdentityOptions } from "./src/credentials/
 export { defaultCredentials, type DefaultCredentialsOptions } from "./src/credentials/chain.ts";
 export { cacheCredentials, type CacheCredentialsOptions } from "./src/credentials/cache.ts";
 export {
+  fromContainerMetadata,
+  fromInstanceMetadata,
+  fromProcess,
+  fromProfile,
+  fromSso,
+} from "./src/credentials/lazy_sources.ts";
+export type { FromProfileOptions } from "./src/credentials/profile.ts";
+export type { FromSsoOptions } from "./src/credentials/sso.ts";
+export type { FromProcessOptions } from "./src/credentials/process.ts";
+export type { FromContainerMetadataOptions } from "./src/credentials/container.ts";
+export type { FromInstanceMetadataOptions } from "./src/credentials/instance_metadata.ts";
+export {
   AuthenticationError,
   ConnectionClosedError,
   CredentialsError,

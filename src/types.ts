@@ -45,4 +45,5 @@ export { type CommandArg, Push } from "./resp/types.ts";
 export type { TokenTargetOptions } from "./token.ts";
 export type { UrlOptions } from "./client/url_options.ts";
 export type { Environment } from "./credentials/env.ts";
+export type { SharedFilesOptions } from "./credentials/shared_config.ts";
 export type { CacheKind, EndpointRole } from "./endpoint.ts";

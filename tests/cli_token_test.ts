@@ -455,11 +455,11 @@ Deno.test("token --endpoint says which flags a host that names no cache needs, a
 Deno.test("token explains missing credentials and exits 1", async () => {
   const { code, stdout, stderr } = await runCli(
     ["token", "--memorydb-cluster-name", "c", "--user-id", "u", "--region", "us-east-1"],
-    {},
+    { AWS_EC2_METADATA_DISABLED: "true" },
   );
   assert.equal(code, 1);
   assert.equal(stdout, "");
-  assert.match(stderr, /^Error: Cannot find AWS credentials: tried the environment .*\n$/);
+  assert.match(stderr, /^Error: Cannot find AWS credentials: looked at the environment .*\n$/);
   assert.equal(stderr.split("\n").length, 2, "one line");
 });
 

@@ -60,11 +60,17 @@ Deno.test("defaultCredentials prefers keys, then web identity, then explains wha
   });
   assert.equal((await keys()).accessKeyId, "AKIDEXAMPLE");
 
-  const nothing = defaultCredentials({ env: {} });
+  const nothing = defaultCredentials({ env: { AWS_EC2_METADATA_DISABLED: "true" } });
   await assert.rejects(nothing(), (error: Error) => {
     assert.ok(error instanceof CredentialsError);
-    assert.match(error.message, /^Cannot find AWS credentials: tried the environment/);
-    assert.match(error.message, /AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE are not both set/);
+    assert.match(error.message, /^Cannot find AWS credentials: looked at the environment/);
+    assert.match(error.message, /AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE not both set/);
+    assert.match(error.message, /the AWS shared files \(no home directory, HOME is not set\)/);
+    assert.match(
+      error.message,
+      /container credentials \(neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/,
+    );
+    assert.match(error.message, /AWS_EC2_METADATA_DISABLED/);
     return true;
   });
 

@@ -71,11 +71,19 @@ import {
   resolveConfig,
   type ResolvedCache,
 } from "./src/config.ts";
+import {
+  type ContainerCredentialsEndpoint,
+  credentialEndpointRoles,
+  type InstanceMetadataEndpoint,
+  type RunningCredentialEndpoints,
+  startCredentialEndpoints,
+} from "./src/credential_endpoints.ts";
 import { CredentialStore } from "./src/credential_store.ts";
 import { Gateway, type GatewayAddress, type GatewayTls } from "./src/gateway.ts";
 import { type OidcIssuer, type RunningOidcIssuer, startOidcIssuer } from "./src/oidc_issuer.ts";
 import { type RedisBackend, startRedisBackend } from "./src/redis_backend.ts";
 import { type RunningSts, startSts, type StsEndpoint } from "./src/sts_server.ts";
+import { type RunningSso, type SsoEndpoint, ssoRoles, startSso } from "./src/sso_server.ts";
 import { createTlsMaterial, type TlsMaterial } from "./src/tls_certificate.ts";
 
 export { EmulatorClock } from "./src/clock.ts";
@@ -84,17 +92,20 @@ export {
   type CacheConfig,
   type CacheUserConfig,
   type ClusterConfig,
+  type ContainerCredentialsConfig,
   DEFAULT_CONFIG,
   DEFAULT_ROLE_NAME,
   defaultTrustPolicy,
   type EmulatorConfig,
   type GatewayConfig,
   type IamUserConfig,
+  type InstanceMetadataConfig,
   type Jwk,
   type OidcProviderConfig,
   OWN_PROVIDER_PLACEHOLDER,
   type RoleConfig,
   SEED_POLICY,
+  type SsoConfig,
   type StsConfig,
   type TemporaryCredentialsConfig,
 } from "./src/config.ts";
@@ -111,6 +122,11 @@ export type {
 export { AUTH_IN_MULTI_COMMAND, NOAUTH, NOAUTH_HELLO, WRONGPASS } from "./src/gateway.ts";
 export type { MintTokenOptions, OidcIssuer } from "./src/oidc_issuer.ts";
 export type { StsEndpoint } from "./src/sts_server.ts";
+export type { SsoEndpoint, SsoLogin, SsoLoginOptions } from "./src/sso_server.ts";
+export type {
+  ContainerCredentialsEndpoint,
+  InstanceMetadataEndpoint,
+} from "./src/credential_endpoints.ts";
 export { loadEmulatorConfig } from "./src/config_file.ts";
 
 /** A running emulator. Dispose it (`await using`) to stop everything it started. */
@@ -141,6 +157,28 @@ export interface Emulator extends AsyncDisposable {
   readonly sts: StsEndpoint;
   /** The OIDC issuer the STS trusts by default. */
   readonly oidc: OidcIssuer;
+  /**
+   * The container credentials endpoint, as ECS and EKS Pod Identity serve
+   * one: point `AWS_CONTAINER_CREDENTIALS_FULL_URI` at `fullUri` with
+   * `AWS_CONTAINER_AUTHORIZATION_TOKEN` (or a token file) set to
+   * `authorizationToken`. It hands out the emulator's own STS credentials of
+   * a role (`containerCredentials.roleName`, by default the first).
+   */
+  readonly containerCredentials: ContainerCredentialsEndpoint;
+  /**
+   * The EC2 instance metadata endpoint, IMDSv2 only: point
+   * `AWS_EC2_METADATA_SERVICE_ENDPOINT` at `endpoint`. It hands out the
+   * emulator's own STS credentials of the instance's role
+   * (`instanceMetadata.roleName`, by default the first).
+   */
+  readonly instanceMetadata: InstanceMetadataEndpoint;
+  /**
+   * IAM Identity Center (SSO) for SSO profiles: point `AWS_ENDPOINT_URL_SSO`
+   * and `AWS_ENDPOINT_URL_SSO_OIDC` at `endpoint`, and `sso.login({ home,
+   * ssoSession })` writes the token cache `aws sso login` writes. Its portal
+   * hands out the emulator's own STS credentials of a role (`sso_role_name`).
+   */
+  readonly sso: SsoEndpoint;
   /** The emulator's clock: `advance(ms)` and `set(date)` move token and connection time. */
   readonly clock: EmulatorClock;
   /** The default region. */
@@ -253,6 +291,8 @@ export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulat
     // Check the whole configuration before starting anything (the issuer URL is not known yet).
     const checked = resolveConfig(config, "http://127.0.0.1:0");
     new CredentialStore(checked);
+    credentialEndpointRoles(config, checked);
+    ssoRoles(config, checked);
     const clusterConfig = config.cluster === undefined
       ? undefined
       : resolveClusterConfig(config.cluster);
@@ -304,7 +344,14 @@ export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulat
           cache.kind === "serverless"
             ? startServerlessNodes(usersOf(cache), logOf(cache), {
               port: ports[index]!,
-              reserved: [...ports, config.sts?.port ?? 0, config.oidc?.port ?? 0],
+              reserved: [
+                ...ports,
+                config.sts?.port ?? 0,
+                config.oidc?.port ?? 0,
+                config.containerCredentials?.port ?? 0,
+                config.instanceMetadata?.port ?? 0,
+                config.sso?.port ?? 0,
+              ],
               ...(config.backend?.redisServer ? { program: config.backend.redisServer } : {}),
             })
             : startRedisBackend(config.backend, usersOf(cache), logOf(cache))
@@ -349,6 +396,24 @@ export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulat
       throw inUse(error, "STS", config.sts?.port, "'sts.port'");
     }
     cleanups.push(() => sts.close());
+    const credentialEndpoints: RunningCredentialEndpoints = startCredentialEndpoints({
+      config,
+      resolved,
+      credentials,
+      clock,
+      log,
+      startFailure: inUse,
+    });
+    cleanups.push(() => credentialEndpoints.close());
+    const sso: RunningSso = startSso({
+      config,
+      resolved,
+      credentials,
+      clock,
+      log,
+      startFailure: inUse,
+    });
+    cleanups.push(() => sso.close());
     const endpoints: CacheEndpoint[] = [];
     let cluster: EmulatorCluster | undefined;
     for (const [index, cache] of resolved.caches.entries()) {
@@ -401,7 +466,7 @@ export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulat
             endpoint.reader ? ` (reader ${endpoint.reader.url})` : ""
           }`
         ).join(", ")
-      }; STS ${sts.endpoint}; OIDC issuer ${oidc.issuer}`,
+      }; STS ${sts.endpoint}; OIDC issuer ${oidc.issuer}; container credentials ${credentialEndpoints.containerCredentials.origin}; instance metadata ${credentialEndpoints.instanceMetadata.endpoint}; SSO ${sso.endpoint}`,
     );
     let closing: Promise<void> | undefined;
     const close = () => closing ??= cleanUp();
@@ -434,6 +499,16 @@ export async function startEmulator(config: EmulatorConfig = {}): Promise<Emulat
         jwksUri: oidc.jwksUri,
         jwks: oidc.jwks,
         mintToken: (options) => oidc.mintToken(options),
+      },
+      containerCredentials: credentialEndpoints.containerCredentials,
+      instanceMetadata: credentialEndpoints.instanceMetadata,
+      sso: {
+        endpoint: sso.endpoint,
+        startUrl: sso.startUrl,
+        region: sso.region,
+        accountId: sso.accountId,
+        roleNames: sso.roleNames,
+        login: (options) => sso.login(options),
       },
       clock,
       region: resolved.region,

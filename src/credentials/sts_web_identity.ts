@@ -14,6 +14,10 @@
  * exponential backoff, the module's {@linkcode backoffDelay}). STS's answer is
  * read, up to 256 KiB, by a small, strict XML reader.
  *
+ * That request, retry and answer code ({@linkcode stsClient}) is also what
+ * `sts_assume_role.ts` sends its SigV4-signed `AssumeRole` with (profile role
+ * chains): one home for calling STS.
+ *
  * @module
  */
 
@@ -77,6 +81,14 @@ export interface StsRoleAssumerOptions {
    * @default {false}
    */
   useDualstackEndpoint?: boolean | undefined;
+  /**
+   * Use the global endpoint `https://sts.amazonaws.com` (signed for
+   * `us-east-1`) in the regions that had it before regional endpoints became
+   * the default, as `sts_regional_endpoints = legacy` asks.
+   *
+   * @default {false}
+   */
+  useGlobalEndpoint?: boolean | undefined;
   /**
    * How long one attempt may take, from sending to the end of the answer, in milliseconds.
    *
@@ -174,21 +186,77 @@ export class StsError extends Error {
  */
 export function stsEndpointFor(
   region: string,
+  options: {
+    useFipsEndpoint?: boolean | undefined;
+    useDualstackEndpoint?: boolean | undefined;
+    useGlobalEndpoint?: boolean | undefined;
+  } = {},
+): string {
+  const { useFipsEndpoint: fips, useDualstackEndpoint: dualStack } = options;
+  if (options.useGlobalEndpoint && !fips && !dualStack && LEGACY_GLOBAL_REGIONS.has(region)) {
+    return GLOBAL_ENDPOINT;
+  }
+  return regionalEndpoint("sts", region, options);
+}
+
+/**
+ * A service's regional endpoint as the AWS SDK's endpoint rules give it for
+ * STS, SSO (`portal.sso`) and SSO OIDC (`oidc`) alike: the partition's DNS
+ * suffix, `<prefix>-fips` for FIPS (in GovCloud, the plain name: its
+ * endpoints are FIPS already), the dual-stack suffix when asked.
+ *
+ * @param prefix The endpoint prefix: `sts`, `portal.sso`, `oidc`.
+ * @param region The region.
+ * @param options Whether to use the FIPS or the dual-stack endpoint.
+ * @returns The endpoint URL.
+ *
+ * @example
+ * ```ts
+ * import { regionalEndpoint } from "./sts_web_identity.ts";
+ *
+ * console.log(regionalEndpoint("portal.sso", "eu-west-1")); // "https://portal.sso.eu-west-1.amazonaws.com"
+ * ```
+ */
+export function regionalEndpoint(
+  prefix: string,
+  region: string,
   options: { useFipsEndpoint?: boolean | undefined; useDualstackEndpoint?: boolean | undefined } =
     {},
 ): string {
   const partition = PARTITIONS.find(([pattern]) => pattern.test(region)) ?? AWS_PARTITION;
   const [, dnsSuffix, dualStackDnsSuffix, name] = partition;
   const { useFipsEndpoint: fips, useDualstackEndpoint: dualStack } = options;
-  if (fips && dualStack) return `https://sts-fips.${region}.${dualStackDnsSuffix}`;
+  if (fips && dualStack) return `https://${prefix}-fips.${region}.${dualStackDnsSuffix}`;
   if (fips) {
     return name === "aws-us-gov"
-      ? `https://sts.${region}.amazonaws.com`
-      : `https://sts-fips.${region}.${dnsSuffix}`;
+      ? `https://${prefix}.${region}.amazonaws.com`
+      : `https://${prefix}-fips.${region}.${dnsSuffix}`;
   }
-  if (dualStack) return `https://sts.${region}.${dualStackDnsSuffix}`;
-  return `https://sts.${region}.${dnsSuffix}`;
+  if (dualStack) return `https://${prefix}.${region}.${dualStackDnsSuffix}`;
+  return `https://${prefix}.${region}.${dnsSuffix}`;
 }
+
+/** STS's global endpoint, signed for `us-east-1`. */
+const GLOBAL_ENDPOINT = "https://sts.amazonaws.com";
+/** The regions where `sts_regional_endpoints = legacy` means the global endpoint (the SDKs' list). */
+const LEGACY_GLOBAL_REGIONS = new Set([
+  "ap-northeast-1",
+  "ap-south-1",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "aws-global",
+  "ca-central-1",
+  "eu-central-1",
+  "eu-north-1",
+  "eu-west-1",
+  "eu-west-2",
+  "eu-west-3",
+  "sa-east-1",
+  "us-east-1",
+  "us-east-2",
+  "us-west-1",
+  "us-west-2",
+]);
 
 /** Pattern, DNS suffix, dual-stack DNS suffix, name: the AWS SDK's partitions. */
 type Partition = readonly [RegExp, string, string, string];
@@ -234,6 +302,70 @@ const PARTITIONS: readonly Partition[] = [
 export function webIdentityRoleAssumer(
   options: StsRoleAssumerOptions = {},
 ): (params: AssumeRoleWithWebIdentityParams) => Promise<StsCredentials> {
+  const client = stsClient(options, "sts-web-identity");
+  return (params) =>
+    client.call({
+      action: "AssumeRoleWithWebIdentity",
+      form: formBody(params),
+      roleArn: params.RoleArn,
+    });
+}
+
+/** One call of STS's query API, as {@linkcode StsClient.call} sends it. */
+export interface StsCall {
+  /** The action; its answer's root element is `<action>Response`. */
+  readonly action: "AssumeRoleWithWebIdentity" | "AssumeRole";
+  /** The form to post, `Action` and `Version` included. */
+  readonly form: URLSearchParams;
+  /** The role assumed, for messages. */
+  readonly roleArn: string;
+  /**
+   * Signs one attempt (each attempt is signed anew, with its own time):
+   * given the URL, the headers and the body, returns the headers to send.
+   * Unsigned calls (`AssumeRoleWithWebIdentity`) leave it out.
+   */
+  readonly sign?: (
+    url: URL,
+    headers: Record<string, string>,
+    body: string,
+  ) => Promise<Record<string, string>>;
+}
+
+/** An STS endpoint with the SDK's retry: what the role assumers of this module send calls through. */
+export interface StsClient {
+  /** The endpoint called. */
+  readonly url: URL;
+  /** The region to sign for: the configured one, or `us-east-1` at the global endpoint. */
+  readonly signingRegion: string;
+  /**
+   * Sends one call (retrying as the SDK does) and reads the credentials from its answer.
+   *
+   * @param call The action, its form, the role, and how to sign it.
+   * @returns The credentials.
+   * @throws {StsError} When STS refuses, cannot be reached, or answers something else than STS's XML.
+   */
+  call(call: StsCall): Promise<StsCredentials>;
+}
+
+/**
+ * The STS endpoint the options name (or the region's), and a function that
+ * sends a call there with the SDK's standard retry: the request and answer
+ * code shared by {@linkcode webIdentityRoleAssumer} and `sts_assume_role.ts`.
+ *
+ * @param options The region or endpoint, timeout and retry settings.
+ * @param name What calls it, in the user agent (`sts-web-identity`, `sts-assume-role`).
+ * @returns The client.
+ * @throws {TypeError} When the endpoint is not an http(s) URL, or is given with FIPS or dual-stack.
+ *
+ * @example
+ * ```ts
+ * import { stsClient } from "./sts_web_identity.ts";
+ *
+ * const sts = stsClient({ region: "eu-west-1", useGlobalEndpoint: true }, "example");
+ * console.log(sts.url.href, sts.signingRegion); // "https://sts.amazonaws.com/" "us-east-1"
+ * ```
+ */
+export function stsClient(options: StsRoleAssumerOptions, name: string): StsClient {
   const {
     region = "us-east-1",
     useFipsEndpoint,
@@ -255,13 +387,16 @@ export function webIdentityRoleAssumer(
       `Cannot call STS: the endpoint must be an http(s) URL, got ${describe(endpoint)}`,
     );
   }
+  const signingRegion = options.endpoint === undefined && endpoint === GLOBAL_ENDPOINT
+    ? "us-east-1"
+    : region;
   const where = url.origin;
   const agent = navigatorUserAgent();
-  const userAgent = `elasticache-iam-connector sts-web-identity${agent ? ` ${agent}` : ""}`;
+  const userAgent = `elasticache-iam-connector ${name}${agent ? ` ${agent}` : ""}`;
 
   let post: StsPost | undefined;
-  return async (params) => {
-    const body = formBody(params).toString();
+  const call = async ({ action, form, roleArn, sign }: StsCall): Promise<StsCredentials> => {
+    const body = form.toString();
     post ??= options.post ?? defaultPost();
     const invocationId = crypto.randomUUID();
     for (let attempt = 1;; attempt++) {
@@ -270,19 +405,16 @@ export function webIdentityRoleAssumer(
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), timeout);
       try {
-        const answer = await post(
-          url,
-          {
-            "content-type": "application/x-www-form-urlencoded; charset=utf-8",
-            "user-agent": userAgent,
-            "amz-sdk-invocation-id": invocationId,
-            "amz-sdk-request": `attempt=${attempt}; max=${maxAttempts}`,
-          },
-          body,
-          controller.signal,
-        );
+        let headers: Record<string, string> = {
+          "content-type": "application/x-www-form-urlencoded; charset=utf-8",
+          "user-agent": userAgent,
+          "amz-sdk-invocation-id": invocationId,
+          "amz-sdk-request": `attempt=${attempt}; max=${maxAttempts}`,
+        };
+        if (sign) headers = await sign(url, headers, body);
+        const answer = await post(url, headers, body, controller.signal);
         if (answer.status >= 200 && answer.status < 300) {
-          return credentialsFrom(answer.text, params.RoleArn);
+          return credentialsFrom(answer.text, action, roleArn);
         }
         failure = errorFrom(answer.status, answer.text, attempt);
         retryAfterMs = retryAfter(answer.retryAfter);
@@ -323,6 +455,7 @@ export function webIdentityRoleAssumer(
       await sleep(delay);
     }
   };
+  return { url, signingRegion, call };
 }
 
 const THROTTLING_CODES = new Set([
@@ -433,11 +566,33 @@ export function fetchPost(fetcher: typeof fetch = globalThis.fetch): StsPost {
   };
 }
 
-/**
- * Reads a response's body as UTF-8, stopping as soon as it passes
- * `MAX_BODY` bytes: the rest is cancelled, never read.
- */
+/** Reads a response's body as UTF-8, up to `MAX_BODY` bytes. */
 async function readBody(response: Response): Promise<string> {
+  const text = await readBoundedBody(response, MAX_BODY);
+  if (text === undefined) throw tooLarge(response.status);
+  return text;
+}
+
+/**
+ * Reads a response's body as UTF-8, stopping as soon as it passes `limit`
+ * bytes: the rest is cancelled, never read. The SSO source reads its answers
+ * with it too.
+ *
+ * @param response The response.
+ * @param limit The most bytes to read.
+ * @returns The text, or `undefined` when the body is longer than `limit`.
+ *
+ * @example
+ * ```ts
+ * import { readBoundedBody } from "./sts_web_identity.ts";
+ *
+ * console.log(await readBoundedBody(new Response("a longer answer"), 4)); // undefined
+ * ```
+ */
+export async function readBoundedBody(
+  response: Response,
+  limit: number,
+): Promise<string | undefined> {
   if (response.body === null) return "";
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -446,9 +601,9 @@ async function readBody(response: Response): Promise<string> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_BODY) {
+    if (size > limit) {
       await reader.cancel().catch(() => {});
-      throw tooLarge(response.status);
+      return undefined;
     }
     chunks.push(value);
   }
@@ -589,10 +744,10 @@ export interface NodeIncomingMessage {
   destroy(): void;
 }
 
-function credentialsFrom(text: string, roleArn: string): StsCredentials {
+function credentialsFrom(text: string, action: StsCall["action"], roleArn: string): StsCredentials {
   const malformed = (what: string, cause?: unknown) =>
     new StsError(
-      `STS answered AssumeRoleWithWebIdentity for ${roleArn} with a malformed document: ${what}`,
+      `STS answered ${action} for ${roleArn} with a malformed document: ${what}`,
       { code: "MalformedResponse", status: 200, cause },
     );
   let root: XmlElement;
@@ -602,10 +757,10 @@ function credentialsFrom(text: string, roleArn: string): StsCredentials {
     throw malformed(messageOf(error));
   }
   try {
-    if (root.name !== "AssumeRoleWithWebIdentityResponse") {
+    if (root.name !== `${action}Response`) {
       throw new SyntaxError(`its root is <${root.name}>`);
     }
-    const result = required(root, "AssumeRoleWithWebIdentityResult");
+    const result = required(root, `${action}Result`);
     const credentials = required(result, "Credentials");
     const accessKeyId = textOf(required(credentials, "AccessKeyId"));
     const secretAccessKey = textOf(required(credentials, "SecretAccessKey"));

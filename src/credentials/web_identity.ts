@@ -20,6 +20,7 @@ import {
 import type { Timers } from "../client/timers.ts";
 import { CredentialsError } from "../errors.ts";
 import { REGION_PATTERN } from "../token.ts";
+import { canReadFiles, readTextFile } from "./_files.ts";
 import { cacheCredentials } from "./cache.ts";
 import { type Environment, readEnv } from "./env.ts";
 import { answerWithin, messageOf } from "./resolve.ts";
@@ -348,19 +349,13 @@ function isHttpUrl(value: unknown): boolean {
 
 /**
  * Reads a web identity token file again for each exchange (Kubernetes rotates
- * it), with the runtime's own file API: `Deno.readTextFile`, else Node.js' and
- * Bun's `fs/promises` (asked of `process.getBuiltinModule`, so bundlers for
- * Workers find no `node:` import to resolve).
+ * it), with the runtime's own file API.
  */
 async function readTokenFile(path: string): Promise<string> {
-  const deno = (globalThis as { Deno?: { readTextFile?: (path: string) => Promise<string> } })
-    .Deno;
-  if (typeof deno?.readTextFile === "function") return await deno.readTextFile(path);
-  const fs = (globalThis as {
-    process?: { getBuiltinModule?: (id: string) => unknown };
-  }).process?.getBuiltinModule?.("node:fs/promises") as
-    | { readFile(path: string, encoding: "utf8"): Promise<string> }
-    | undefined;
-  if (fs !== undefined) return await fs.readFile(path, "utf8");
-  throw new TypeError(`this runtime cannot read the token file ${path}; pass 'webIdentityToken'`);
+  if (!canReadFiles()) {
+    throw new TypeError(`this runtime cannot read the token file ${path}; pass 'webIdentityToken'`);
+  }
+  const text = await readTextFile(path);
+  if (text === undefined) throw new TypeError(`the token file ${path} does not exist`);
+  return text;
 }

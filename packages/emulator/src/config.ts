@@ -188,6 +188,21 @@ export interface EmulatorConfig {
   };
   /** The STS endpoint. */
   sts?: StsConfig;
+  /**
+   * The container credentials endpoint (ECS, EKS Pod Identity), handing out
+   * STS credentials of a role. @default on a free port, for the first role
+   */
+  containerCredentials?: ContainerCredentialsConfig;
+  /**
+   * The EC2 instance metadata endpoint (IMDSv2), handing out STS credentials
+   * of the instance's role. @default on a free port, for the first role
+   */
+  instanceMetadata?: InstanceMetadataConfig;
+  /**
+   * IAM Identity Center (SSO): the portal's `GetRoleCredentials` and SSO
+   * OIDC's `CreateToken`, for SSO profiles. @default on a free port, offering every role
+   */
+  sso?: SsoConfig;
   /** The RESP gateway. */
   gateway?: GatewayConfig;
   /** Whether the gateway speaks TLS with a certificate made at start-up. @default {false} */
@@ -222,6 +237,30 @@ export interface StsConfig {
    * @default {false}
    */
   tls?: boolean;
+}
+
+/** The container credentials endpoint's settings (see `emu.containerCredentials`). */
+export interface ContainerCredentialsConfig {
+  /** Its port. @default a free port */
+  port?: number;
+  /** The role whose credentials it hands out. @default the first configured role */
+  roleName?: string;
+}
+
+/** The EC2 instance metadata endpoint's settings (see `emu.instanceMetadata`). */
+export interface InstanceMetadataConfig {
+  /** Its port. @default a free port */
+  port?: number;
+  /** The instance profile's role: whose credentials it hands out. @default the first configured role */
+  roleName?: string;
+}
+
+/** The SSO endpoint's settings (see `emu.sso`). */
+export interface SsoConfig {
+  /** Its port. @default a free port */
+  port?: number;
+  /** The roles it hands out credentials for (a profile's `sso_role_name`). @default every configured role */
+  roleNames?: string[];
 }
 
 /** The RESP gateway's settings: where it listens, and its bounds on unauthenticated clients. */
@@ -931,7 +970,18 @@ export function checkShape(config: EmulatorConfig): void {
       `Cannot start the emulator: 'tls' must be a boolean, got ${describe(config.tls)}`,
     );
   }
-  for (const name of ["gateway", "sts", "oidc", "backend", "cluster"] as const) {
+  for (
+    const name of [
+      "gateway",
+      "sts",
+      "oidc",
+      "backend",
+      "cluster",
+      "containerCredentials",
+      "instanceMetadata",
+      "sso",
+    ] as const
+  ) {
     const section = config[name];
     if (section !== undefined && (section === null || typeof section !== "object")) {
       throw new TypeError(
@@ -945,6 +995,9 @@ export function checkShape(config: EmulatorConfig): void {
   }
   checkPort("sts.port", config.sts?.port);
   checkPort("oidc.port", config.oidc?.port);
+  checkPort("containerCredentials.port", config.containerCredentials?.port);
+  checkPort("instanceMetadata.port", config.instanceMetadata?.port);
+  checkPort("sso.port", config.sso?.port);
   const clientIds = config.oidc?.clientIds;
   if (
     clientIds !== undefined &&
@@ -1000,6 +1053,9 @@ const KEYS = {
     connectionMaxAgeMs: true,
     maxClockSkewSeconds: true,
     log: true,
+    containerCredentials: true,
+    instanceMetadata: true,
+    sso: true,
   }),
   cache: keysOf<CacheConfig>({
     replicationGroupId: true,
@@ -1039,6 +1095,9 @@ const KEYS = {
   }),
   oidc: keysOf<NonNullable<EmulatorConfig["oidc"]>>({ port: true, clientIds: true }),
   sts: keysOf<StsConfig>({ port: true, tls: true }),
+  containerCredentials: keysOf<ContainerCredentialsConfig>({ port: true, roleName: true }),
+  instanceMetadata: keysOf<InstanceMetadataConfig>({ port: true, roleName: true }),
+  sso: keysOf<SsoConfig>({ port: true, roleNames: true }),
   gateway: keysOf<GatewayConfig>({ port: true, maxUnauthenticated: true, authTimeoutMs: true }),
   backend: keysOf<BackendConfig>({
     redisServer: true,
@@ -1078,6 +1137,9 @@ function checkKeys(config: EmulatorConfig): void {
   const sections = [
     ["oidc", KEYS.oidc],
     ["sts", KEYS.sts],
+    ["containerCredentials", KEYS.containerCredentials],
+    ["instanceMetadata", KEYS.instanceMetadata],
+    ["sso", KEYS.sso],
     ["gateway", KEYS.gateway],
     ["backend", KEYS.backend],
     ["cluster", KEYS.cluster],
@@ -1181,7 +1243,8 @@ export function resolveClusterConfig(config: ClusterConfig): ResolvedClusterConf
 /**
  * The port of each cache's endpoint, in configuration order (0: a free
  * port): a cache's own `port`, or for the first cache `gateway.port`. Every
- * port configured, the caches', `sts.port` and `oidc.port`, must differ.
+ * port configured, the caches', `sts.port`, `oidc.port`, `containerCredentials.port`
+ * and `instanceMetadata.port`, must differ.
  *
  * @param config A configuration that passed {@linkcode checkShape}.
  * @returns One port per cache.
@@ -1217,6 +1280,9 @@ export function endpointPorts(config: EmulatorConfig): number[] {
     ]),
     ["'sts.port'", config.sts?.port ?? 0],
     ["'oidc.port'", config.oidc?.port ?? 0],
+    ["'containerCredentials.port'", config.containerCredentials?.port ?? 0],
+    ["'instanceMetadata.port'", config.instanceMetadata?.port ?? 0],
+    ["'sso.port'", config.sso?.port ?? 0],
   ];
   for (const [index, [name, port]] of settings.entries()) {
     const earlier = settings.findIndex(([, other]) => other === port);

@@ -6,7 +6,12 @@
  * @module
  */
 
-import type { Principal, ResolvedConfig, TemporaryCredentialsConfig } from "./config.ts";
+import type {
+  Principal,
+  ResolvedConfig,
+  ResolvedRole,
+  TemporaryCredentialsConfig,
+} from "./config.ts";
 
 /** A known set of AWS keys and who holds them. */
 export interface StoredCredentials {
@@ -135,6 +140,31 @@ export class CredentialStore {
     }
     this.#byKeyId.set(credentials.accessKeyId, credentials);
   }
+}
+
+/**
+ * Who holds a session of a role: `arn:aws:sts::<account>:assumed-role/<role>/<session>`,
+ * with the role's policies. The one way the emulator's STS, its SSO portal and its
+ * credential endpoints name a role session.
+ *
+ * @param config The resolved configuration (partition, account).
+ * @param role The role.
+ * @param sessionName The session's name.
+ * @returns The principal.
+ */
+export function assumedRolePrincipal(
+  config: Pick<ResolvedConfig, "partition" | "accountId">,
+  role: ResolvedRole,
+  sessionName: string,
+): Principal {
+  return {
+    kind: "assumed-role",
+    arn:
+      `arn:${config.partition}:sts::${config.accountId}:assumed-role/${role.roleName}/${sessionName}`,
+    baseArn: role.arn,
+    accountId: config.accountId,
+    policies: role.policies,
+  };
 }
 
 /**

@@ -26,7 +26,11 @@ import type {
   ResolvedOidcProvider,
   ResolvedRole,
 } from "./config.ts";
-import type { CredentialStore, StoredCredentials } from "./credential_store.ts";
+import {
+  assumedRolePrincipal,
+  type CredentialStore,
+  type StoredCredentials,
+} from "./credential_store.ts";
 import { evaluatePolicies } from "./iam_policy.ts";
 import { verifySignedRequest } from "./signed_request_verifier.ts";
 
@@ -78,6 +82,7 @@ export interface StsOptions {
 
 const XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/";
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const EXTERNAL_ID = /^[\w+=,.@:\/-]{2,1224}$/;
 /**
  * The largest request body the STS reads, in bytes. Real STS requests stay far
  * below it: the API caps `WebIdentityToken` at 20,000 characters and a session
@@ -262,6 +267,23 @@ export function startSts(options: StsOptions): RunningSts {
   const assumeRole = (params: URLSearchParams, caller: StoredCredentials): string => {
     const { role, roleArn, sessionName, duration } = roleRequest(params, config);
     const principal = caller.principal;
+    // Role chaining (a role session assuming a role) is capped at one hour, as on AWS.
+    if (principal.kind === "assumed-role" && duration > 3600) {
+      throw new StsError(
+        "ValidationError",
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+      );
+    }
+    const externalId = params.get("ExternalId");
+    if (externalId !== null && !EXTERNAL_ID.test(externalId)) {
+      throw new StsError(
+        "ValidationError",
+        "1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]* and have length 2 to 1224",
+      );
+    }
+    // What a trust policy's conditions may test: `sts:ExternalId`, `aws:PrincipalArn`.
+    const context: Record<string, string> = { "aws:PrincipalArn": principal.baseArn };
+    if (externalId !== null) context["sts:ExternalId"] = externalId;
     const denied = () =>
       new StsError(
         "AccessDenied",
@@ -276,6 +298,7 @@ export function startSts(options: StsOptions): RunningSts {
     const named = evaluatePolicies([role.trustPolicy], {
       action: "sts:AssumeRole",
       principal: { type: "AWS", ids: [principal.baseArn, principal.arn] },
+      context,
     });
     const viaAccount = evaluatePolicies([role.trustPolicy], {
       action: "sts:AssumeRole",
@@ -283,6 +306,7 @@ export function startSts(options: StsOptions): RunningSts {
         type: "AWS",
         ids: [principal.accountId, `arn:${config.partition}:iam::${principal.accountId}:root`],
       },
+      context,
     });
     const allowed = named === "allow" ||
       (named !== "explicit-deny" && viaAccount === "allow" && identity === "allow");
@@ -303,17 +327,11 @@ export function startSts(options: StsOptions): RunningSts {
     return response("AssumeRole", credentialsXml(issued) + assumedRoleXml(role, sessionName));
   };
 
-  const issue = (role: ResolvedRole, sessionName: string, duration: number) => {
-    const principal: Principal = {
-      kind: "assumed-role",
-      arn:
-        `arn:${config.partition}:sts::${config.accountId}:assumed-role/${role.roleName}/${sessionName}`,
-      baseArn: role.arn,
-      accountId: config.accountId,
-      policies: role.policies,
-    };
-    return credentials.issue(principal, clock.now() + duration * 1000);
-  };
+  const issue = (role: ResolvedRole, sessionName: string, duration: number) =>
+    credentials.issue(
+      assumedRolePrincipal(config, role, sessionName),
+      clock.now() + duration * 1000,
+    );
 
   const server = Deno.serve(
     {

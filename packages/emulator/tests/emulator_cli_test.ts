@@ -389,7 +389,8 @@ Deno.test("emulator configuration: an unknown key is refused by name, at the top
     { colour: "blue" },
     "unknown key 'colour' in the configuration; the keys are 'region', 'accountId', 'caches', " +
       "'users', 'roles', 'iamUsers', 'oidcProviders', 'oidc', 'sts', 'gateway', 'tls', 'backend', " +
-      "'cluster', 'connectionMaxAgeMs', 'maxClockSkewSeconds', 'log'",
+      "'cluster', 'connectionMaxAgeMs', 'maxClockSkewSeconds', 'log', 'containerCredentials', " +
+      "'instanceMetadata', 'sso'",
   );
   await refused(
     { caches: [{ replicationGroupId: "rg", userIdz: [] }] },

@@ -238,6 +238,14 @@ function jsonLine(emu: Emulator, keys: AccessKeys, caFile: string | undefined): 
     })),
     sts: emu.sts.endpoint,
     oidcIssuer: emu.oidc.issuer,
+    // For AWS_CONTAINER_CREDENTIALS_FULL_URI + AWS_CONTAINER_AUTHORIZATION_TOKEN, and
+    // AWS_EC2_METADATA_SERVICE_ENDPOINT (not in --print-env: the keys it exports win in the chain).
+    containerCredentials: {
+      fullUri: emu.containerCredentials.fullUri,
+      authorizationToken: emu.containerCredentials.authorizationToken,
+      relativeUri: emu.containerCredentials.relativeUri,
+    },
+    instanceMetadata: { endpoint: emu.instanceMetadata.endpoint },
     region: emu.region,
     accountId: emu.accountId,
     ...(roleArnOf(emu) ? { roleArn: roleArnOf(emu) } : {}),

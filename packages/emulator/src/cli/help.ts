@@ -25,7 +25,8 @@ Runs the local ElastiCache IAM emulator on 127.0.0.1 until Ctrl-C or SIGTERM: an
 issuer, an STS, and for each cache its own endpoint, a RESP gateway that checks IAM auth
 tokens in front of the cache's own redis-server. When it is ready it prints one JSON line
 on stdout: its addresses ("caches" lists every cache's endpoint, and a serverless cache's
-"reader" endpoint; "gateway" is the first one's) and the access keys of the IAM user 'emulator-cli', which may connect to every
+"reader" endpoint; "gateway" is the first one's; "containerCredentials" and
+"instanceMetadata", the ECS/EKS and IMDSv2 credential endpoints) and the access keys of the IAM user 'emulator-cli', which may connect to every
 cache as every user, for the token command. It logs on stderr (reasons for refusals
 included).
 
