@@ -143,3 +143,81 @@ Deno.test("examples/lambda_handler.mjs: built with the README's esbuild command,
 Deno.test("examples/lambda_node_redis.ts: built with the README's esbuild command, runs on Node.js as a Lambda handler with web identity", async () => {
   await buildAndInvoke("lambda_node_redis.ts");
 });
+
+/** Two handlers that differ only in where their AWS credentials come from. */
+const HANDLERS = {
+  fromEnv: "fromEnv()",
+  defaultCredentials: "defaultCredentials()",
+} as const;
+
+function handlerSource(credentials: string): string {
+  const name = credentials.replace("()", "");
+  return `import { connect, ${name}, IamAuth } from "@elasticache-iam/connector";
+
+const auth = new IamAuth({
+  replicationGroupId: "replication-group-01",
+  userId: "iam-user-01",
+  region: "us-east-1",
+  credentials: ${credentials},
+});
+
+export const handler = async () => {
+  const client = await connect({ host: process.env.CACHE_HOST, auth });
+  return await client.ping();
+};
+`;
+}
+
+/** Median of Node.js importing a bundle in fresh processes, in ms. */
+async function importMs(bundle: string): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const result = await run("node", [
+      "--input-type=module",
+      "-e",
+      `const t = performance.now(); await import(process.argv[1]); console.log(performance.now() - t);`,
+      bundle,
+    ], {});
+    assert.equal(result.code, 0, result.stderr);
+    times.push(Number(result.stdout.trim()));
+  }
+  return times.sort((a, b) => a - b)[2]!;
+}
+
+Deno.test("weight: a handler using defaultCredentials() bundles to at most 1.3× the fromEnv() one and imports at most 3 ms slower", async () => {
+  await project();
+  const command = await readmeCommand();
+  const entry = command.split(" ")[2]!;
+  const dir = new URL(`build/${crypto.randomUUID()}/`, PROJECT);
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    const built: Record<string, { bytes: number; importMs: number }> = {};
+    for (const [name, credentials] of Object.entries(HANDLERS)) {
+      await Deno.writeTextFile(new URL(`${name}.mjs`, dir), handlerSource(credentials));
+      const line = command.replace(` ${entry} `, ` ${name}.mjs `)
+        .replace("--outfile=dist/index.mjs", `--outfile=dist/${name}.mjs`);
+      const output = await new Deno.Command("sh", {
+        args: ["-c", line],
+        cwd: dir.pathname,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+      const bundle = new URL(`dist/${name}.mjs`, dir).pathname;
+      built[name] = { bytes: (await Deno.stat(bundle)).size, importMs: await importMs(bundle) };
+    }
+    const ratio = built.defaultCredentials!.bytes / built.fromEnv!.bytes;
+    const slower = built.defaultCredentials!.importMs - built.fromEnv!.importMs;
+    console.log(
+      `weight: fromEnv ${built.fromEnv!.bytes} B, ${built.fromEnv!.importMs.toFixed(1)} ms; ` +
+        `defaultCredentials ${built.defaultCredentials!.bytes} B, ` +
+        `${built.defaultCredentials!.importMs.toFixed(1)} ms (${ratio.toFixed(2)}×, ${
+          slower.toFixed(1)
+        } ms)`,
+    );
+    assert.ok(ratio <= 1.3, `${ratio.toFixed(2)}× the fromEnv() bundle`);
+    assert.ok(slower <= 3, `${slower.toFixed(1)} ms slower to import`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
