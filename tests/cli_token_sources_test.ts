@@ -37,7 +37,7 @@ const DENO_DIR = Deno.env.get("DENO_DIR") ??
   `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`;
 
 /** Runs `token` for the seed cache with only `env` (no HOME, no keys unless given). */
-async function token(env: Record<string, string>): Promise<string> {
+async function token(env: Record<string, string>, region: string[] = ["--region", "us-east-1"]) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -48,8 +48,7 @@ async function token(env: Record<string, string>): Promise<string> {
       "replication-group-01",
       "--user-id",
       "iam-user-01",
-      "--region",
-      "us-east-1",
+      ...region,
     ],
     env: { NO_COLOR: "1", DENO_DIR, AWS_EC2_METADATA_DISABLED: "true", ...env },
     clearEnv: true,
@@ -76,6 +75,20 @@ Deno.test("token with AWS_PROFILE: static keys from the credentials file", async
   const printed = await token(home.env({ AWS_PROFILE: "laptop" }));
   assert.match(printed, new RegExp(`X-Amz-Credential=${KEYS.accessKeyId}%2F`));
   await accepted(emu, printed);
+});
+
+Deno.test("token without --region takes the profile's region, after AWS_REGION and AWS_DEFAULT_REGION", async () => {
+  await using emu = await start();
+  await using home = await awsHome({
+    config: "[profile laptop]\nregion = us-east-1\n",
+    credentials: `[laptop]\naws_access_key_id = ${KEYS.accessKeyId}\n` +
+      `aws_secret_access_key = ${KEYS.secretAccessKey}\n`,
+  });
+  const printed = await token(home.env({ AWS_PROFILE: "laptop" }), []);
+  assert.match(printed, /%2Fus-east-1%2Felasticache%2Faws4_request/);
+  await accepted(emu, printed);
+  const overridden = await token(home.env({ AWS_PROFILE: "laptop", AWS_REGION: "eu-west-1" }), []);
+  assert.match(overridden, /%2Feu-west-1%2Felasticache%2Faws4_request/);
 });
 
 Deno.test("token with an aws sso login cache: GetRoleCredentials, then the token", async () => {

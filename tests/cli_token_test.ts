@@ -248,7 +248,7 @@ Deno.test("token --region falls back to AWS_REGION, then AWS_DEFAULT_REGION, and
   assert.ok(
     stderr.startsWith(
       "Error: flag '--region' is required when neither AWS_REGION nor AWS_DEFAULT_REGION is " +
-        "set\n\nUsage: elasticache-iam <command>",
+        "set, nor a region in the AWS profile\n\nUsage: elasticache-iam <command>",
     ),
     stderr,
   );

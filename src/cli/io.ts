@@ -53,7 +53,8 @@ Options:
   --memorydb-cluster-name NAME  cache, or a MemoryDB cluster.
   --user-id USER                The IAM-enabled user (its id equals its name).
   --region REGION               The cache's region, such as us-east-1. Default: the
-                                endpoint's, else AWS_REGION, else AWS_DEFAULT_REGION.
+                                endpoint's, else AWS_REGION, else AWS_DEFAULT_REGION,
+                                else the AWS profile's region.
   --expires-in SECONDS          How long the token is valid: 1 to 900 seconds, as a whole
                                 number with an optional s or m suffix (900, 900s, 15m).
                                 Default: 900.

@@ -100,10 +100,12 @@ export async function run(args: string[]): Promise<number> {
   }
 
   try {
-    const region = values["--region"];
+    const region = values["--region"] ??
+      (endpoint === undefined && !regionInEnvironment() ? await profileRegion() : undefined);
     if (region === undefined && endpoint === undefined && !regionInEnvironment()) {
       return await usage(
-        "flag '--region' is required when neither AWS_REGION nor AWS_DEFAULT_REGION is set",
+        "flag '--region' is required when neither AWS_REGION nor AWS_DEFAULT_REGION is set, " +
+          "nor a region in the AWS profile",
       );
     }
     const cacheFlag = cacheFlags[0];
@@ -130,6 +132,19 @@ export async function run(args: string[]): Promise<number> {
     return await printToken({ ...target, ...(expiresIn === undefined ? {} : { expiresIn }) });
   } catch (error) {
     return await fail(messageOf(error));
+  }
+}
+
+/**
+ * The `region` of the AWS profile (`AWS_PROFILE`, else `default`), as the AWS
+ * CLI reads it after the variables; none when the files cannot be read (the
+ * credentials step reports a broken file).
+ */
+async function profileRegion(): Promise<string | undefined> {
+  try {
+    return (await import("../credentials/shared_config.ts")).regionFromProfile();
+  } catch {
+    return undefined;
   }
 }
 
