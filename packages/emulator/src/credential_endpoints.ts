@@ -27,6 +27,7 @@
 
 import { describe } from "@elasticache-iam/connector/internal";
 import type { EmulatorClock } from "./clock.ts";
+import type { LocalServiceOptions } from "./local_service.ts";
 import type {
   ContainerCredentialsConfig,
   EmulatorConfig,
@@ -93,31 +94,6 @@ export interface RunningCredentialEndpoints {
   close(): Promise<void>;
 }
 
-/** What the endpoints need from the emulator. */
-export interface CredentialEndpointsOptions {
-  /** The configuration as given (for the sections' ports and role names). */
-  config: EmulatorConfig;
-  /** The resolved configuration. */
-  resolved: ResolvedConfig;
-  /** The key store the credentials are issued into. */
-  credentials: CredentialStore;
-  /** The emulator clock. */
-  clock: EmulatorClock;
-  /** The log. */
-  log: (line: string) => void;
-  /**
-   * Turns a listener's start failure into the error to throw (naming a port in use).
-   *
-   * @default the failure itself
-   */
-  startFailure?: (
-    error: unknown,
-    what: string,
-    port: number | undefined,
-    option: string,
-  ) => unknown;
-}
-
 /**
  * Finds the roles the endpoints hand out, checking the configuration's
  * `containerCredentials` and `instanceMetadata` sections.
@@ -167,7 +143,7 @@ export function credentialEndpointRoles(
  * @throws {Error} When a port is taken (through `startFailure`).
  */
 export function startCredentialEndpoints(
-  options: CredentialEndpointsOptions,
+  options: LocalServiceOptions,
 ): RunningCredentialEndpoints {
   const { config, resolved, credentials, clock, log } = options;
   const roles = credentialEndpointRoles(config, resolved);

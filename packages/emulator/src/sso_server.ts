@@ -27,6 +27,7 @@
 
 import { describe } from "@elasticache-iam/connector/internal";
 import type { EmulatorClock } from "./clock.ts";
+import type { LocalServiceOptions } from "./local_service.ts";
 import type { EmulatorConfig, ResolvedConfig, ResolvedRole } from "./config.ts";
 import { assumedRolePrincipal, type CredentialStore, randomString } from "./credential_store.ts";
 
@@ -106,31 +107,6 @@ export interface RunningSso extends SsoEndpoint {
   close(): Promise<void>;
 }
 
-/** What the SSO endpoint needs from the emulator. */
-export interface SsoOptions {
-  /** The configuration as given (for `sso`). */
-  config: EmulatorConfig;
-  /** The resolved configuration. */
-  resolved: ResolvedConfig;
-  /** The key store the credentials are issued into. */
-  credentials: CredentialStore;
-  /** The emulator clock. */
-  clock: EmulatorClock;
-  /** The log. */
-  log: (line: string) => void;
-  /**
-   * Turns a listener's start failure into the error to throw (naming a port in use).
-   *
-   * @default the failure itself
-   */
-  startFailure?: (
-    error: unknown,
-    what: string,
-    port: number | undefined,
-    option: string,
-  ) => unknown;
-}
-
 /**
  * Finds the roles the portal offers, checking the configuration's `sso` section.
  *
@@ -179,7 +155,7 @@ interface IssuedToken {
  * @throws {TypeError} When `sso.roleNames` names no configured role.
  * @throws {Error} When its port is taken (through `startFailure`).
  */
-export function startSso(options: SsoOptions): RunningSso {
+export function startSso(options: LocalServiceOptions): RunningSso {
   const { config, resolved, credentials, clock, log } = options;
   const roles = ssoRoles(config, resolved);
   const startFailure = options.startFailure ?? ((error: unknown) => error);
