@@ -15,7 +15,7 @@
 
 import type { AuthCredentials, AuthProvider } from "../auth/types.ts";
 import type { CredentialsInput } from "../credentials/types.ts";
-import { readEndpoint } from "../endpoint.ts";
+import { type ParsedEndpoint, readEndpoint } from "../endpoint.ts";
 
 /** The options that name an endpoint by URL, shared by `connect` and `connectCluster`. */
 export interface UrlOptions {
@@ -130,7 +130,7 @@ export function expandUrl<T extends UrlOptions & FromUrl>(
     }
     return expanded as Omit<T, keyof UrlOptions> & FromUrl;
   }
-  expanded.auth = endpointAuth(action, url, credentials, region);
+  expanded.auth = userAuth(action, parsed, url, credentials, region);
   return expanded as Omit<T, keyof UrlOptions> & FromUrl;
 }
 
@@ -178,6 +178,21 @@ export function endpointAuth(
         `IAM-enabled user's id, or give 'auth'`,
     );
   }
+  return userAuth(action, parsed, url, credentials, region);
+}
+
+/**
+ * The token manager for a parsed URL that names a user, made on the first
+ * connect: the part of {@linkcode endpointAuth} that `expandUrl`, which has
+ * parsed and checked the URL already, shares.
+ */
+function userAuth(
+  action: string,
+  parsed: ParsedEndpoint,
+  url: string,
+  credentials: CredentialsInput | undefined,
+  region: string | undefined,
+): AuthProvider {
   if (parsed.cache === undefined) {
     throw new TypeError(
       `${action}: ${parsed.host} is not an ElastiCache or MemoryDB endpoint, so the cache's name ` +
