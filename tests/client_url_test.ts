@@ -171,3 +171,29 @@ Deno.test("explicit auth wins over the URL's user", async () => {
   });
   assert.equal(await client.send(["ACL", "WHOAMI"]), "iam-user-01");
 });
+
+Deno.test("clients of one URL signed with the default chain share one token manager (a server connecting per request mints once)", async () => {
+  const { endpointAuth } = await import("../src/client/url_options.ts");
+  const url = `rediss://iam-user-01@${PRIMARY}:6379`;
+  const saved = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"].map((
+    name,
+  ) => [name, Deno.env.get(name)] as const);
+  Deno.env.set("AWS_ACCESS_KEY_ID", KEYS.accessKeyId);
+  Deno.env.set("AWS_SECRET_ACCESS_KEY", KEYS.secretAccessKey);
+  Deno.env.delete("AWS_SESSION_TOKEN");
+  try {
+    const first = endpointAuth("Cannot connect", url);
+    const second = endpointAuth("Cannot connect", url);
+    assert.equal(second, first, "one provider for the URL");
+    const [a, b] = await Promise.all([first.credentials(), second.credentials()]);
+    assert.equal(a.password, b.password, "one token, minted once");
+    // A region of its own, or credentials of their own, make a token manager of their own.
+    assert.notEqual(endpointAuth("Cannot connect", url, undefined, "eu-west-1"), first);
+    assert.notEqual(endpointAuth("Cannot connect", url, KEYS), first);
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
+  }
+});

@@ -200,6 +200,12 @@ function userAuth(
         `replicationGroupId (or serverlessCacheName, memoryDbClusterName), region, credentials })`,
     );
   }
+  // With the default chain, every client of a URL shares one token manager: a
+  // server or a Worker that connects per request mints (and asks STS) once per
+  // token lifetime, not once per request.
+  const key = credentials === undefined ? `${url.trim()}\n${region ?? ""}` : undefined;
+  const shared = key === undefined ? undefined : SHARED.get(key);
+  if (shared !== undefined) return shared;
   let made: Promise<AuthProvider> | undefined;
   const iam = () =>
     made ??= (async () => {
@@ -216,14 +222,25 @@ function userAuth(
       made = undefined; // A bad region or an unreadable environment: tried again next time.
       throw error;
     });
-  return {
+  const provider: AuthProvider = {
     credentials: async () => (await iam()).credentials(),
     refresh: async () => {
       const auth = await iam();
       return await (auth.refresh ?? auth.credentials).call(auth);
     },
   };
+  if (key !== undefined) {
+    SHARED.set(key, provider);
+    // Bounded: a program that connects to ever new URLs keeps the latest ones only.
+    if (SHARED.size > MAX_SHARED) SHARED.delete(SHARED.keys().next().value!);
+  }
+  return provider;
 }
+
+/** The token managers of URLs signed with the default chain, by URL and region, oldest first. */
+const SHARED = new Map<string, AuthProvider>();
+/** How many URLs' token managers are kept for sharing. */
+const MAX_SHARED = 64;
 
 /**
  * The options of `connect(url, options)` or `connect(options)`, as one object.
