@@ -11,8 +11,8 @@
  * Exits with status 1 when a measurement could not be made (a program
  * failed: a broken run), after writing the results; never for a slow number.
  *
- * Options: `--quick`; `--only=<sections>` (cold-start, round-trips,
- * throughput, single-flight, mint-cost); `--out=<dir>` (where results.json
+ * Options: `--quick`; `--only=<sections>` (cold-start, credentials,
+ * round-trips, throughput, single-flight, mint-cost); `--out=<dir>` (where results.json
  * and chart.svg go); `--rounds=<n>` (cold-start runs per variant).
  *
  * @module
@@ -21,6 +21,7 @@
 import { parseArgs } from "node:util";
 import { renderChart } from "./lib/chart.ts";
 import { measureColdStart } from "./lib/cold_start.ts";
+import { measureCredentialsColdStart } from "./lib/credentials_cold_start.ts";
 import { startBenchEmulator } from "./lib/environment.ts";
 import { bundlePrograms, cacheDenoPrograms, ensurePeers, ensureTools } from "./lib/peers.ts";
 import { ROOT } from "./lib/process.ts";
@@ -32,6 +33,7 @@ import { measureThroughput } from "./lib/throughput.ts";
 
 const SECTIONS: Section[] = [
   "cold-start",
+  "credentials",
   "round-trips",
   "throughput",
   "single-flight",
@@ -94,6 +96,9 @@ const measurements: Measurement[] = [];
   await using bench = await startBenchEmulator();
   if (only.includes("cold-start")) {
     measurements.push(...await measureColdStart(bench, settings.coldRounds, log));
+  }
+  if (only.includes("credentials")) {
+    measurements.push(...await measureCredentialsColdStart(bench, settings.coldRounds, log));
   }
   if (only.includes("round-trips")) {
     measurements.push(...await measureRoundTrips(bench, settings.delayMs, log));

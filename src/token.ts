@@ -3,7 +3,8 @@
  * `GET https://<cacheName>/?Action=connect&User=<userId>` with the scheme
  * stripped, signed with WebCrypto through `aws4fetch`. The cache's name and
  * region are given, or read from its endpoint (see `endpoint.ts`); the region
- * falls back to `AWS_REGION`, then `AWS_DEFAULT_REGION`.
+ * falls back to `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the AWS
+ * profile's `region` in the shared config files.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { describe, timeoutOption, timersOption } from "./_checks.ts";
 import { withPresignHeaders } from "./cold_start.ts";
 import { type ParsedEndpoint, readEndpoint } from "./endpoint.ts";
 import { readEnv } from "./credentials/env.ts";
+import { regionFromProfile } from "./credentials/shared_config.ts";
 
 /**
  * The longest life of an IAM auth token, in seconds (15 minutes).
@@ -57,7 +59,7 @@ export type TokenTargetOptions =
     /**
      * The AWS region of the cache, such as `us-east-1`.
      *
-     * @default {the endpoint's region, else `AWS_REGION`, else `AWS_DEFAULT_REGION`}
+     * @default {the endpoint's region, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the AWS profile's `region`}
      */
     region?: string;
     /**
@@ -91,7 +93,7 @@ export type TokenTargetOptions =
       /**
        * The AWS region of the cache, such as `us-east-1`.
        *
-       * @default {the endpoint's region, else `AWS_REGION`, else `AWS_DEFAULT_REGION`}
+       * @default {the endpoint's region, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the AWS profile's `region`}
        */
       region?: string;
     }
@@ -161,7 +163,8 @@ const TARGET_KEYS = ["replicationGroupId", "serverlessCacheName", "memoryDbClust
  * Checks and normalizes what a token is for, without signing anything or
  * touching the network. The cache's kind and name and the user id come from
  * the options, else from `endpoint`; the region from the options, else from
- * `endpoint`, else from `AWS_REGION`, else from `AWS_DEFAULT_REGION`. Names
+ * `endpoint`, else from `AWS_REGION`, else from `AWS_DEFAULT_REGION`, else
+ * from the AWS profile (`AWS_PROFILE`, else `default`). Names
  * are lowercased, then matched against ElastiCache's naming rules.
  *
  * @param options The target options.
@@ -205,7 +208,7 @@ export function normalizeTarget(options: TokenTargetOptions): NormalizedTarget {
   const derived = endpoint?.cache;
   const region = regionOf(options.region, endpoint);
   const key = given[0] ?? derived?.kind;
-  if (key === undefined) throw missingCacheName(endpoint, region === undefined);
+  if (key === undefined) throw missingCacheName(endpoint, region.value === undefined);
   const named = given.length === 1 ? options[key] : derived!.cacheName;
   const cacheName = lowercased(key, named);
   if (!CACHE_NAME_PATTERN.test(cacheName)) {
@@ -228,13 +231,13 @@ export function normalizeTarget(options: TokenTargetOptions): NormalizedTarget {
         `or hyphens, optionally prefixed with 'default.'), got ${describe(user)}`,
     );
   }
-  if (region === undefined) {
+  if ("missing" in region) {
     throw new TypeError(
       `${ACTION}: 'region' is required when ${
         endpoint === undefined
           ? ""
           : `the 'endpoint' host ${describe(endpoint.host)} does not name it and `
-      }neither AWS_REGION nor AWS_DEFAULT_REGION is set`,
+      }neither AWS_REGION nor AWS_DEFAULT_REGION is set${region.missing}`,
     );
   }
   if (typeof region.value !== "string" || !REGION_PATTERN.test(region.value)) {
@@ -256,18 +259,30 @@ export function normalizeTarget(options: TokenTargetOptions): NormalizedTarget {
 /** What a failed check says it was doing. */
 const ACTION = "Cannot sign token";
 
-/** The region and where it came from (how a message names it): the option, the endpoint, or a variable. */
-function regionOf(
-  given: unknown,
-  endpoint: ParsedEndpoint | undefined,
-): { value: unknown; from: string } | undefined {
+/** The region and where it came from (how a message names it), or why there is none. */
+type RegionSource = { value: unknown; from: string } | { value?: undefined; missing: string };
+
+/**
+ * The region: the option, the endpoint's, `AWS_REGION`, `AWS_DEFAULT_REGION`,
+ * then the AWS profile's `region` (`AWS_PROFILE`, else `default`), as the AWS
+ * SDKs and CLI look for it.
+ */
+function regionOf(given: unknown, endpoint: ParsedEndpoint | undefined): RegionSource {
   if (given !== undefined) return { value: given, from: "'region'" };
   if (endpoint?.cache) return { value: endpoint.cache.region, from: "the 'endpoint' region" };
   for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"]) {
     const value = readEnv(name);
     if (value !== undefined) return { value, from: name };
   }
-  return undefined;
+  let fromProfile: string | undefined;
+  try {
+    fromProfile = regionFromProfile();
+  } catch (error) {
+    // A file that cannot be read (Deno without --allow-read, a broken file) names no region.
+    return { missing: `, and the AWS profile cannot be read (${(error as Error).message})` };
+  }
+  if (fromProfile !== undefined) return { value: fromProfile, from: "the AWS profile's 'region'" };
+  return { missing: ", nor a region in the AWS profile" };
 }
 
 /** Neither a cache name nor an endpoint that names one: which options to give. */

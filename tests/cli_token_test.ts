@@ -427,7 +427,7 @@ Deno.test("token --endpoint says which flags a host that names no cache needs, a
       KEYS,
       "Cannot sign token: '--region' is required when the '--endpoint' host " +
       "'vpce-0123-ab…' (55 characters) does not name it and neither AWS_REGION nor " +
-      "AWS_DEFAULT_REGION is set",
+      "AWS_DEFAULT_REGION is set, nor a region in the AWS profile",
     ],
     [
       ["--endpoint", "rediss://master.rg.abc123.use1.cache.amazonaws.com:6379"],

@@ -559,11 +559,11 @@ Deno.test("roleAssumer: the form and SigV4 headers it posts, at the global endpo
     region: "eu-west-1",
     useGlobalEndpoint: true,
     now: () => Date.parse("2026-11-23T12:00:00Z"),
-    post: (url, headers, body) => {
-      sent.push({ url: url.href, headers, body });
+    send: (url, request) => {
+      sent.push({ url: url.href, headers: { ...request.headers }, body: request.body ?? "" });
       return Promise.resolve({
         status: 200,
-        retryAfter: null,
+        header: () => null,
         text: "<AssumeRoleResponse><AssumeRoleResult><Credentials>" +
           "<AccessKeyId>ASIAASSUMED</AccessKeyId><SecretAccessKey>s</SecretAccessKey>" +
           "<SessionToken>t</SessionToken><Expiration>2026-11-23T13:00:00Z</Expiration>" +

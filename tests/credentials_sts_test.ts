@@ -13,23 +13,20 @@ import * as nodeHttps from "node:https";
 import { generateKeyPair, SignJWT } from "jose";
 import { fromWebIdentity } from "../src/credentials/web_identity.ts";
 import { readXml } from "../src/credentials/xml.ts";
+import { fetchSend, type HttpSend, type NodeHttp, nodeSend } from "../src/credentials/_http.ts";
 import {
-  fetchPost,
-  type NodeHttp,
-  nodePost,
   type StsCredentials,
   stsEndpointFor,
   StsError,
-  type StsPost,
   type StsRoleAssumerOptions,
   webIdentityRoleAssumer,
 } from "../src/credentials/sts_web_identity.ts";
 import { CredentialsError } from "../src/errors.ts";
 import { startEmulator } from "@elasticache-iam/emulator";
 
-const SENDERS: [string, StsPost][] = [
-  ["fetch", fetchPost()],
-  ["node:http", nodePost(nodeHttp as unknown as NodeHttp, nodeHttps as unknown as NodeHttp)],
+const SENDERS: [string, HttpSend][] = [
+  ["fetch", fetchSend()],
+  ["node:http", nodeSend(nodeHttp as unknown as NodeHttp, nodeHttps as unknown as NodeHttp)],
 ];
 const ROLE = "arn:aws:iam::123456789012:role/elasticache-iam-auth-app";
 const XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -254,7 +251,7 @@ Deno.test("stsEndpointFor gives the AWS SDK's regional STS endpoints, partitions
 
 // ---------------------------------------------------------------- against the emulator's STS
 
-for (const [sender, post] of SENDERS) {
+for (const [sender, send] of SENDERS) {
   Deno.test(`emulator STS (${sender}): success, with the SDK's fields and every form field sent`, async () => {
     await using emu = await startEmulator();
     await using proxy = recordingProxy(emu.sts.endpoint);
@@ -262,7 +259,7 @@ for (const [sender, post] of SENDERS) {
       sub: "repo:acme/app:ref:refs/heads/main",
       aud: "sts.amazonaws.com",
     });
-    const credentials: StsCredentials = await assumer({ endpoint: proxy.endpoint, post })({
+    const credentials: StsCredentials = await assumer({ endpoint: proxy.endpoint, send })({
       ...params(jwt),
       DurationSeconds: 1800,
       Policy: '{"Version":"2012-10-17"}',
@@ -379,7 +376,7 @@ for (const [sender, post] of SENDERS) {
       await using proxy = recordingProxy(emu.sts.endpoint);
       const waits: number[] = [];
       const error = await failure(
-        assumer({ endpoint: proxy.endpoint, post, waits })({ ...params(c.jwt), ...c.change }),
+        assumer({ endpoint: proxy.endpoint, send, waits })({ ...params(c.jwt), ...c.change }),
       );
       assert.equal(error.code, c.code, c.what);
       assert.equal(error.status, c.status, c.what);
@@ -397,7 +394,7 @@ for (const [sender, post] of SENDERS) {
     await using emu = await startEmulator();
     const name = `a&b<c>"d'e`;
     const error = await failure(
-      assumer({ endpoint: emu.sts.endpoint, post })({ ...params(), RoleSessionName: name }),
+      assumer({ endpoint: emu.sts.endpoint, send })({ ...params(), RoleSessionName: name }),
     );
     assert.equal(error.code, "ValidationError");
     assert.ok(
@@ -409,7 +406,7 @@ for (const [sender, post] of SENDERS) {
 
 // ---------------------------------------------------------------- scripted answers
 
-for (const [sender, post] of SENDERS) {
+for (const [sender, send] of SENDERS) {
   Deno.test(`scripted STS (${sender}): entities, CDATA, whitespace and optional fields in a success`, async () => {
     await using sts = scriptedSts(() =>
       xmlResponse(
@@ -425,7 +422,7 @@ for (const [sender, post] of SENDERS) {
         ),
       )
     );
-    const credentials = await assumer({ endpoint: sts.endpoint, post })(params());
+    const credentials = await assumer({ endpoint: sts.endpoint, send })(params());
     assert.deepEqual(credentials, {
       accessKeyId: "ASIAENTITY",
       secretAccessKey: `s+cr/t&<>"'=`,
@@ -481,7 +478,7 @@ for (const [sender, post] of SENDERS) {
       ] as const
     ) {
       await using sts = scriptedSts(() => xmlResponse(200, body));
-      const error = await failure(assumer({ endpoint: sts.endpoint, post })(params()));
+      const error = await failure(assumer({ endpoint: sts.endpoint, send })(params()));
       assert.equal(error.code, "MalformedResponse", what);
       assert.match(error.message, /with a malformed document: /, what);
       assert.match(error.message, reason, what);
@@ -568,7 +565,7 @@ for (const [sender, post] of SENDERS) {
     for (const row of rows) {
       await using sts = scriptedSts(row.script);
       const waits: number[] = [];
-      const outcome = await assumer({ endpoint: sts.endpoint, post, waits })(params()).then(
+      const outcome = await assumer({ endpoint: sts.endpoint, send, waits })(params()).then(
         (credentials) => credentials,
         (error) => error as Error,
       );
@@ -597,7 +594,7 @@ for (const [sender, post] of SENDERS) {
       await using sts = scriptedSts(throttled);
       const waits: number[] = [];
       await failure(
-        assumer({ endpoint: sts.endpoint, post, waits, random: () => random })(params()),
+        assumer({ endpoint: sts.endpoint, send, waits, random: () => random })(params()),
       );
       assert.deepEqual(waits, expected, `random ${random}`);
     }
@@ -608,12 +605,12 @@ for (const [sender, post] of SENDERS) {
     const endpoint = `http://127.0.0.1:${listener.addr.port}`;
     listener.close();
     let sent = 0;
-    const counting: StsPost = (...args) => {
+    const counting: HttpSend = (...args) => {
       sent++;
-      return post(...args);
+      return send(...args);
     };
     const waits: number[] = [];
-    const error = await failure(assumer({ endpoint, post: counting, waits })(params()));
+    const error = await failure(assumer({ endpoint, send: counting, waits })(params()));
     assert.equal(error.code, "NetworkError");
     assert.match(
       error.message,
@@ -645,7 +642,7 @@ for (const [sender, post] of SENDERS) {
       )
     );
     const waits: number[] = [];
-    const error = await failure(assumer({ endpoint: sts.endpoint, post, waits })(params()));
+    const error = await failure(assumer({ endpoint: sts.endpoint, send, waits })(params()));
     assert.equal(error.code, "MalformedResponse");
     assert.equal(error.message, "STS answered HTTP 200 with more than 262144 bytes");
     assert.equal(sts.requests.length, 1, "not retried");
@@ -677,7 +674,7 @@ for (const [sender, post] of SENDERS) {
       const waits: number[] = [];
       const started = performance.now();
       const error = await failure(
-        assumer({ endpoint: sts.endpoint, post, waits, timeout: 150 })(params()),
+        assumer({ endpoint: sts.endpoint, send, waits, timeout: 150 })(params()),
       );
       const elapsed = performance.now() - started;
       for (const stall of stalls) {

@@ -16,6 +16,7 @@ import { IamAuth } from "../src/iam_auth.ts";
 import regions from "./fixtures/aws_regions.json" with { type: "json" };
 import vectors from "./fixtures/auth_tokens.json" with { type: "json" };
 import { optionsOf, parseAmzDate } from "./_helpers/token_vectors.ts";
+import { awsHome } from "./_helpers/aws_home.ts";
 
 const CREDENTIALS = {
   accessKeyId: "AKIDEXAMPLE",
@@ -25,13 +26,30 @@ const SIGNING_DATE = new Date("2026-11-23T12:00:00Z");
 
 /** Runs `fn` with AWS_REGION and AWS_DEFAULT_REGION set as given (unset when absent), then restores them. */
 async function withRegionEnv<T>(
-  env: { AWS_REGION?: string; AWS_DEFAULT_REGION?: string },
+  env: {
+    AWS_REGION?: string;
+    AWS_DEFAULT_REGION?: string;
+    AWS_PROFILE?: string;
+    AWS_CONFIG_FILE?: string;
+  },
   fn: () => T | Promise<T>,
 ): Promise<T> {
-  const names = ["AWS_REGION", "AWS_DEFAULT_REGION"] as const;
+  // No profile either: the shared files are pointed where there are none.
+  const names = [
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+  ] as const;
   const saved = names.map((name) => Deno.env.get(name));
+  const values: Record<string, string | undefined> = {
+    AWS_CONFIG_FILE: "/nonexistent/.aws/config",
+    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/.aws/credentials",
+    ...env,
+  };
   for (const name of names) {
-    const value = env[name];
+    const value = values[name];
     if (value === undefined) Deno.env.delete(name);
     else Deno.env.set(name, value);
   }
@@ -388,7 +406,7 @@ Deno.test("a host that names no cache needs the cache's name, and says which opt
       name: "TypeError",
       message: "Cannot sign token: 'region' is required when the 'endpoint' host " +
         "'redis.internal.example' does not name it and neither AWS_REGION nor AWS_DEFAULT_REGION " +
-        "is set",
+        "is set, nor a region in the AWS profile",
     });
     assert.throws(() => new IamAuth({ ...base, region: "us-east-1" }), {
       name: "TypeError",
@@ -466,7 +484,7 @@ Deno.test("options given explicitly win over what the endpoint says", async () =
   });
 });
 
-Deno.test("the region falls back to the endpoint's, then AWS_REGION, then AWS_DEFAULT_REGION", async () => {
+Deno.test("the region falls back to the endpoint's, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile's", async () => {
   const regionOf = (token: string) =>
     /X-Amz-Credential=[^%]+%2F\d{8}%2F([^%]+)%2F/.exec(token)?.[1];
   const sign = (options: Record<string, string>) =>
@@ -505,7 +523,38 @@ Deno.test("the region falls back to the endpoint's, then AWS_REGION, then AWS_DE
     await assert.rejects(sign({ replicationGroupId: "rg" }), {
       name: "TypeError",
       message: "Cannot sign token: 'region' is required when neither AWS_REGION nor " +
-        "AWS_DEFAULT_REGION is set",
+        "AWS_DEFAULT_REGION is set, nor a region in the AWS profile",
+    });
+  });
+  await using home = await awsHome({
+    config: "[default]\nregion = eu-north-1\n[profile dev]\nregion = sa-east-1\n" +
+      "[profile broken]\nregion = Nowhere\n",
+  });
+  await withRegionEnv({ AWS_CONFIG_FILE: home.configFile }, async () => {
+    assert.equal(regionOf(await sign({ replicationGroupId: "rg" })), "eu-north-1");
+    // IamAuth reads it when it is made, as createAuthToken does.
+    using auth = new IamAuth({ replicationGroupId: "rg", userId: "u", credentials: CREDENTIALS });
+    assert.equal(regionOf((await auth.credentials()).password), "eu-north-1");
+  });
+  await withRegionEnv({ AWS_CONFIG_FILE: home.configFile, AWS_PROFILE: "dev" }, async () => {
+    assert.equal(regionOf(await sign({ replicationGroupId: "rg" })), "sa-east-1");
+  });
+  await withRegionEnv(
+    { AWS_CONFIG_FILE: home.configFile, AWS_DEFAULT_REGION: "ap-south-1" },
+    async () => assert.equal(regionOf(await sign({ replicationGroupId: "rg" })), "ap-south-1"),
+  );
+  await withRegionEnv({ AWS_CONFIG_FILE: home.configFile, AWS_PROFILE: "broken" }, async () => {
+    await assert.rejects(sign({ replicationGroupId: "rg" }), {
+      name: "TypeError",
+      message: "Cannot sign token: the AWS profile's 'region' must be an AWS region such as " +
+        "'us-east-1', got 'Nowhere'",
+    });
+  });
+  await withRegionEnv({ AWS_CONFIG_FILE: home.configFile, AWS_PROFILE: "absent" }, async () => {
+    await assert.rejects(sign({ replicationGroupId: "rg" }), {
+      name: "TypeError",
+      message: "Cannot sign token: 'region' is required when neither AWS_REGION nor " +
+        "AWS_DEFAULT_REGION is set, nor a region in the AWS profile",
     });
   });
 });

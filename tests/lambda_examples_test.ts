@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { nodeImportMs } from "./_helpers/import_time.ts";
 import { npmCi } from "./_helpers/npm_ci.ts";
 import { exampleEnvironment, run, startIamEmulator } from "./_helpers/iam_emulator.ts";
 
@@ -168,22 +169,6 @@ export const handler = async () => {
 `;
 }
 
-/** Median of Node.js importing a bundle in fresh processes, in ms. */
-async function importMs(bundle: string): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const result = await run("node", [
-      "--input-type=module",
-      "-e",
-      `const t = performance.now(); await import(process.argv[1]); console.log(performance.now() - t);`,
-      bundle,
-    ], {});
-    assert.equal(result.code, 0, result.stderr);
-    times.push(Number(result.stdout.trim()));
-  }
-  return times.sort((a, b) => a - b)[2]!;
-}
-
 Deno.test("weight: a handler using defaultCredentials() bundles to at most 1.3× the fromEnv() one and imports at most 3 ms slower", async () => {
   await project();
   const command = await readmeCommand();
@@ -204,7 +189,7 @@ Deno.test("weight: a handler using defaultCredentials() bundles to at most 1.3×
       }).output();
       assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
       const bundle = new URL(`dist/${name}.mjs`, dir).pathname;
-      built[name] = { bytes: (await Deno.stat(bundle)).size, importMs: await importMs(bundle) };
+      built[name] = { bytes: (await Deno.stat(bundle)).size, importMs: await nodeImportMs(bundle) };
     }
     const ratio = built.defaultCredentials!.bytes / built.fromEnv!.bytes;
     const slower = built.defaultCredentials!.importMs - built.fromEnv!.importMs;

@@ -23,6 +23,8 @@ export const NODE_PROGRAMS = [
   "cold_floor_node.ts",
   "cold_thin.ts",
   "cold_thin_custom_presign.ts",
+  "cold_chain_thin.ts",
+  "cold_chain_sdk.ts",
   "cold_node_redis_aws4fetch.ts",
   "cold_node_redis_provider.ts",
   "cold_node_redis_smithy.ts",

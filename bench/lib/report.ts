@@ -94,6 +94,36 @@ export function renderTables(results: Results): string {
     );
   }
 
+  const chains = m.filter((x) => x.section === "credentials");
+  if (chains.length > 0) {
+    const n = chains.find((x) => x.n !== undefined)?.n ?? 0;
+    const thin = chains.filter((x) => x.id.endsWith(".thin.wall"));
+    parts.push(
+      `### Cold start to first reply per credentials source (fresh process; median of ${n} alternating runs, min–max)`,
+      "",
+      table(
+        [
+          "runtime",
+          "environment",
+          "defaultCredentials() ms",
+          "SDK fromNodeProviderChain() ms",
+          "×",
+        ],
+        thin.map((x) => {
+          const sdk = find(m, x.id.replace(/\.thin\.wall$/, ".sdk.wall"));
+          return [
+            RUNTIME_NAMES[x.runtime!],
+            x.name.replace(/: [^:]*$/, ""),
+            spread(x),
+            spread(sdk),
+            times(x.ratios?.["vs SDK chain"]),
+          ];
+        }),
+      ),
+      "",
+    );
+  }
+
   const rtts = m.filter((x) => x.section === "round-trips");
   if (rtts.length > 0) {
     parts.push(

@@ -7,7 +7,13 @@
 import { round, summarize, type Summary } from "./stats.ts";
 
 /** The benchmark's sections, in report order. */
-export type Section = "cold-start" | "round-trips" | "throughput" | "single-flight" | "mint-cost";
+export type Section =
+  | "cold-start"
+  | "credentials"
+  | "round-trips"
+  | "throughput"
+  | "single-flight"
+  | "mint-cost";
 
 /** One measured quantity. */
 export interface Measurement {

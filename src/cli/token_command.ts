@@ -17,6 +17,7 @@ import { describe } from "../_checks.ts";
 import { defaultCredentials } from "../credentials/chain.ts";
 import { readEnv } from "../credentials/env.ts";
 import { DEFAULT_CREDENTIALS_TIMEOUT, messageOf } from "../credentials/resolve.ts";
+import { regionFromProfile } from "../credentials/shared_config.ts";
 import type { AwsCredentialsProvider } from "../credentials/types.ts";
 import { type CacheKind, parseEndpoint } from "../endpoint.ts";
 import {
@@ -100,9 +101,12 @@ export async function run(args: string[]): Promise<number> {
   }
 
   try {
-    const region = values["--region"] ??
-      (endpoint === undefined && !regionInEnvironment() ? await profileRegion() : undefined);
-    if (region === undefined && endpoint === undefined && !regionInEnvironment()) {
+    // createAuthToken reads the region from the variables, then the profile; say so early.
+    const region = values["--region"];
+    if (
+      region === undefined && endpoint === undefined && !regionInEnvironment() &&
+      profileRegion() === undefined
+    ) {
       return await usage(
         "flag '--region' is required when neither AWS_REGION nor AWS_DEFAULT_REGION is set, " +
           "nor a region in the AWS profile",
@@ -140,9 +144,9 @@ export async function run(args: string[]): Promise<number> {
  * CLI reads it after the variables; none when the files cannot be read (the
  * credentials step reports a broken file).
  */
-async function profileRegion(): Promise<string | undefined> {
+function profileRegion(): string | undefined {
   try {
-    return (await import("../credentials/shared_config.ts")).regionFromProfile();
+    return regionFromProfile();
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 /**
  * What the container-credentials and EC2 instance-metadata sources share:
- * one bounded HTTP request to a metadata endpoint (`fetch`, aborted at its
- * bound, body capped), the credentials JSON both endpoints answer, and
+ * one bounded HTTP request to a metadata endpoint (through `_http.ts`,
+ * aborted at its bound, body capped), the credentials JSON both endpoints answer, and
  * reading a file with the runtime's own API (no `node:*` import).
  *
  * Internal: not exported from the package.
@@ -10,10 +10,8 @@
  */
 import { describe, MAX_TIMER_MS } from "../_checks.ts";
 import { type Timers, withTimeout } from "../client/timers.ts";
+import { AnswerTooLargeError, type HttpSend } from "./_http.ts";
 import type { AwsCredentials } from "./types.ts";
-
-/** The `fetch` the sources call: the runtime's, or one a test (or a proxy) passes. */
-export type FetchFunction = (input: URL, init: RequestInit) => Promise<Response>;
 
 /** The largest answer read from a metadata endpoint; real ones are under 2 KiB. */
 export const MAX_METADATA_BYTES = 64 * 1024;
@@ -32,8 +30,8 @@ export interface MetadataRequest {
   readonly method: "GET" | "PUT";
   /** The request headers. */
   readonly headers: Readonly<Record<string, string>>;
-  /** The `fetch` to call. */
-  readonly fetch: FetchFunction;
+  /** How to send it. */
+  readonly send: HttpSend;
   /** The bound on the whole exchange (connect, headers and body), in ms. */
   readonly timeout: number;
   /** The timers that bound it. */
@@ -59,30 +57,32 @@ export class MetadataRequestError extends Error {
 }
 
 /**
- * Sends one request with `fetch` and reads its answer, within `timeout`:
+ * Sends one request and reads its answer, within `timeout`:
  * past it the request is aborted and the call rejects. Redirects are not
  * followed (an `Authorization` header never leaves for another place).
  *
  * @param url Where to send it.
- * @param request The method, headers, `fetch`, bound and timers.
+ * @param request The method, headers, sender, bound and timers.
  * @returns The status and body.
  * @throws {MetadataRequestError} When no connection is made, no whole answer comes in time, or it is too large.
  */
 export async function requestMetadata(url: URL, request: MetadataRequest): Promise<MetadataAnswer> {
   const controller = new AbortController();
   const work = (async (): Promise<MetadataAnswer> => {
-    let response: Response;
     try {
-      response = await request.fetch(url, {
+      const answer = await request.send(url, {
         method: request.method,
         headers: request.headers,
-        redirect: "manual",
         signal: controller.signal,
+        maxBytes: MAX_METADATA_BYTES,
       });
+      return { status: answer.status, text: answer.text };
     } catch (error) {
+      if (error instanceof AnswerTooLargeError) {
+        throw new MetadataRequestError(`its answer is larger than ${MAX_METADATA_BYTES} bytes`);
+      }
       throw new MetadataRequestError("cannot connect", { cause: error });
     }
-    return { status: response.status, text: await readText(response) };
   })();
   try {
     return await withTimeout(
@@ -95,30 +95,6 @@ export async function requestMetadata(url: URL, request: MetadataRequest): Promi
     controller.abort();
     throw error;
   }
-}
-
-async function readText(response: Response): Promise<string> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_METADATA_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw new MetadataRequestError(`its answer is larger than ${MAX_METADATA_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -197,15 +173,6 @@ export function errorDetail(text: string, hide?: string): string {
   if (hide) shown = shown.replaceAll(hide, "(the request's token)");
   return `: ${shown.length > 200 ? `${shown.slice(0, 200)}…` : shown}`;
 }
-
-/**
- * The runtime's `fetch`, looked up at each call (so a replaced global is used).
- *
- * @param input The URL.
- * @param init The request.
- * @returns The response.
- */
-export const runtimeFetch: FetchFunction = (input, init) => fetch(input, init);
 
 /**
  * Parses a URL (Node.js 20 has no `URL.parse`).

@@ -20,13 +20,12 @@ import { sleep, type Timers } from "../client/timers.ts";
 import { CredentialsError } from "../errors.ts";
 import {
   errorDetail,
-  type FetchFunction,
   parseCredentialsJson,
   parseUrl,
   requestMetadata,
   requestTimeoutOption,
-  runtimeFetch,
 } from "./_metadata_http.ts";
+import { senderFor } from "./_http.ts";
 import { canReadFiles, readTextFile } from "./_files.ts";
 import { cacheCredentials } from "./cache.ts";
 import { type Environment, readEnv } from "./env.ts";
@@ -108,7 +107,7 @@ export interface FromContainerMetadataOptions {
    * The `fetch` that sends the requests: a proxy's, or a test's that answers
    * for `169.254.170.2`.
    *
-   * @default {the runtime's `fetch`}
+   * @default {`node:http(s)` on Node.js, else the runtime's `fetch`}
    */
   fetch?: (input: URL, init: RequestInit) => Promise<Response>;
 }
@@ -171,7 +170,7 @@ export function fromContainerMetadata(
       `${action}: 'maxRetries' must be a whole number from 0 to 10, got ${describe(retries)}`,
     );
   }
-  const send: FetchFunction = given.fetch ?? runtimeFetch;
+  const send = senderFor(given.fetch);
   // The variables are read once, like the AWS SDKs; what is wrong with them fails each call.
   let settings: ContainerSettings | CredentialsError;
   try {
@@ -195,7 +194,7 @@ export function fromContainerMetadata(
         const answer = await requestMetadata(url, {
           method: "GET",
           headers: { accept: "application/json", ...(token ? { authorization: token } : {}) },
-          fetch: send,
+          send,
           timeout,
           timers,
         });

@@ -17,13 +17,12 @@ import type { Timers } from "../client/timers.ts";
 import { CredentialsError } from "../errors.ts";
 import {
   errorDetail,
-  type FetchFunction,
   parseCredentialsJson,
   parseUrl,
   requestMetadata,
   requestTimeoutOption,
-  runtimeFetch,
 } from "./_metadata_http.ts";
+import { type HttpSend, senderFor } from "./_http.ts";
 import { cacheCredentials } from "./cache.ts";
 import { type Environment, readEnv } from "./env.ts";
 import { messageOf } from "./resolve.ts";
@@ -89,7 +88,7 @@ export interface FromInstanceMetadataOptions {
   /**
    * The `fetch` that sends the requests.
    *
-   * @default {the runtime's `fetch`}
+   * @default {`node:http(s)` on Node.js, else the runtime's `fetch`}
    */
   fetch?: (input: URL, init: RequestInit) => Promise<Response>;
 }
@@ -163,7 +162,7 @@ export function fromInstanceMetadata(
       }`,
     );
   }
-  const send: FetchFunction = given.fetch ?? runtimeFetch;
+  const send = senderFor(given.fetch);
   // The variables are read once, like the AWS SDKs; what is wrong with them fails each call.
   let settings: ImdsSettings | CredentialsError;
   try {
@@ -321,7 +320,7 @@ function imdsSettings(
  */
 async function exchange(
   settings: ImdsSettings,
-  send: FetchFunction,
+  send: HttpSend,
   timers: Timers,
 ): Promise<AwsCredentials> {
   const root = settings.base.href.replace(/\/+$/, "");
@@ -335,7 +334,7 @@ async function exchange(
       return await requestMetadata(new URL(`${root}${path}`), {
         method,
         headers,
-        fetch: send,
+        send,
         timeout: settings.timeout,
         timers,
       });

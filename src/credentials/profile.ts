@@ -28,6 +28,7 @@ import {
 import type { Timers } from "../client/timers.ts";
 import { CredentialsError } from "../errors.ts";
 import { REGION_PATTERN } from "../token.ts";
+import { senderFor } from "./_http.ts";
 import { cacheCredentials } from "./cache.ts";
 import { fromEnv, readEnv } from "./env.ts";
 import { answerWithin, messageOf } from "./resolve.ts";
@@ -100,7 +101,7 @@ export interface FromProfileOptions extends SharedFilesOptions {
   /**
    * The `fetch` that SSO requests are sent with.
    *
-   * @default {the runtime's `fetch`}
+   * @default {`node:http(s)` on Node.js, else the runtime's `fetch`}
    */
   fetch?: (input: URL, init: RequestInit) => Promise<Response>;
 }
@@ -623,7 +624,7 @@ class Resolution {
         timeout: this.#settings.timeout,
         now: this.#settings.now,
         timers: this.#settings.timers,
-        fetch: this.#options.fetch ?? ((input, init) => fetch(input, init)),
+        send: senderFor(this.#options.fetch),
         onStep: (origin) => this.#settings.onStep(`SSO at ${origin}`),
       });
     } catch (error) {

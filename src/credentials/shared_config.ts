@@ -401,7 +401,8 @@ export function configuredEndpoint(
  * kilobytes. On Workers, which have no files, it is always `undefined`.
  *
  * @param options Which files and profile, and where to read the variables.
- * @returns The region, or `undefined` when the profile, the files or the setting are missing.
+ * @returns The region, or `undefined` when the profile, the files (or a home directory to
+ * find them in) or the setting are missing.
  * @throws {CredentialsError} When a file exists but cannot be read or parsed.
  *
  * @example
@@ -413,8 +414,13 @@ export function configuredEndpoint(
  */
 export function regionFromProfile(options: SharedFilesOptions = {}): string | undefined {
   if (!canReadFiles()) return undefined;
-  const config = loadSharedConfigSync(options);
-  return config.profile?.["region"];
+  try {
+    return loadSharedConfigSync(options).profile?.["region"];
+  } catch (error) {
+    // No home directory and no file named: no files, so no profile.
+    if (error instanceof CredentialsError && error.cause === NO_HOME) return undefined;
+    throw error;
+  }
 }
 
 /**

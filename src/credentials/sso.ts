@@ -34,6 +34,7 @@ import {
 } from "../_checks.ts";
 import type { Timers } from "../client/timers.ts";
 import { CredentialsError } from "../errors.ts";
+import { type HttpRequest, type HttpSend, senderFor } from "./_http.ts";
 import { homeDirectory, readTextFile, replaceTextFile } from "./_files.ts";
 import { cacheCredentials } from "./cache.ts";
 import type { Environment } from "./env.ts";
@@ -50,7 +51,7 @@ import {
   type SharedFilesOptions,
 } from "./shared_config.ts";
 import type { CredentialsSourceCheck } from "./source_check.ts";
-import { readBoundedBody, regionalEndpoint } from "./sts_web_identity.ts";
+import { regionalEndpoint } from "./sts_web_identity.ts";
 import type { AwsCredentials, AwsCredentialsProvider } from "./types.ts";
 
 /** Options of {@linkcode fromSso}. */
@@ -77,12 +78,12 @@ export interface FromSsoOptions extends SharedFilesOptions {
   /**
    * The `fetch` that sends the requests.
    *
-   * @default {the runtime's `fetch`}
+   * @default {`node:http(s)` on Node.js, else the runtime's `fetch`}
    */
   fetch?: (input: URL, init: RequestInit) => Promise<Response>;
 }
 
-/** How the SSO calls are made: the environment, the bound, the clock, the timers, `fetch`. */
+/** How the SSO calls are made: the environment, the bound, the clock, the timers, the sender. */
 export interface SsoSettings {
   /** Where to read the variables. */
   env: Environment | undefined;
@@ -92,8 +93,8 @@ export interface SsoSettings {
   now: () => number;
   /** The timers that bound each request. */
   timers: Timers;
-  /** The `fetch`. */
-  fetch: (input: URL, init: RequestInit) => Promise<Response>;
+  /** How requests are sent. */
+  send: HttpSend;
   /** Told what the resolution waits for now (for `waitingFor()`). */
   onStep?: (what: string) => void;
 }
@@ -157,7 +158,7 @@ export function fromSso(
     timeout,
     now: given.now ?? Date.now,
     timers,
-    fetch: given.fetch ?? ((input, init) => fetch(input, init)),
+    send: senderFor(given.fetch),
     onStep: (what) => step = what,
   };
   const resolve = async (): Promise<AwsCredentials> => {
@@ -438,22 +439,29 @@ interface Answer {
   json: unknown;
 }
 
-async function request(url: URL, init: RequestInit, settings: SsoSettings): Promise<Answer> {
+async function request(
+  url: URL,
+  init: Pick<HttpRequest, "method" | "headers" | "body">,
+  settings: SsoSettings,
+): Promise<Answer> {
   const controller = new AbortController();
   const timer = settings.timers.setTimeout(
     () => controller.abort(),
     Math.min(settings.timeout, MAX_TIMER_MS),
   );
   try {
-    const response = await settings.fetch(url, { ...init, signal: controller.signal });
-    const text = await readBoundedBody(response, MAX_ANSWER_BYTES);
+    const answer = await settings.send(url, {
+      ...init,
+      signal: controller.signal,
+      maxBytes: MAX_ANSWER_BYTES,
+    });
     let json: unknown;
     try {
-      json = text === undefined ? undefined : JSON.parse(text);
+      json = JSON.parse(answer.text);
     } catch {
       json = undefined;
     }
-    return { status: response.status, errorType: response.headers.get("x-amzn-errortype"), json };
+    return { status: answer.status, errorType: answer.header("x-amzn-errortype"), json };
   } catch (error) {
     if (controller.signal.aborted) {
       throw new Error(`no answer within ${settings.timeout} ms`, { cause: error });

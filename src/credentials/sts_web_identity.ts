@@ -1,8 +1,8 @@
 /**
- * STS `AssumeRoleWithWebIdentity` as one HTTP POST: the role assumer that
- * `fromWebIdentity` hands to `@aws-sdk/credential-provider-web-identity` (its
- * `roleAssumerWithWebIdentity` option) instead of the AWS SDK's STS client.
- * The call is unsigned, so it needs `fetch` (or, on Node.js, `node:http(s)`),
+ * STS `AssumeRoleWithWebIdentity` as one HTTP POST: the role assumer of
+ * `fromWebIdentity`, shaped as the AWS SDK's `roleAssumerWithWebIdentity`
+ * option, instead of the AWS SDK's STS client. The call is unsigned, so it
+ * needs `fetch` (or, on Node.js, `node:http(s)`: `_http.ts`),
  * a timer and nothing else: it works in Workers, where the SDK's browser build
  * cannot read STS's XML (it needs `DOMParser`), and it spares every runtime
  * loading that client.
@@ -23,6 +23,7 @@
 
 import { describe } from "../_checks.ts";
 import { backoffDelay, sleep as sleepOn, systemTimers } from "../client/timers.ts";
+import { AnswerTooLargeError, type HttpSend, runtimeSend } from "./_http.ts";
 import { child, optionalText, readXml, required, textOf, type XmlElement } from "./xml.ts";
 
 /** The input of `AssumeRoleWithWebIdentity`, as the AWS SDK passes it to a role assumer. */
@@ -102,11 +103,11 @@ export interface StsRoleAssumerOptions {
    */
   maxAttempts?: number | undefined;
   /**
-   * How a request is sent: {@linkcode fetchPost} or {@linkcode nodePost}.
+   * How a request is sent; tests pass `fetchSend()` or `nodeSend()` to test both.
    *
    * @default {`node:http(s)` on Node.js, else `fetch`}
    */
-  post?: StsPost | undefined;
+  send?: HttpSend | undefined;
   /**
    * Waits between attempts; tests pass one that does not sleep.
    *
@@ -394,10 +395,10 @@ export function stsClient(options: StsRoleAssumerOptions, name: string): StsClie
   const agent = navigatorUserAgent();
   const userAgent = `elasticache-iam-connector ${name}${agent ? ` ${agent}` : ""}`;
 
-  let post: StsPost | undefined;
+  let send: HttpSend | undefined;
   const call = async ({ action, form, roleArn, sign }: StsCall): Promise<StsCredentials> => {
     const body = form.toString();
-    post ??= options.post ?? defaultPost();
+    send ??= options.send ?? runtimeSend();
     const invocationId = crypto.randomUUID();
     for (let attempt = 1;; attempt++) {
       let failure: StsError;
@@ -412,14 +413,21 @@ export function stsClient(options: StsRoleAssumerOptions, name: string): StsClie
           "amz-sdk-request": `attempt=${attempt}; max=${maxAttempts}`,
         };
         if (sign) headers = await sign(url, headers, body);
-        const answer = await post(url, headers, body, controller.signal);
+        const answer = await send(url, {
+          method: "POST",
+          headers,
+          body,
+          signal: controller.signal,
+          maxBytes: MAX_BODY,
+        });
         if (answer.status >= 200 && answer.status < 300) {
           return credentialsFrom(answer.text, action, roleArn);
         }
         failure = errorFrom(answer.status, answer.text, attempt);
-        retryAfterMs = retryAfter(answer.retryAfter);
+        retryAfterMs = retryAfter(answer.header("retry-after"));
       } catch (error) {
         if (error instanceof StsError) throw error;
+        if (error instanceof AnswerTooLargeError) throw tooLarge(error.status);
         failure = controller.signal.aborted
           ? new StsError(`STS at ${where} did not answer within ${timeout} ms`, {
             code: "TimeoutError",
@@ -524,224 +532,6 @@ function tooLarge(status: number): StsError {
     code: "MalformedResponse",
     status,
   });
-}
-
-/** An HTTP answer, read whole. */
-export interface StsAnswer {
-  /** The HTTP status. */
-  status: number;
-  /** The body. */
-  text: string;
-  /** The `Retry-After` header. */
-  retryAfter: string | null;
-}
-
-/** Posts a form to STS; rejects when `signal` aborts, or with a network error. */
-export type StsPost = (
-  url: URL,
-  headers: Record<string, string>,
-  body: string,
-  signal: AbortSignal,
-) => Promise<StsAnswer>;
-
-/**
- * Sends STS requests with `fetch`.
- *
- * @param fetcher The `fetch` function.
- * @returns The sender.
- *
- * @example
- * ```ts
- * import { fetchPost, webIdentityRoleAssumer } from "./sts_web_identity.ts";
- *
- * const assume = webIdentityRoleAssumer({ region: "eu-west-1", post: fetchPost() });
- * console.log(typeof assume); // "function": STS is called when it is
- * ```
- */
-export function fetchPost(fetcher: typeof fetch = globalThis.fetch): StsPost {
-  return async (url, headers, body, signal) => {
-    const response = await fetcher(url, { method: "POST", headers, body, signal });
-    const text = await readBody(response);
-    return { status: response.status, text, retryAfter: response.headers.get("retry-after") };
-  };
-}
-
-/** Reads a response's body as UTF-8, up to `MAX_BODY` bytes. */
-async function readBody(response: Response): Promise<string> {
-  const text = await readBoundedBody(response, MAX_BODY);
-  if (text === undefined) throw tooLarge(response.status);
-  return text;
-}
-
-/**
- * Reads a response's body as UTF-8, stopping as soon as it passes `limit`
- * bytes: the rest is cancelled, never read. The SSO source reads its answers
- * with it too.
- *
- * @param response The response.
- * @param limit The most bytes to read.
- * @returns The text, or `undefined` when the body is longer than `limit`.
- *
- * @example
- * ```ts
- * import { readBoundedBody } from "./sts_web_identity.ts";
- *
- * console.log(await readBoundedBody(new Response("a longer answer"), 4)); // undefined
- * ```
- */
-export async function readBoundedBody(
-  response: Response,
-  limit: number,
-): Promise<string | undefined> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  let bytes = chunks[0] ?? new Uint8Array(0);
-  if (chunks.length > 1) {
-    bytes = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, at);
-      at += chunk.byteLength;
-    }
-  }
-  return new TextDecoder().decode(bytes);
-}
-
-/**
- * `fetch`, except on Node.js, whose first `fetch` loads undici (about 30 ms of
- * cold start, measured against `node:http`): there `node:http(s)` is used, taken
- * from `process.getBuiltinModule` so that nothing imports a Node built-in.
- */
-function defaultPost(): StsPost {
-  const runtime = globalThis as {
-    Deno?: unknown;
-    Bun?: unknown;
-    navigator?: { userAgent?: unknown };
-    process?: {
-      versions?: { node?: unknown };
-      getBuiltinModule?: (name: string) => unknown;
-    };
-  };
-  // Checked first: on Deno, touching `process` loads the Node compatibility layer.
-  if (
-    runtime.Deno !== undefined || runtime.Bun !== undefined ||
-    runtime.navigator?.userAgent === "Cloudflare-Workers"
-  ) {
-    return fetchPost();
-  }
-  const process = runtime.process;
-  if (
-    typeof process?.versions?.node !== "string" || typeof process.getBuiltinModule !== "function"
-  ) {
-    return fetchPost();
-  }
-  const http = process.getBuiltinModule("node:http") as NodeHttp | undefined;
-  const https = process.getBuiltinModule("node:https") as NodeHttp | undefined;
-  return http && https ? nodePost(http, https) : fetchPost();
-}
-
-/**
- * Sends STS requests with Node's `node:http` and `node:https`.
- *
- * @param http The `node:http` module.
- * @param https The `node:https` module.
- * @returns The sender.
- *
- * @example
- * ```ts
- * import * as http from "node:http";
- * import * as https from "node:https";
- * import { type NodeHttp, nodePost, webIdentityRoleAssumer } from "./sts_web_identity.ts";
- *
- * const post = nodePost(http as unknown as NodeHttp, https as unknown as NodeHttp);
- * const assume = webIdentityRoleAssumer({ region: "eu-west-1", post });
- * console.log(typeof assume); // "function"
- * ```
- */
-export function nodePost(http: NodeHttp, https: NodeHttp): StsPost {
-  return (url, headers, body, signal) =>
-    new Promise<StsAnswer>((resolve, reject) => {
-      const request = (url.protocol === "https:" ? https : http).request(url, {
-        method: "POST",
-        headers: { ...headers, "content-length": String(new TextEncoder().encode(body).length) },
-        signal,
-      }, (response) => {
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        response.on("data", (chunk: Uint8Array) => {
-          size += chunk.length;
-          if (size > MAX_BODY) {
-            response.destroy();
-            reject(tooLarge(response.statusCode ?? 0));
-          } else {
-            chunks.push(chunk);
-          }
-        });
-        response.on("error", reject);
-        response.on("end", () => {
-          const bytes = new Uint8Array(size);
-          let at = 0;
-          for (const chunk of chunks) {
-            bytes.set(chunk, at);
-            at += chunk.length;
-          }
-          const retryAfter = response.headers["retry-after"];
-          resolve({
-            status: response.statusCode ?? 0,
-            text: new TextDecoder().decode(bytes),
-            retryAfter: typeof retryAfter === "string" ? retryAfter : null,
-          });
-        });
-      });
-      request.on("error", reject);
-      request.end(body);
-    });
-}
-
-/** The part of `node:http` / `node:https` used here, declared structurally. */
-export interface NodeHttp {
-  /** Starts a request; `onResponse` gets the answer's head. */
-  request(
-    url: URL,
-    options: { method: string; headers: Record<string, string>; signal: AbortSignal },
-    onResponse: (response: NodeIncomingMessage) => void,
-  ): NodeClientRequest;
-}
-
-/** The part of Node's `ClientRequest` used here. */
-export interface NodeClientRequest {
-  /** Listens for a failed request (refused, reset, aborted). */
-  on(event: "error", listener: (error: Error) => void): unknown;
-  /** Sends the body and ends the request. */
-  end(body: string): unknown;
-}
-
-/** The part of Node's `IncomingMessage` used here. */
-export interface NodeIncomingMessage {
-  /** The HTTP status. */
-  statusCode?: number;
-  /** The headers, lower-cased. */
-  headers: Record<string, string | string[] | undefined>;
-  /** Listens for a body chunk. */
-  on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
-  /** Listens for the end of the body. */
-  on(event: "end", listener: () => void): unknown;
-  /** Listens for a failure while reading the body. */
-  on(event: "error", listener: (error: Error) => void): unknown;
-  /** Stops reading and closes the connection. */
-  destroy(): void;
 }
 
 function credentialsFrom(text: string, action: StsCall["action"], roleArn: string): StsCredentials {

@@ -26,7 +26,6 @@
  */
 
 import { describe } from "@elasticache-iam/connector/internal";
-import type { EmulatorClock } from "./clock.ts";
 import type { LocalServiceOptions } from "./local_service.ts";
 import type {
   ContainerCredentialsConfig,
@@ -36,7 +35,7 @@ import type {
   ResolvedConfig,
   ResolvedRole,
 } from "./config.ts";
-import { type CredentialStore, randomString, type StoredCredentials } from "./credential_store.ts";
+import { randomString, type StoredCredentials } from "./credential_store.ts";
 
 /** How long the credentials the endpoints hand out last, in ms (ECS and EC2 hand out 6-hour ones). */
 export const ENDPOINT_CREDENTIALS_LIFETIME_MS = 6 * 60 * 60 * 1000;

@@ -26,10 +26,9 @@
  */
 
 import { describe } from "@elasticache-iam/connector/internal";
-import type { EmulatorClock } from "./clock.ts";
 import type { LocalServiceOptions } from "./local_service.ts";
 import type { EmulatorConfig, ResolvedConfig, ResolvedRole } from "./config.ts";
-import { assumedRolePrincipal, type CredentialStore, randomString } from "./credential_store.ts";
+import { assumedRolePrincipal, randomString } from "./credential_store.ts";
 
 /** How long role credentials from the portal last, in ms (a permission set's default hour). */
 export const SSO_ROLE_CREDENTIALS_LIFETIME_MS = 60 * 60 * 1000;

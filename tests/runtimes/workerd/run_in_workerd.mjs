@@ -1,7 +1,5 @@
 // Runs the conformance suite in workerd: bundles worker.ts as Wrangler would
-// (esbuild, platform "browser", conditions workerd/worker/browser, only
-// `cloudflare:sockets` external, so any Node built-in reachable from the module
-// fails the build), then loads it in workerd through Miniflare without
+// (wrangler_bundle.mjs), then loads it in workerd through Miniflare without
 // nodejs_compat and runs each case in its own request. Then does the same with
 // examples/cloudflare_worker.ts, its "@elasticache-iam/connector" imports
 // resolved to this repository, pointed at the emulator's serverless cache with
@@ -13,11 +11,10 @@ import { after, test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
-import { packageAlias } from "../package_alias.mjs";
+import { assertWorkerSafe, bundleWorker } from "./wrangler_bundle.mjs";
 
 // Loaded with require() so that `deno check tests/` does not resolve this folder's node_modules.
 const require = createRequire(import.meta.url);
-const { build } = require("esbuild");
 const { Miniflare } = require("miniflare");
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -26,38 +23,9 @@ if (!controlUrl) {
   throw new Error("Set CONFORMANCE_CONTROL_URL: run this through tests/runtimes/run.ts");
 }
 
-/** Bundles a Worker as Wrangler does; fails on any Node built-in. */
-function bundle(entry, outfile) {
-  return build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    conditions: ["workerd", "worker", "browser"],
-    target: "es2022",
-    external: ["cloudflare:sockets"],
-    plugins: [packageAlias],
-    nodePaths: [here("./node_modules")],
-    metafile: true,
-    logLevel: "silent",
-  });
-}
-
-/** Throws unless the bundle imports nothing but cloudflare:sockets. */
-function assertWorkerSafe(result) {
-  const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports);
-  const external = [...new Set(imports.filter((i) => i.external).map((i) => i.path))];
-  if (external.some((path) => path !== "cloudflare:sockets")) {
-    throw new Error(`unexpected external imports: ${external.join(", ")}`);
-  }
-  const inputs = Object.keys(result.metafile.inputs).filter((path) => path.startsWith("node:"));
-  if (inputs.length > 0) throw new Error(`Node built-ins in the bundle: ${inputs.join(", ")}`);
-}
-
 const info = await (await fetch(`${controlUrl}/info`)).json();
-const suite = await bundle(here("./worker.ts"), here("./dist/worker.mjs"));
-const example = await bundle(
+const suite = await bundleWorker(here("./worker.ts"), here("./dist/worker.mjs"));
+const example = await bundleWorker(
   here("../../../examples/cloudflare_worker.ts"),
   here("./dist/cloudflare_worker.mjs"),
 );
