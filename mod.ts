@@ -78,3 +78,5 @@ export type { Pipeline } from "./src/client/pipeline.ts";
 export type { Subscription } from "./src/client/pubsub.ts";
 export type { Timers } from "./src/client/timers.ts";
 export type { RespValue } from "./src/resp/types.ts";
+export { observe, type Observer } from "./src/observe/hub.ts";
+export type { CommandContext, IamEvent } from "./src/observe/events.ts";

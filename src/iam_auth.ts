@@ -27,6 +27,8 @@ import {
   signToken,
   type TokenTargetOptions,
 } from "./token.ts";
+import { sourceOf } from "./credentials/source_name.ts";
+import { publish } from "./observe/hub.ts";
 
 /** A user name and password for `AUTH` or `HELLO … AUTH`, as node-redis and this module's client take them. */
 export interface RedisCredentials {
@@ -262,11 +264,22 @@ export class IamAuth implements Disposable {
     if (this.#pending) return this.#pending;
     const retryIn = this.#retryIn(now);
     if (retryIn > 0) return Promise.reject(this.#unavailable(this.#failure!.error, retryIn));
+    const started = performance.now();
+    const { cacheName: cache, userId: user, service, region } = this.#target;
     const pending = this.#mint().then(
       (token) => {
         if (this.#pending === pending) this.#pending = undefined;
         if (!this.#disposed) this.#cached = token;
         this.#failure = undefined;
+        publish({
+          type: "token:minted",
+          cache,
+          user,
+          service,
+          region,
+          expiresAt: new Date(token.expiresAt),
+          durationMs: performance.now() - started,
+        });
         return token;
       },
       (error: unknown) => {
@@ -278,7 +291,16 @@ export class IamAuth implements Disposable {
           since: this.#now(),
           delay: backoffDelay(attempts - 1, this.#initialDelay, this.#maxDelay, this.#random),
         };
-        throw this.#unavailable(error);
+        const unavailable = this.#unavailable(error);
+        publish({
+          type: "token:failed",
+          cache,
+          user,
+          error: unavailable,
+          attempts,
+          durationMs: performance.now() - started,
+        });
+        throw unavailable;
       },
     );
     this.#pending = pending;
@@ -298,9 +320,16 @@ export class IamAuth implements Disposable {
   }
 
   async #mint(): Promise<CachedToken> {
+    const resolving = performance.now();
     const credentials = await resolveCredentials(this.#source, {
       timeout: this.#credentialsTimeout,
       timers: this.#timers,
+    });
+    publish({
+      type: "credentials:resolved",
+      source: sourceOf(this.#source),
+      expiration: credentials.expiration,
+      durationMs: performance.now() - resolving,
     });
     const signedAt = this.#now();
     if (this.#signingKeys.size >= 4) this.#signingKeys.clear(); // new keys or a new day

@@ -34,3 +34,4 @@ export { encodeCommand, encodeCommands } from "./resp/encoder.ts";
 export { CACHE_NAME_PATTERN, REGION_PATTERN, USER_ID_PATTERN } from "./token.ts";
 export { type CommandLoader, dispatch, wantsHelp, writeStderr, writeStdout } from "./cli/io.ts";
 export { endpointAuth } from "./client/url_options.ts";
+export { publish } from "./observe/hub.ts";

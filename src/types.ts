@@ -47,3 +47,20 @@ export type { UrlOptions } from "./client/url_options.ts";
 export type { Environment } from "./credentials/env.ts";
 export type { SharedFilesOptions } from "./credentials/shared_config.ts";
 export type { CacheKind, EndpointRole } from "./endpoint.ts";
+export type {
+  AuthAcceptedEvent,
+  AuthRefusedEvent,
+  ConnectEvent,
+  ConnectionClosedEvent,
+  CredentialsResolvedEvent,
+  ReauthDoneEvent,
+  ReauthDueEvent,
+  ReauthFailedEvent,
+  ReconnectScheduledEvent,
+  ReconnectSucceededEvent,
+  ServerLabel,
+  TokenFailedEvent,
+  TokenMintedEvent,
+  TopologyRefreshedEvent,
+} from "./observe/events.ts";
+export type { DiagnosticsChannelModule } from "./observe/hub.ts";

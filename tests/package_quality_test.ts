@@ -61,6 +61,7 @@ const ALLOWED_DEPENDENCIES: Record<string, string[]> = {
   "@elasticache-iam/emulator": ["jsr:@elasticache-iam/connector", "npm:jose"],
   "@elasticache-iam/node-redis": ["jsr:@elasticache-iam/connector"],
   "@elasticache-iam/ioredis": ["jsr:@elasticache-iam/connector"],
+  "@elasticache-iam/otel": ["jsr:@elasticache-iam/connector", "npm:@opentelemetry/api"],
 };
 
 /** A package's folder, as a working directory. */

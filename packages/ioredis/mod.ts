@@ -41,6 +41,7 @@ import {
   ConnectionAuth,
   describe,
   endpointAuth,
+  publish,
   reauthAfterOption,
   type Reauthentication,
   type Timers,
@@ -320,6 +321,10 @@ export class IoredisIamAuth implements Disposable {
   #live: Reauthentication | undefined;
   #refreshTimer: unknown;
   #wasReady = false;
+  /** Whether the client was ready once: a later ready is a reconnect. */
+  #readyBefore = false;
+  /** Connection attempts since the client was last ready. */
+  #attempts = 0;
   #stopped = false;
   #restoreEmit: (() => void) | undefined;
 
@@ -387,6 +392,7 @@ export class IoredisIamAuth implements Disposable {
     this.#client.on("ready", this.#onReady);
     this.#client.on("close", this.#onClose);
     this.#client.on("end", this.#onEnd);
+    this.#client.on("reconnecting", this.#onReconnecting);
     this.#redactErrors();
     this.#armRefresh();
     try {
@@ -424,6 +430,7 @@ export class IoredisIamAuth implements Disposable {
     this.#client.removeListener("ready", this.#onReady);
     this.#client.removeListener("close", this.#onClose);
     this.#client.removeListener("end", this.#onEnd);
+    this.#client.removeListener("reconnecting", this.#onReconnecting);
     this.#live?.end();
     this.#live = undefined;
     this.#clearRefresh();
@@ -432,6 +439,7 @@ export class IoredisIamAuth implements Disposable {
 
   /** ioredis copied the token into `condition.auth` for the handshake: keep it out of inspect there too. */
   #onConnecting = (): void => {
+    publish({ type: "connection:connect", server: this.#label, attempt: ++this.#attempts });
     const condition = this.#client.condition;
     if (condition !== null && typeof condition === "object" && "auth" in condition) {
       conceal(condition, "auth");
@@ -461,17 +469,46 @@ export class IoredisIamAuth implements Disposable {
         throw redacted(error);
       }
     });
+    if (this.#readyBefore) {
+      publish({ type: "reconnect:succeeded", server: this.#label, attempts: this.#attempts });
+    }
+    this.#readyBefore = true;
+    this.#attempts = 0;
   };
 
   #onClose = (): void => {
     this.#live?.end();
     this.#live = undefined;
+    if (this.#wasReady) {
+      // ioredis emits `close` a tick after it decided: `end` when it will not
+      // reconnect (quit(), disconnect(), or a retryStrategy that gave up).
+      publish({
+        type: "connection:closed",
+        server: this.#label,
+        reason: this.#client.status === "end" ? "client" : "server",
+        error: undefined,
+      });
+    }
     // A connection that closed before it was ready may have had its token refused: mint anew.
     // (ioredis reports the refusal itself, as an `error` event.)
     const fresh = !this.#wasReady;
     this.#wasReady = false;
     this.#updatePassword(fresh);
   };
+
+  #onReconnecting = (delay: unknown): void => {
+    publish({
+      type: "reconnect:scheduled",
+      server: this.#label,
+      attempt: this.#attempts + 1,
+      delayMs: typeof delay === "number" ? delay : 0,
+      reason: undefined,
+    });
+  };
+
+  get #label(): string {
+    return this.#auth.options.label;
+  }
 
   #onEnd = (): void => {
     this[Symbol.dispose]();

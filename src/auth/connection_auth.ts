@@ -28,6 +28,7 @@ import {
 } from "../errors.ts";
 import { AUTH_STEP_TIMEOUT, CONNECTION_MAX_AGE, REAUTH_RETRY } from "./policy.ts";
 import { authenticationError, isRefusal, refusalReply } from "./refusal.ts";
+import { publish } from "../observe/hub.ts";
 import type { AuthCredentials, AuthProvider } from "./types.ts";
 
 /**
@@ -191,10 +192,15 @@ export class ConnectionAuth {
    *   `AuthenticationError`, with the likely causes, to fail with.
    */
   handshakeRefused(refusal: Error): AuthenticationError | undefined {
+    const reply = refusalReply(refusal);
+    const refused = { type: "auth:refused", server: this.#o.label, user: this.#username } as const;
     if (this.#handedFresh) {
       this.#handedFresh = false;
-      return authenticationError(this.#o.label, this.#username, refusalReply(refusal), true);
+      const error = authenticationError(this.#o.label, this.#username, reply, true);
+      publish({ ...refused, code: reply.code, retrying: false, error });
+      return error;
     }
+    publish({ ...refused, code: reply.code, retrying: true, error: undefined });
     const fresh = this.credentials(true);
     fresh.catch(() => {}); // The next handshake reports it.
     this.#fresh = fresh;
@@ -210,6 +216,7 @@ export class ConnectionAuth {
    * @returns The connection's schedule; `end()` it when the connection closes.
    */
   authenticated(at: number, send: SendAuth): Reauthentication {
+    publish({ type: "auth:accepted", server: this.#o.label, user: this.#username });
     return new Reauthentication(this, at, send);
   }
 
@@ -396,6 +403,13 @@ export class Reauthentication {
     if (!this.#retry) this.#failures = 0;
     this.#clearTimer();
     this.#due = Infinity;
+    publish({
+      type: "reauth:due",
+      server: this.#auth.options.label,
+      user: this.#auth.username,
+      retry: this.#retry,
+      cutAt: new Date(this.expiresAt),
+    });
     this.#run(() => this.#attempt(fresh));
   }
 
@@ -445,6 +459,12 @@ export class Reauthentication {
       this.#failures = 0;
       this.#failure = undefined;
     }
+    publish({
+      type: "reauth:done",
+      server: label,
+      user: this.#auth.username,
+      durationMs: now() - at,
+    });
     this.#schedule(this.#auth.options.reauthAfter, false);
   }
 
@@ -475,6 +495,14 @@ export class Reauthentication {
       REAUTH_RETRY.maxDelay,
       random,
     );
+    publish({
+      type: "reauth:failed",
+      server: label,
+      user: this.#auth.username,
+      error: failure,
+      failures: this.#failures,
+      retryInMs: delay,
+    });
     this.#schedule(delay, true);
   }
 

@@ -126,6 +126,8 @@ export class Connection {
   /** Whether a write is on its way to the socket; the next one waits and takes everything queued. */
   #writing = false;
   #closed: Error | undefined;
+  /** Whether the server closed it. */
+  #byServer = false;
   #idle: (() => void) | undefined;
 
   #inTransaction = false;
@@ -562,8 +564,14 @@ export class Connection {
     });
   }
 
+  /** Whether the server closed the connection (rather than this client, or a failure). */
+  get closedByServer(): boolean {
+    return this.#byServer;
+  }
+
   /** The error for a connection the server closed, with what may have led to it as `cause`. */
   #closedByServer(): ConnectionClosedError {
+    if (this.#closed === undefined) this.#byServer = true;
     const message = `Connection to ${this.#options.label} closed by the server`;
     const cause = this.#options.closeCause?.();
     return cause === undefined

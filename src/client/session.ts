@@ -22,6 +22,14 @@ import { Connection, messageOf, type Parser } from "./connection.ts";
 import { authCommand, CredentialsRefused, handshake, prepareHandshake } from "./handshake.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { abortable, backoffDelay, setIoTimeout, sleep } from "./timers.ts";
+import { TracedCommand } from "../observe/command_context.ts";
+import type { ConnectionClosedEvent } from "../observe/events.ts";
+import {
+  lookUpDiagnosticsChannel,
+  publish,
+  traceCommand,
+  tracingCommands,
+} from "../observe/hub.ts";
 
 /** A decoder complaint about the first byte of a TLS record (0x15 alert, 0x16 handshake). */
 const TLS_RECORD = /unknown type byte 0x1[56]\b/;
@@ -58,6 +66,12 @@ export class Session {
   #closing: Promise<void> | undefined;
   /** The pause before reopening a connection that subscriptions wait for. */
   #reopenTimer: unknown;
+  /** Whether a connection was ready once: opening another is a reconnect. */
+  #wasConnected = false;
+  /** Why the last connection closed, for the reconnect event. */
+  #lastClose: Error | undefined;
+  /** The connection being closed at the server's 12-hour cut. */
+  #cutting: Connection | undefined;
 
   /**
    * @param options The resolved client options.
@@ -77,6 +91,7 @@ export class Session {
         onError: options.onError,
       });
     }
+    lookUpDiagnosticsChannel();
   }
 
   /** The options the session was made with. */
@@ -116,6 +131,13 @@ export class Session {
    * @returns The parsed reply.
    */
   run<T>(args: readonly CommandArg[], parse?: Parser<T>, bytes = false): Promise<T> {
+    if (tracingCommands()) {
+      return traceCommand(new TracedCommand(args, this.#o), () => this.#run(args, parse, bytes));
+    }
+    return this.#run(args, parse, bytes);
+  }
+
+  #run<T>(args: readonly CommandArg[], parse: Parser<T> | undefined, bytes: boolean): Promise<T> {
     const current = this.#usable();
     if (current instanceof Connection) return current.send(args, parse, bytes);
     if (current !== undefined) return Promise.reject(current);
@@ -133,6 +155,12 @@ export class Session {
     commands: readonly (readonly CommandArg[])[],
     bytes?: boolean | readonly boolean[],
   ): Promise<RespValue[]> {
+    if (tracingCommands()) {
+      return traceCommand(
+        new TracedCommand(commands[0] ?? [], this.#o, commands.length),
+        () => this.use((c) => c.sendBatch(commands, bytes)),
+      );
+    }
     return this.use((c) => c.sendBatch(commands, bytes));
   }
 
@@ -166,6 +194,7 @@ export class Session {
     if (now < live.nextCheck) return conn;
     const expired = live.check(now);
     if (expired === undefined) return conn;
+    this.#cutting = conn;
     conn.destroy(expired);
     return expired.cause !== undefined ? expired : undefined;
   }
@@ -209,6 +238,14 @@ export class Session {
     this.#live?.end();
     this.#live = undefined;
     await conn?.close();
+    if (conn !== undefined) {
+      publish({
+        type: "connection:closed",
+        server: this.#o.label,
+        reason: "client",
+        error: undefined,
+      });
+    }
   }
 
   #startConnecting(attempts: number): void {
@@ -226,12 +263,21 @@ export class Session {
       );
     }
     for (let attempt = 0; attempt < attempts && !this.#closed; attempt++) {
-      if (attempt > 0) {
+      const server = this.#o.label;
+      if (attempt > 0 || this.#wasConnected) {
         const { minDelay, maxDelay } = this.#o.reconnect || { minDelay: 0, maxDelay: 0 };
-        const delay = backoffDelay(attempt - 1, minDelay, maxDelay);
-        await sleep(this.#o.timers, delay, this.#stop.signal);
+        const delay = attempt > 0 ? backoffDelay(attempt - 1, minDelay, maxDelay) : 0;
+        publish({
+          type: "reconnect:scheduled",
+          server,
+          attempt: attempt + 1,
+          delayMs: delay,
+          reason: failure ?? this.#lastClose,
+        });
+        if (attempt > 0) await sleep(this.#o.timers, delay, this.#stop.signal);
         if (this.#closed) break;
       }
+      publish({ type: "connection:connect", server, attempt: attempt + 1 });
       try {
         const [conn, live] = await this.#open();
         if (this.#closed || conn.closed) {
@@ -247,6 +293,10 @@ export class Session {
           continue;
         }
         this.#ready(conn, live);
+        if (this.#wasConnected || attempt > 0) {
+          publish({ type: "reconnect:succeeded", server, attempts: attempt + 1 });
+        }
+        this.#wasConnected = true;
         return;
       } catch (error) {
         failure = error as Error;
@@ -347,7 +397,7 @@ export class Session {
       now: o.now,
       timers: o.timers,
       onPush: (push) => this.#onPush(push),
-      onClose: () => this.#onClose(conn),
+      onClose: (error) => this.#onClose(conn, error),
       // The server's own 12-hour cut after failed re-authentications: keep the failure.
       closeCause: () => this.#conn === conn ? this.#live?.failure : undefined,
     });
@@ -363,11 +413,24 @@ export class Session {
             authAt,
             (fresh) => conn.sendOutsideTransaction(authCommand(fresh)),
           );
+          // A provider's acceptance is told by ConnectionAuth; static credentials (or none) here.
+          if (auth === undefined) {
+            publish({ type: "auth:accepted", server: o.label, user: credentials?.username });
+          }
           return [conn, live];
         } catch (error) {
           if (!(error instanceof CredentialsRefused)) throw error;
           if (auth === undefined) {
-            throw authenticationError(o.label, credentials?.username, error.reply, false);
+            const refused = authenticationError(o.label, credentials?.username, error.reply, false);
+            publish({
+              type: "auth:refused",
+              server: o.label,
+              user: credentials?.username,
+              code: error.reply.code,
+              retrying: false,
+              error: refused,
+            });
+            throw refused;
           }
           const final = auth.handshakeRefused(error.reply);
           if (final !== undefined) throw final;
@@ -406,12 +469,32 @@ export class Session {
     }
   }
 
-  #onClose(conn: Connection): void {
+  #onClose(conn: Connection, error: Error): void {
     if (this.#conn !== conn) return;
     this.#conn = undefined;
+    this.#lastClose = error;
+    publish({
+      type: "connection:closed",
+      server: this.#o.label,
+      reason: this.#closeReason(conn, error),
+      error,
+    });
     this.#live?.end();
     this.#live = undefined;
     if (!this.#closed && this.#hooks?.needsConnection() === true) this.#reopen();
+  }
+
+  /** Why a ready connection closed, in one word. */
+  #closeReason(conn: Connection, error: Error): ConnectionClosedEvent["reason"] {
+    if (this.#closed) return "client";
+    if (this.#cutting === conn) {
+      this.#cutting = undefined;
+      return "cut";
+    }
+    if (conn.closedByServer) return "server";
+    if (error instanceof ProtocolError) return "protocol";
+    if (error.cause instanceof TimeoutError) return "timeout";
+    return "error";
   }
 
   /** Reopens a connection that something (a subscription) depends on. */

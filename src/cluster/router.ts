@@ -25,6 +25,7 @@ import {
   parseClusterSlots,
   Topology,
 } from "./topology.ts";
+import { publish } from "../observe/hub.ts";
 
 /** The router's settings, after defaults and checks. */
 export interface RouterOptions {
@@ -155,24 +156,24 @@ export class Router {
     for (const address of [...known, ...this.#o.seeds]) {
       candidates.set(addressKey(address), address);
     }
-    let partial: Topology | undefined;
+    let partial: [Topology, ClusterNodeAddress] | undefined;
     let lastError: unknown;
     for (const address of candidates.values()) {
       if (this.#closed) break;
       try {
         const topology = await this.#readTopology(address);
         if (topology.coveredSlots === 16384) {
-          this.#install(topology);
+          this.#install(topology, address);
           return;
         }
-        partial ??= topology;
+        partial ??= [topology, address];
       } catch (error) {
         if (!transient(error) && !(error instanceof ReplyError)) throw error;
         lastError = error;
       }
     }
     if (partial !== undefined) {
-      this.#install(partial);
+      this.#install(...partial);
       return;
     }
     if (this.#closed) throw this.#closedError();
@@ -202,8 +203,16 @@ export class Router {
     return new Topology(shards);
   }
 
-  #install(topology: Topology): void {
+  #install(topology: Topology, from: ClusterNodeAddress): void {
+    const previous = this.#topology;
     this.#topology = topology;
+    publish({
+      type: "topology:refreshed",
+      server: addressKey(from),
+      primaries: topology.shards.length,
+      nodes: topology.addresses().length,
+      changed: previous !== undefined && topology.differsFrom(previous),
+    });
     const live = new Set([...topology.addresses(), ...this.#o.seeds].map(addressKey));
     for (const [key, client] of this.#clients) {
       // Connected clients of departed nodes may still carry replies; they go at close().

@@ -108,6 +108,21 @@ export class Topology {
   }
 
   /**
+   * Whether a slot is served by another primary (or by none) in `other`.
+   *
+   * @param other An earlier topology.
+   * @returns `true` when any slot moved.
+   */
+  differsFrom(other: Topology): boolean {
+    for (let slot = 0; slot < this.#table.length; slot++) {
+      const mine = this.shardOf(slot)?.primary;
+      const theirs = other.shardOf(slot)?.primary;
+      if ((mine && addressKey(mine)) !== (theirs && addressKey(theirs))) return true;
+    }
+    return false;
+  }
+
+  /**
    * Every node's address: primaries first.
    *
    * @returns The addresses, each once.

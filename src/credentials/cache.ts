@@ -13,6 +13,7 @@ import {
 import type { Timers } from "../client/timers.ts";
 import { answerWithin, noAnswer } from "./resolve.ts";
 import type { AwsCredentials, AwsCredentialsProvider } from "./types.ts";
+import { named, sourceOf } from "./source_name.ts";
 
 /** Options of {@linkcode cacheCredentials}. */
 export interface CacheCredentialsOptions {
@@ -104,7 +105,7 @@ export function cacheCredentials(
   const now = clock ?? Date.now;
   let cached: AwsCredentials | undefined;
   let pending: Promise<AwsCredentials> | undefined;
-  return () => {
+  return named(() => {
     if (cached?.expiration && cached.expiration.getTime() - margin > now()) {
       return Promise.resolve(cached);
     }
@@ -120,5 +121,5 @@ export function cacheCredentials(
       },
     );
     return pending;
-  };
+  }, () => sourceOf(provider));
 }

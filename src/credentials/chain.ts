@@ -12,6 +12,7 @@ import { optionalEnv, optionsObject } from "../_checks.ts";
 import { CredentialsError } from "../errors.ts";
 import { type Environment, fromEnv, readEnv } from "./env.ts";
 import type { CredentialsSourceCheck } from "./source_check.ts";
+import { named, sourceOf } from "./source_name.ts";
 import type { AwsCredentialsProvider } from "./types.ts";
 import { fromWebIdentity } from "./web_identity.ts";
 
@@ -111,9 +112,13 @@ export function defaultCredentials(options?: DefaultCredentialsOptions): AwsCred
     }
     return lookedFor;
   };
+  let used: string | undefined;
   const provider = async () => {
     const selected = await select();
-    if (typeof selected === "function") return await selected();
+    if (typeof selected === "function") {
+      used = sourceOf(selected);
+      return await selected();
+    }
     throw new CredentialsError(
       `Cannot find AWS credentials: looked at ${selected.join("; ")}. Configure one of them, ` +
         `or pass credentials or an AWS SDK credential provider explicitly`,
@@ -126,7 +131,10 @@ export function defaultCredentials(options?: DefaultCredentialsOptions): AwsCred
     if (selected === made.get(sources[0]!)) return "environment variables";
     return await (selected as WaitingFor).waitingFor?.();
   };
-  return Object.assign(provider, { waitingFor });
+  return named(
+    Object.assign(provider, { waitingFor }),
+    () => used === undefined ? "default chain" : `default chain: ${used}`,
+  );
 }
 
 type WaitingFor = { waitingFor?: () => Promise<string | undefined> };

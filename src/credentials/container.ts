@@ -32,6 +32,7 @@ import { type Environment, readEnv } from "./env.ts";
 import { messageOf } from "./resolve.ts";
 import type { CredentialsSourceCheck } from "./source_check.ts";
 import type { AwsCredentials, AwsCredentialsProvider } from "./types.ts";
+import { named } from "./source_name.ts";
 
 const RELATIVE_URI = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
 const FULL_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
@@ -225,7 +226,7 @@ export function fromContainerMetadata(
         ? "container credentials"
         : `container credentials: ${settings.url.origin}`,
     );
-  return Object.assign(provider, { waitingFor });
+  return named(Object.assign(provider, { waitingFor }), "container credentials");
 }
 
 /**

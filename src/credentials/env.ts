@@ -5,6 +5,7 @@
  */
 import { optionalEnv, optionsObject } from "../_checks.ts";
 import { CredentialsError } from "../errors.ts";
+import { named } from "./source_name.ts";
 import type { AwsCredentialsProvider } from "./types.ts";
 
 /** Environment variables as a plain object, such as a Worker's bindings. */
@@ -40,7 +41,7 @@ export interface FromEnvOptions {
 export function fromEnv(options?: FromEnvOptions): AwsCredentialsProvider {
   const explicit = optionsObject("Cannot read AWS credentials", options).env;
   optionalEnv("Cannot read AWS credentials", explicit);
-  return () => {
+  return named(() => {
     const accessKeyId = readEnv("AWS_ACCESS_KEY_ID", explicit);
     const secretAccessKey = readEnv("AWS_SECRET_ACCESS_KEY", explicit);
     const sessionToken = readEnv("AWS_SESSION_TOKEN", explicit);
@@ -60,7 +61,7 @@ export function fromEnv(options?: FromEnvOptions): AwsCredentialsProvider {
       secretAccessKey,
       ...(sessionToken ? { sessionToken } : {}),
     });
-  };
+  }, "environment");
 }
 
 interface DenoEnv {

@@ -28,6 +28,7 @@ import { type Environment, readEnv } from "./env.ts";
 import { messageOf } from "./resolve.ts";
 import type { CredentialsSourceCheck } from "./source_check.ts";
 import type { AwsCredentials, AwsCredentialsProvider } from "./types.ts";
+import { named } from "./source_name.ts";
 
 const DISABLED = "AWS_EC2_METADATA_DISABLED";
 const ENDPOINT = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
@@ -206,7 +207,7 @@ export function fromInstanceMetadata(
         ? "EC2 instance metadata"
         : `EC2 instance metadata: IMDSv2 at ${settings.base.origin}`,
     );
-  return Object.assign(provider, { waitingFor });
+  return named(Object.assign(provider, { waitingFor }), "instance metadata");
 }
 
 /**

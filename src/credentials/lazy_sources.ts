@@ -15,21 +15,25 @@ import type { FromProcessOptions } from "./process.ts";
 import type { FromProfileOptions } from "./profile.ts";
 import type { FromSsoOptions } from "./sso.ts";
 import type { AwsCredentialsProvider } from "./types.ts";
+import { named } from "./source_name.ts";
 
 /** A provider with the progress hook the `token` command shows. */
 type Provider = AwsCredentialsProvider & { waitingFor?: () => Promise<string | undefined> };
 
 /** A provider made by `make` on its first call; a failure to make it is tried again next call. */
-function lazy(make: () => Promise<Provider>): Provider {
+function lazy(make: () => Promise<Provider>, source: string): Provider {
   let made: Promise<Provider> | undefined;
   const get = () =>
     made ??= make().catch((error) => {
       made = undefined;
       throw error;
     });
-  return Object.assign(async () => await (await get())(), {
-    waitingFor: async () => await (await get()).waitingFor?.(),
-  });
+  return named(
+    Object.assign(async () => await (await get())(), {
+      waitingFor: async () => await (await get()).waitingFor?.(),
+    }),
+    source,
+  );
 }
 
 /**
@@ -55,7 +59,7 @@ function lazy(make: () => Promise<Provider>): Provider {
  * ```
  */
 export function fromProfile(options?: FromProfileOptions): AwsCredentialsProvider {
-  return lazy(async () => (await import("./profile.ts")).fromProfile(options));
+  return lazy(async () => (await import("./profile.ts")).fromProfile(options), "profile");
 }
 
 /**
@@ -76,7 +80,7 @@ export function fromProfile(options?: FromProfileOptions): AwsCredentialsProvide
  * ```
  */
 export function fromSso(options?: FromSsoOptions): AwsCredentialsProvider {
-  return lazy(async () => (await import("./sso.ts")).fromSso(options));
+  return lazy(async () => (await import("./sso.ts")).fromSso(options), "sso");
 }
 
 /**
@@ -96,7 +100,7 @@ export function fromSso(options?: FromSsoOptions): AwsCredentialsProvider {
  * ```
  */
 export function fromProcess(options?: FromProcessOptions): AwsCredentialsProvider {
-  return lazy(async () => (await import("./process.ts")).fromProcess(options));
+  return lazy(async () => (await import("./process.ts")).fromProcess(options), "process");
 }
 
 /**
@@ -119,7 +123,10 @@ export function fromProcess(options?: FromProcessOptions): AwsCredentialsProvide
 export function fromContainerMetadata(
   options?: FromContainerMetadataOptions,
 ): AwsCredentialsProvider {
-  return lazy(async () => (await import("./container.ts")).fromContainerMetadata(options));
+  return lazy(
+    async () => (await import("./container.ts")).fromContainerMetadata(options),
+    "container credentials",
+  );
 }
 
 /**
@@ -141,5 +148,8 @@ export function fromContainerMetadata(
 export function fromInstanceMetadata(
   options?: FromInstanceMetadataOptions,
 ): AwsCredentialsProvider {
-  return lazy(async () => (await import("./instance_metadata.ts")).fromInstanceMetadata(options));
+  return lazy(
+    async () => (await import("./instance_metadata.ts")).fromInstanceMetadata(options),
+    "instance metadata",
+  );
 }

@@ -36,6 +36,7 @@ import {
 } from "./shared_config.ts";
 import type { CredentialsSourceCheck } from "./source_check.ts";
 import type { AwsCredentials, AwsCredentialsProvider } from "./types.ts";
+import { named } from "./source_name.ts";
 
 /** Options of {@linkcode fromProcess}. */
 export interface FromProcessOptions extends SharedFilesOptions {
@@ -130,7 +131,7 @@ export function fromProcess(
         running === undefined ? "" : ` ${running}`
       }`,
     );
-  return Object.assign(provider, { waitingFor });
+  return named(Object.assign(provider, { waitingFor }), "process");
 }
 
 /**

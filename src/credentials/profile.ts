@@ -49,6 +49,7 @@ import {
 } from "./shared_config.ts";
 import type { CredentialsSourceCheck } from "./source_check.ts";
 import type { AwsCredentials, AwsCredentialsProvider } from "./types.ts";
+import { named } from "./source_name.ts";
 
 /** Options of {@linkcode fromProfile}. All are optional. */
 export interface FromProfileOptions extends SharedFilesOptions {
@@ -227,7 +228,7 @@ export function fromProfile(
   });
   const waitingFor = () =>
     Promise.resolve(`profile '${profileNameOf(given)}': ${step ?? "the AWS shared files"}`);
-  return Object.assign(provider, { waitingFor });
+  return named(Object.assign(provider, { waitingFor }), "profile");
 }
 
 /**

@@ -53,6 +53,7 @@ import {
 import type { CredentialsSourceCheck } from "./source_check.ts";
 import { regionalEndpoint } from "./sts_web_identity.ts";
 import type { AwsCredentials, AwsCredentialsProvider } from "./types.ts";
+import { named } from "./source_name.ts";
 
 /** Options of {@linkcode fromSso}. */
 export interface FromSsoOptions extends SharedFilesOptions {
@@ -180,7 +181,7 @@ export function fromSso(
   });
   const waitingFor = () =>
     Promise.resolve(`profile '${profileNameOf(given)}': SSO${step ? ` at ${step}` : ""}`);
-  return Object.assign(provider, { waitingFor });
+  return named(Object.assign(provider, { waitingFor }), "sso");
 }
 
 /**

@@ -30,6 +30,7 @@ import type {
   StsRoleAssumerOptions,
 } from "./sts_web_identity.ts";
 import type { AwsCredentials, AwsCredentialsProvider } from "./types.ts";
+import { named } from "./source_name.ts";
 
 /** Options of {@linkcode fromWebIdentity}. All are optional when the EKS-style variables are set. */
 export interface FromWebIdentityOptions {
@@ -311,7 +312,7 @@ export function fromWebIdentity(options?: FromWebIdentityOptions): AwsCredential
       );
     return `web identity: STS at ${new URL(url).origin}`;
   };
-  return Object.assign(provider, { waitingFor });
+  return named(Object.assign(provider, { waitingFor }), "web identity");
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;

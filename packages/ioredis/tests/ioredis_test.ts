@@ -5,6 +5,7 @@ import { Redis as Ioredis } from "ioredis";
 import { Redis as Ioredis5 } from "ioredis5";
 import { Redis as Iovalkey } from "iovalkey";
 import { attachIamAuth, type Timers } from "../mod.ts";
+import { type IamEvent, observe } from "@elasticache-iam/connector";
 import type { AuthProvider } from "../../../src/auth/types.ts";
 import { AuthenticationError } from "../../../src/errors.ts";
 import { FakeTimers } from "../../../tests/_helpers/client_fake_timers.ts";
@@ -191,6 +192,51 @@ for (const library of libraries) {
       assert.equal(await client.get("kept"), "yes");
     } finally {
       await client.quit();
+    }
+  });
+}
+
+for (const library of libraries) {
+  Deno.test(`${library.name}: lifecycle events — connect, auth accepted, cut by the server, reconnect, closed by quit()`, async () => {
+    await using env = await startIamEmulator({ connectionMaxAgeMs: CAP });
+    const events: IamEvent[] = [];
+    const stop = observe((event) => events.push(event));
+    const client: TestClient = library.create(
+      env.emu.gateway.hostname,
+      env.emu.gateway.port,
+      env.caCertPem,
+    );
+    client.on("error", () => {});
+    try {
+      using _iam = await attachIamAuth(client as never, env.auth, { reauthAfter: false });
+      await client.set("kept", "yes");
+      const closed = once(client, "close", 3 * CAP);
+      await closed;
+      await once(client, "ready", 5 * CAP);
+      assert.equal(await client.get("kept"), "yes");
+      const ended = once(client, "end", 3 * CAP);
+      await client.quit();
+      await ended;
+      const server = `${env.emu.gateway.hostname}:${env.emu.gateway.port}`;
+      const lifecycle = events.filter((event) =>
+        event.type !== "credentials:resolved" && event.type !== "token:minted"
+      );
+      assert.deepEqual(lifecycle.map((event) => event.type), [
+        "connection:connect",
+        "auth:accepted",
+        "connection:closed",
+        "reconnect:scheduled",
+        "connection:connect",
+        "auth:accepted",
+        "reconnect:succeeded",
+        "connection:closed",
+      ]);
+      assert.ok(lifecycle.every((event) => !("server" in event) || event.server === server));
+      const closes = lifecycle.filter((event) => event.type === "connection:closed");
+      assert.deepEqual(closes.map((event) => event.reason), ["server", "client"]);
+      assert.equal(events.filter((event) => event.type === "token:minted").length >= 1, true);
+    } finally {
+      stop();
     }
   });
 }

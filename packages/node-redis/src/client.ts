@@ -17,6 +17,7 @@ import {
   endpointAuth,
   isLoopback,
   isRefusal,
+  publish,
   type Timers,
 } from "@elasticache-iam/connector/internal";
 import type { CredentialsInput } from "@elasticache-iam/connector";
@@ -249,6 +250,21 @@ export function createIamClient<C extends NodeRedisCreateClient>(
       lastError: () => lastError,
       provider: () => credentialsProvider,
       report: (error) => client.emit("error", error),
+      retrying(retries, decision, cause) {
+        if (open) {
+          open = false;
+          publish({ type: "connection:closed", server: label, reason: "error", error: cause });
+        }
+        if (typeof decision === "number") {
+          publish({
+            type: "reconnect:scheduled",
+            server: label,
+            attempt: retries + 1,
+            delayMs: decision,
+            reason: cause,
+          });
+        }
+      },
     }),
   );
   const credentialsProvider = iamCredentialsProvider(iam.auth, {
@@ -256,10 +272,27 @@ export function createIamClient<C extends NodeRedisCreateClient>(
     label,
   });
   const client = createClient({ RESP: 3, ...rest, socket, credentialsProvider });
-  client.on("ready", () => readyCount++);
+  // The lifecycle events the thin client publishes, from node-redis's own.
+  let open = false;
+  let attempt = 0;
+  client.on("connect", () => {
+    publish({ type: "connection:connect", server: label, attempt: ++attempt });
+  });
+  client.on("ready", () => {
+    if (readyCount > 0) publish({ type: "reconnect:succeeded", server: label, attempts: attempt });
+    readyCount++;
+    attempt = 0;
+    open = true;
+  });
   // node-redis 5's close() with no command pending skips disposing the
   // subscription; its `end` event comes either way.
-  client.on("end", () => credentialsProvider.end());
+  client.on("end", () => {
+    credentialsProvider.end();
+    if (open) {
+      publish({ type: "connection:closed", server: label, reason: "client", error: undefined });
+    }
+    open = false;
+  });
   // Remembers what preceded a failure (node-redis hands the reconnect
   // strategy only "Socket closed unexpectedly" after a decoding error). Being
   // first keeps node-redis's rule that an `error` without a listener throws.
@@ -417,6 +450,11 @@ interface ClientContext {
   provider(): IamCredentialsProvider;
   /** Emits an `error` event on the client. */
   report(error: Error): void;
+  /**
+   * The reconnect strategy decided after a connection was lost or an attempt
+   * failed: a pause in ms, or to give up.
+   */
+  retrying(retries: number, decision: number | false | Error, cause: Error): void;
 }
 
 /** Node's codes for a certificate it rejected (`tls.connect`'s verify errors). */
@@ -640,6 +678,14 @@ function secureSocket(
     result.ca = typeof iam.caCerts === "string" ? iam.caCerts : [...iam.caCerts];
   }
   const label = `${host}:${port ?? 6379}`;
-  result.reconnectStrategy ??= reconnectStrategy(iam.auth, context?.(label));
+  const client = context?.(label);
+  const strategy = reconnectStrategy(iam.auth, client);
+  result.reconnectStrategy ??= client === undefined
+    ? strategy
+    : (retries: number, cause: Error) => {
+      const decision = strategy(retries, cause);
+      client.retrying(retries, decision, cause);
+      return decision;
+    };
   return { socket: result, label };
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createIamClient, type Timers } from "../mod.ts";
+import { type IamEvent, observe } from "@elasticache-iam/connector";
 import { createClient as createRedis6Client } from "redis";
 import { createClient as createRedis5Client } from "redis5";
 import { iamCredentialsProvider } from "../src/credentials_provider.ts";
@@ -100,6 +101,48 @@ for (const [version, createRedisClient] of NODE_REDIS) {
       assert.equal(env.accepted(), 2);
     } finally {
       await client.close();
+    }
+  });
+
+  Deno.test(`${version}: lifecycle events — connect, auth accepted, a killed connection, reconnect, closed by close()`, async () => {
+    await using env = await startIamEmulator();
+    const events: IamEvent[] = [];
+    const stop = observe((event) => events.push(event));
+    const client = createIamClient(createRedisClient, {
+      url: env.url,
+      auth: env.auth,
+      caCerts: env.caCertPem,
+    });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      const ready = once(client, "ready");
+      await killOwnConnection(client);
+      await ready;
+      assert.equal(await client.ping(), "PONG");
+      await client.close();
+      const lifecycle = events.filter((event) =>
+        event.type !== "credentials:resolved" && event.type !== "token:minted"
+      );
+      assert.deepEqual(lifecycle.map((event) => event.type), [
+        "connection:connect",
+        "auth:accepted",
+        "connection:closed",
+        "reconnect:scheduled",
+        "connection:connect",
+        "auth:accepted",
+        "reconnect:succeeded",
+        "connection:closed",
+      ]);
+      const server = `${env.emu.gateway.hostname}:${env.emu.gateway.port}`;
+      assert.ok(lifecycle.every((event) => !("server" in event) || event.server === server));
+      const closes = lifecycle.filter((event) => event.type === "connection:closed");
+      assert.deepEqual(closes.map((event) => event.reason), ["error", "client"]);
+      const [scheduled] = lifecycle.filter((event) => event.type === "reconnect:scheduled");
+      assert.equal(scheduled!.attempt, 1);
+      assert.ok(scheduled!.delayMs >= 0 && scheduled!.delayMs <= 100);
+    } finally {
+      stop();
     }
   });
 
