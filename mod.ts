@@ -12,6 +12,8 @@
  * - {@linkcode IamAuth} caches tokens and hands out `{username, password}` for each connection.
  * - {@linkcode fromEnv}, {@linkcode fromWebIdentity} and {@linkcode defaultCredentials} resolve AWS keys;
  *   any AWS SDK credential provider works too.
+ * - {@linkcode observe} reports what happens to tokens and connections (also on
+ *   `node:diagnostics_channel`; `@elasticache-iam/otel` turns it into OpenTelemetry).
  *
  * @example A token for `AUTH iam-user-01 <token>`
  * ```ts

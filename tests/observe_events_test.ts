@@ -313,7 +313,7 @@ Deno.test("events: reconnects to a server that is gone are scheduled with a grow
   assert.ok(scheduled[0]!.reason instanceof ConnectionClosedError);
 });
 
-Deno.test("events: a cluster's topology refreshed: primaries and nodes, unchanged", async () => {
+Deno.test("events: a cluster's topology refreshed: primaries and nodes, unchanged, then changed by a failover", async () => {
   await using env = await startIamCluster();
   using seen = recorder();
   await using cluster = await connectCluster(env.thinOptions());
@@ -323,6 +323,13 @@ Deno.test("events: a cluster's topology refreshed: primaries and nodes, unchange
   assert.equal(refreshed!.nodes, 6);
   assert.equal(refreshed!.changed, false);
   assert.match(refreshed!.server, /^127\.0\.0\.1:\d+$/);
+  // A failover moves a shard's slots to its replica: the next refresh says so.
+  const shard = (await env.cluster.shards())[0]!;
+  await env.cluster.failover(shard.replicas[0]!);
+  await cluster.refreshTopology();
+  const last = seen.of("topology:refreshed").at(-1)!;
+  assert.equal(last.changed, true);
+  assert.equal(last.primaries, 3);
 });
 
 Deno.test("commands: observers see each command, pipeline and transaction, with values hidden and errors", async () => {

@@ -29,6 +29,7 @@ export const NODE_PROGRAMS = [
   "cold_node_redis_provider.ts",
   "cold_node_redis_smithy.ts",
   "throughput_thin.ts",
+  "throughput_thin_otel.ts",
   "throughput_node_redis.ts",
   "throughput_ioredis.ts",
   "throughput_glide.ts",

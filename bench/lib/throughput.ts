@@ -46,6 +46,18 @@ const CLIENTS: Client[] = [
     argv: nodeProgram("throughput_thin.ts"),
   },
   {
+    key: "thin-otel",
+    label: "thin client + OpenTelemetry (instrument(), SDK, batched export)",
+    runtime: "deno",
+    argv: denoProgram("throughput_thin_otel.ts"),
+  },
+  {
+    key: "thin-otel",
+    label: "thin client + OpenTelemetry (instrument(), SDK, batched export)",
+    runtime: "node",
+    argv: nodeProgram("throughput_thin_otel.ts"),
+  },
+  {
     key: "node-redis",
     reference: true,
     label: "node-redis v6",
