@@ -33,3 +33,4 @@ export {
   type ConnectClusterOptions,
 } from "./cluster/client.ts";
 export { keySlot } from "./cluster/slot.ts";
+export { ClusterWatch, type WatchConnection } from "./cluster/watch.ts";

@@ -16,9 +16,13 @@
  * @module
  */
 
+export type { CommandBase } from "./client/command_base.ts";
+export type { StreamCommands } from "./client/stream_commands.ts";
+export type { SortedSetCommands } from "./client/sorted_set_commands.ts";
 export type {
   Chain,
   Commands,
+  CopyOptions,
   Dispatch,
   ExpireCondition,
   GetExOptions,
@@ -26,6 +30,7 @@ export type {
   ListSide,
   NoExpiry,
   Reply,
+  ScanMatchOptions,
   ScanOptions,
   SendOptions,
   SetCondition,
@@ -36,6 +41,29 @@ export type {
   ZRangeOptions,
 } from "./client/commands.ts";
 export type { ScoreMember } from "./client/replies.ts";
+export type {
+  StreamTrim,
+  StreamTrimBy,
+  StreamTrimPrecision,
+  XAddOptions,
+  XAutoClaimOptions,
+  XClaimOptions,
+  XGroupCreateOptions,
+  XPendingRangeOptions,
+  XRangeOptions,
+  XReadGroupOptions,
+  XReadOptions,
+} from "./client/stream_options.ts";
+export type {
+  AutoClaimed,
+  AutoClaimedIds,
+  GroupEntry,
+  PendingEntry,
+  PendingSummary,
+  StreamEntry,
+  StreamInfo,
+} from "./client/stream_replies.ts";
+export type { HelloReply, InfoSections } from "./client/server_replies.ts";
 export type { BatchSender, ExecOptions } from "./client/pipeline.ts";
 export type { MessageListener, PatternListener } from "./client/pubsub.ts";
 export type { DecoderLimits } from "./resp/decoder.ts";

@@ -3,7 +3,10 @@
  * password hook: {@linkcode attachIamAuth} keeps `client.options.password`
  * set to a valid token, so every reconnect authenticates with one, and
  * re-authenticates the live connection with `client.auth(user, token)`
- * before the server's 12-hour cut.
+ * before the server's 12-hour cut. {@linkcode attachIamAuthCluster} does the
+ * same for every connection of a `Cluster`: each node's (after `MOVED`, a
+ * failover, a topology refresh too), the topology refreshers' and the
+ * pub/sub subscribers'.
  *
  * Nothing is imported from ioredis or iovalkey: the client's shape is
  * declared structurally, so both (and their forks) work.
@@ -34,20 +37,19 @@
  */
 
 import {
-  AUTH_STEP_TIMEOUT,
   type AuthCredentials,
   type AuthProvider,
   backgroundTimers,
   ConnectionAuth,
-  describe,
   endpointAuth,
-  publish,
   reauthAfterOption,
-  type Reauthentication,
   type Timers,
-  withTimeout,
 } from "@elasticache-iam/connector/internal";
-import { type CredentialsInput, TimeoutError } from "@elasticache-iam/connector";
+import type { CredentialsInput } from "@elasticache-iam/connector";
+import { ConnectionWatch } from "./src/connection_watch.ts";
+import { conceal, redacted } from "./src/redaction.ts";
+import { refreshIntervalOption } from "./src/options.ts";
+import type { AttachIamAuthOptions, IoredisClient } from "./src/types.ts";
 
 export type {
   AuthCredentials,
@@ -57,125 +59,8 @@ export type {
   CredentialsInput,
   Timers,
 } from "@elasticache-iam/connector";
-
-/** The parts of an ioredis or iovalkey `Redis` client this module uses. */
-export interface IoredisClient {
-  /** The client's options: the user name and password of the next connect are read from here. */
-  readonly options: {
-    host?: string | undefined;
-    port?: number | undefined;
-    username?: string | undefined;
-    password?: string | null | undefined;
-  };
-  /** `wait` (created with `lazyConnect: true`), `connecting`, `ready`, `close`, `reconnecting`, `end`, … */
-  readonly status: string;
-  /**
-   * ioredis's state of the connect under way, made by each `connect()`; its
-   * `auth` holds the user name and token the handshake sends.
-   */
-  readonly condition?: { auth?: unknown } | null | undefined;
-  /**
-   * Opens the connection.
-   *
-   * @returns Resolves when ready.
-   */
-  connect(): Promise<unknown>;
-  /**
-   * Sends `AUTH username password`.
-   *
-   * @param username The user.
-   * @param password The token.
-   * @returns The reply.
-   */
-  auth(username: string, password: string): Promise<unknown>;
-  /**
-   * Adds an event listener.
-   *
-   * @param event The event.
-   * @param listener The listener.
-   */
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  /**
-   * Removes an event listener.
-   *
-   * @param event The event.
-   * @param listener The listener.
-   */
-  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
-  /**
-   * Emits an event (re-authentication failures go to `error` when it has
-   * listeners). The helper wraps it on this client while it runs, to take
-   * the token out of the `command` ioredis attaches to its own errors.
-   *
-   * @param event The event.
-   * @param args Its arguments.
-   */
-  emit?(event: string, ...args: unknown[]): unknown;
-  /**
-   * How many listeners an event has.
-   *
-   * @param event The event.
-   */
-  listenerCount?(event: string): number;
-}
-
-/** Options of {@linkcode attachIamAuth}. */
-export interface AttachIamAuthOptions {
-  /**
-   * Without `auth`: the AWS credentials the tokens for the client's user
-   * (`username`, from its URL) are signed with.
-   *
-   * @default {defaultCredentials()}
-   */
-  credentials?: CredentialsInput;
-  /**
-   * Without `auth`: the cache's region, when not its host's.
-   *
-   * @default {the endpoint's region, else `AWS_REGION`, else `AWS_DEFAULT_REGION`}
-   */
-  region?: string;
-  /**
-   * How long the connection stays authenticated before it is re-authenticated,
-   * in milliseconds, counted from its connect or last re-authentication:
-   * above 0 and at most 42600000 (11 h 50 min); `false` turns
-   * re-authentication off. The same rule as every client of this module; a
-   * failed re-authentication is retried after a backoff of 1 s doubling up
-   * to 60 s.
-   *
-   * @default {39600000} (11 hours)
-   */
-  reauthAfter?: number | false;
-  /**
-   * How often `client.options.password` is replaced with the token manager's
-   * current token, in milliseconds, so that a reconnect at any time finds a
-   * valid token there. (It is also replaced whenever the connection closes.)
-   *
-   * @default {60000}
-   */
-  refreshInterval?: number;
-  /**
-   * Receives re-authentication failures, with a message that explains them
-   * and the underlying error as `cause`.
-   *
-   * @default {the client's `error` event when it has listeners; the last
-   * failure also stays readable as the helper's `failure`}
-   */
-  onReAuthenticationError?: (error: Error) => void;
-  /**
-   * The timers re-authentication and refreshes are scheduled with; tests pass their own.
-   *
-   * @default {the runtime's timers, unref'd}
-   */
-  timers?: Timers;
-  /**
-   * The clock, in milliseconds since the epoch.
-   *
-   * @default {Date.now}
-   */
-  now?: () => number;
-}
-
-const DEFAULT_REFRESH_INTERVAL = 60_000;
+export type { AttachIamAuthOptions, IoredisClient, IoredisCluster } from "./src/types.ts";
+export { attachIamAuthCluster, IoredisClusterIamAuth } from "./src/cluster.ts";
 
 /**
  * Gives an ioredis or iovalkey client IAM authentication, connects it, and
@@ -316,17 +201,11 @@ function clientAuth(
 export class IoredisIamAuth implements Disposable {
   readonly #client: IoredisClient;
   readonly #auth: ConnectionAuth;
+  readonly #watch: ConnectionWatch;
   readonly #refreshInterval: number;
   readonly #timers: Timers;
-  #live: Reauthentication | undefined;
   #refreshTimer: unknown;
-  #wasReady = false;
-  /** Whether the client was ready once: a later ready is a reconnect. */
-  #readyBefore = false;
-  /** Connection attempts since the client was last ready. */
-  #attempts = 0;
   #stopped = false;
-  #restoreEmit: (() => void) | undefined;
 
   /**
    * Checks the arguments; {@linkcode attachIamAuth} then starts the helper.
@@ -344,6 +223,11 @@ export class IoredisIamAuth implements Disposable {
     ) {
       throw new TypeError("Cannot set up IAM auth: 'client' must be an ioredis or iovalkey client");
     }
+    if (client.isCluster === true) {
+      throw new TypeError(
+        "Cannot set up IAM auth: 'client' is an ioredis Cluster; use attachIamAuthCluster(cluster, auth)",
+      );
+    }
     if (auth === null || typeof auth !== "object" || typeof auth.credentials !== "function") {
       throw new TypeError(
         "Cannot set up IAM auth: 'auth' must be an IamAuth (or an object with a credentials() method)",
@@ -360,16 +244,20 @@ export class IoredisIamAuth implements Disposable {
       now: options.now ?? Date.now,
       onError: options.onReAuthenticationError ?? ((error) => this.#emitError(error)),
     });
-    this.#refreshInterval = positive(
-      "refreshInterval",
-      options.refreshInterval,
-      DEFAULT_REFRESH_INTERVAL,
-    );
+    this.#refreshInterval = refreshIntervalOption(options.refreshInterval);
+    this.#watch = new ConnectionWatch(client, {
+      auth: this.#auth,
+      store: (credentials) => this.#store(credentials),
+      closed: (fresh) => this.#updatePassword(fresh),
+      ended: () => this[Symbol.dispose](),
+      freshOnlyAfterRefusal: false,
+      closesByWho: false,
+    });
   }
 
   /** The last re-authentication failure of the current connection, until a re-authentication succeeds. */
   get failure(): Error | undefined {
-    return this.#live?.failure;
+    return this.#watch.failure;
   }
 
   /**
@@ -388,12 +276,10 @@ export class IoredisIamAuth implements Disposable {
     }
     conceal(this.#client.options, "password");
     this.#store(await this.#auth.boundedHandshakeCredentials());
-    this.#client.on("connecting", this.#onConnecting);
-    this.#client.on("ready", this.#onReady);
-    this.#client.on("close", this.#onClose);
-    this.#client.on("end", this.#onEnd);
-    this.#client.on("reconnecting", this.#onReconnecting);
-    this.#redactErrors();
+    // ioredis attaches the failed command, arguments included, to its errors:
+    // for a refused `AUTH` or `HELLO … AUTH`, the token. The watch wraps the
+    // client's `emit` so that every `error` event carries it without.
+    this.#watch.start();
     this.#armRefresh();
     try {
       await this.#client.connect();
@@ -402,117 +288,13 @@ export class IoredisIamAuth implements Disposable {
     }
   }
 
-  /**
-   * ioredis attaches the failed command, arguments included, to its errors:
-   * for a refused `AUTH` or `HELLO … AUTH`, the token. The client's `emit` is
-   * wrapped, while the helper runs, so that every `error` event carries the
-   * command without it (ioredis's own handshake errors included).
-   */
-  #redactErrors(): void {
-    const client = this.#client as IoredisClient & { emit?: (...args: unknown[]) => unknown };
-    const emit = client.emit;
-    if (typeof emit !== "function") return;
-    const wrapped = function (this: unknown, event: unknown, ...args: unknown[]) {
-      if (event === "error") redacted(args[0]);
-      return emit.call(this, event, ...args);
-    };
-    client.emit = wrapped;
-    this.#restoreEmit = () => {
-      if (client.emit === wrapped) client.emit = emit;
-    };
-  }
-
   /** Stops refreshing and re-authenticating; the client itself stays as it is. */
   [Symbol.dispose](): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#client.removeListener("connecting", this.#onConnecting);
-    this.#client.removeListener("ready", this.#onReady);
-    this.#client.removeListener("close", this.#onClose);
-    this.#client.removeListener("end", this.#onEnd);
-    this.#client.removeListener("reconnecting", this.#onReconnecting);
-    this.#live?.end();
-    this.#live = undefined;
+    this.#watch.stop();
     this.#clearRefresh();
-    this.#restoreEmit?.();
   }
-
-  /** ioredis copied the token into `condition.auth` for the handshake: keep it out of inspect there too. */
-  #onConnecting = (): void => {
-    publish({ type: "connection:connect", server: this.#label, attempt: ++this.#attempts });
-    const condition = this.#client.condition;
-    if (condition !== null && typeof condition === "object" && "auth" in condition) {
-      conceal(condition, "auth");
-    }
-  };
-
-  #onReady = (): void => {
-    this.#wasReady = true;
-    this.#live?.end();
-    // ioredis writes a MULTI block in one go (its default), so an AUTH queued
-    // by client.auth() never lands inside it.
-    this.#live = this.#auth.authenticated(this.#auth.options.now(), async (credentials) => {
-      this.#store(credentials);
-      const username = credentials.username ?? this.#client.options.username ?? "default";
-      try {
-        // ioredis has no command timeout by default: the answer is bounded here.
-        await withTimeout(
-          this.#client.auth(username, credentials.password),
-          AUTH_STEP_TIMEOUT,
-          this.#auth.options.timers,
-          () =>
-            new TimeoutError(
-              `Cannot re-authenticate the connection to ${this.#auth.options.label}: no answer within ${AUTH_STEP_TIMEOUT} ms`,
-            ),
-        );
-      } catch (error) {
-        throw redacted(error);
-      }
-    });
-    if (this.#readyBefore) {
-      publish({ type: "reconnect:succeeded", server: this.#label, attempts: this.#attempts });
-    }
-    this.#readyBefore = true;
-    this.#attempts = 0;
-  };
-
-  #onClose = (): void => {
-    this.#live?.end();
-    this.#live = undefined;
-    if (this.#wasReady) {
-      // ioredis emits `close` a tick after it decided: `end` when it will not
-      // reconnect (quit(), disconnect(), or a retryStrategy that gave up).
-      publish({
-        type: "connection:closed",
-        server: this.#label,
-        reason: this.#client.status === "end" ? "client" : "server",
-        error: undefined,
-      });
-    }
-    // A connection that closed before it was ready may have had its token refused: mint anew.
-    // (ioredis reports the refusal itself, as an `error` event.)
-    const fresh = !this.#wasReady;
-    this.#wasReady = false;
-    this.#updatePassword(fresh);
-  };
-
-  #onReconnecting = (delay: unknown): void => {
-    publish({
-      type: "reconnect:scheduled",
-      server: this.#label,
-      attempt: this.#attempts + 1,
-      delayMs: typeof delay === "number" ? delay : 0,
-      reason: undefined,
-    });
-  };
-
-  get #label(): string {
-    return this.#auth.options.label;
-  }
-
-  #onEnd = (): void => {
-    this[Symbol.dispose]();
-  };
 
   #store(credentials: AuthCredentials): void {
     if (credentials.username !== undefined) this.#client.options.username = credentials.username;
@@ -562,61 +344,4 @@ export class IoredisIamAuth implements Disposable {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return `IoredisIamAuth { stopped: ${this.#stopped} }`;
   }
-}
-
-/**
- * Takes IAM auth tokens out of the `command` ioredis attaches to an error
- * (`{ name, args }`), in place, and returns the error.
- */
-function redacted<T>(error: T): T {
-  const command = (error as { command?: { args?: unknown } } | null)?.command;
-  const args = command?.args;
-  if (Array.isArray(args)) {
-    for (let i = 0; i < args.length; i++) {
-      const arg = args[i];
-      const text = typeof arg === "string" ? arg : arg instanceof Uint8Array ? latin1(arg) : "";
-      if (text.includes("X-Amz-")) args[i] = "[IAM auth token]";
-    }
-  }
-  return error;
-}
-
-function latin1(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 4096) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 4096));
-  }
-  return text;
-}
-
-/**
- * Turns `target[key]` into an accessor over the same value: ioredis reads and
- * writes it as before, but `console.log`, `Deno.inspect` and `util.inspect`
- * (even with hidden properties) show `[Getter/Setter]`, never the token, and
- * `JSON.stringify` and object spreads leave it out.
- */
-function conceal(target: object, key: string): void {
-  const descriptor = Object.getOwnPropertyDescriptor(target, key);
-  if (descriptor?.get !== undefined) return;
-  let value = descriptor?.value;
-  Object.defineProperty(target, key, {
-    configurable: true,
-    enumerable: false,
-    get: () => value,
-    set: (next: unknown) => {
-      value = next;
-    },
-  });
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(
-      `Cannot set up IAM auth: '${name}' must be a positive number of milliseconds, got ${
-        describe(value)
-      }`,
-    );
-  }
-  return value;
 }

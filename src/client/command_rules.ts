@@ -6,7 +6,10 @@
  *   that a re-authentication is held back until the transaction ends;
  * - whether it blocks on the server (`BLPOP q 5`, `XREAD BLOCK 100 …`,
  *   `WAIT 1 0`), and for how long, so that its reply timeout is its own
- *   timeout plus the command timeout;
+ *   timeout plus the command timeout, and whether it may run on a connection
+ *   of its own (all but `WAIT`, `WAITAOF`);
+ * - whether it changes how the client's connections are set up (`SELECT`,
+ *   `CLIENT SETNAME`), so that later ones are set up the same way;
  * - whether it would change what the server sends back on the connection
  *   (`SUBSCRIBE`, `MONITOR`, `CLIENT REPLY OFF`, …), which would make later
  *   replies answer the wrong commands, or drop its authentication (`RESET`):
@@ -35,13 +38,19 @@ export const CLOSES_TRANSACTION = 2;
 export const BLOCKING = 3;
 /** A command the connection refuses: see {@linkcode refusedCommandError}. */
 export const REFUSED = 4;
+/**
+ * `SELECT`, `CLIENT SETNAME`: it changes what a new connection of the client
+ * must be set up with; see {@linkcode connectionSetting}.
+ */
+export const SETS_CONNECTION = 5;
 
 type Rule =
   | typeof PLAIN
   | typeof OPENS_TRANSACTION
   | typeof CLOSES_TRANSACTION
   | typeof BLOCKING
-  | typeof REFUSED;
+  | typeof REFUSED
+  | typeof SETS_CONNECTION;
 
 const PUBSUB = "use client.subscribe() or client.psubscribe(), which keep the replies in order";
 const STREAM = "it turns the connection into a stream of events, and later replies would " +
@@ -78,7 +87,8 @@ const RULES = new Map<string, Rule>([
     (name) => [name, BLOCKING] as const,
   ),
   ...["XREAD", "XREADGROUP", "WAIT", "WAITAOF"].map((name) => [name, BLOCKING] as const),
-  ["CLIENT", REFUSED], // only CLIENT REPLY OFF|SKIP; see refusalReason()
+  ["SELECT", SETS_CONNECTION],
+  ["CLIENT", REFUSED], // only CLIENT REPLY OFF|SKIP (CLIENT SETNAME: SETS_CONNECTION); see commandRule()
   ["HELLO", REFUSED], // only with arguments; see refusalReason()
   ...[...REFUSALS.keys()].map((name) => [name, REFUSED] as const),
 ]);
@@ -196,8 +206,61 @@ export function commandRule(args: readonly CommandArg[]): Rule {
   }
   if (length > 12 || first > 127 || (LENGTHS[first | 0x20]! & (1 << length)) === 0) return PLAIN;
   const rule = RULES.get(upper(name)) ?? PLAIN;
-  if (rule === REFUSED && refusalReason(args) === undefined) return PLAIN;
+  if (rule === REFUSED && refusalReason(args) === undefined) {
+    return upper(args[1]) === "SETNAME" && upper(name) === "CLIENT" ? SETS_CONNECTION : PLAIN;
+  }
   return rule;
+}
+
+/**
+ * What a command whose rule is {@linkcode SETS_CONNECTION} sets, once the
+ * server accepted it: the database (`SELECT 2`) or the client name
+ * (`CLIENT SETNAME worker-1`). A client sets its later connections up the
+ * same way (after a reconnect, and on its dedicated blocking connections).
+ *
+ * @param args The command.
+ * @returns The setting; `undefined` when its argument cannot be read (the server refuses it).
+ *
+ * @example
+ * ```ts
+ * import { connectionSetting } from "./command_rules.ts";
+ *
+ * console.log(connectionSetting(["select", "2"])); // { db: 2 }
+ * console.log(connectionSetting(["CLIENT", "SETNAME", "worker-1"])); // { clientName: "worker-1" }
+ * ```
+ */
+export function connectionSetting(
+  args: readonly CommandArg[],
+): { db: number } | { clientName: string } | undefined {
+  if (upper(args[0]) === "SELECT") {
+    const db = args.length === 2 ? numberArg(args[1]) : NaN;
+    return Number.isInteger(db) && db >= 0 ? { db } : undefined;
+  }
+  const name = args[2];
+  if (args.length !== 3 || name === undefined) return undefined;
+  return { clientName: name instanceof Uint8Array ? decoder.decode(name) : String(name) };
+}
+
+/**
+ * Whether a blocking command waits on the writes of the connection that
+ * sends it (`WAIT`, `WAITAOF`: until the replicas, or the AOF, have this
+ * connection's earlier writes), so that it must run on the connection those
+ * writes went through. Other blocking commands (`BLPOP`, `XREAD … BLOCK`, …)
+ * wait for data, and any connection of the client may run them.
+ *
+ * @param args A command whose rule is {@linkcode BLOCKING}.
+ * @returns `true` for `WAIT` and `WAITAOF`.
+ *
+ * @example
+ * ```ts
+ * import { waitsForOwnWrites } from "./command_rules.ts";
+ *
+ * console.log(waitsForOwnWrites(["WAIT", 1, 100]), waitsForOwnWrites(["BLPOP", "q", 5])); // true false
+ * ```
+ */
+export function waitsForOwnWrites(args: readonly CommandArg[]): boolean {
+  const name = upper(args[0]);
+  return name === "WAIT" || name === "WAITAOF";
 }
 
 /** Why a command is refused, with what to use instead; `undefined` when it is allowed. */

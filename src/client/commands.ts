@@ -11,72 +11,15 @@
 import type { CommandArg, RespValue } from "../resp/types.ts";
 import type { Parser } from "./connection.ts";
 import * as r from "./replies.ts";
-import type { ScoreMember } from "./replies.ts";
+import { SortedSetCommands } from "./sorted_set_commands.ts";
+import type { Dispatch, Key, Reply } from "./command_types.ts";
+import * as sr from "./server_replies.ts";
+import type { HelloReply, InfoSections } from "./server_replies.ts";
+import { scanArgs, type ScanMatchOptions, type ScanOptions } from "./scan_iterators.ts";
+import { integerArg } from "./_command_checks.ts";
+import { describe, optionsObject } from "../_checks.ts";
 
-/** A key: a string (sent as UTF-8) or raw bytes. */
-export type Key = string | Uint8Array;
-
-/**
- * What pipelines and transactions have, and the client does not. The two
- * `~` members exist in the types only, never at run time: `~next` is the
- * chain's type once one more command is queued, the command's reply type
- * being `this["~reply"]`. {@linkcode Reply} fills in `~reply`, which is how a
- * command method, declared once, grows `Pipeline<[string | null]>` into
- * `Pipeline<[string | null, number]>`.
- */
-export interface Chain {
-  /** Sends the queued commands. */
-  exec(...args: never[]): Promise<unknown>;
-  /** Type-level only: the reply type of the command being queued, set by {@linkcode Reply}. */
-  readonly "~reply": unknown;
-  /** Type-level only: this chain's type with a command of reply `this["~reply"]` queued last. */
-  readonly "~next": Chain;
-}
-
-/**
- * What a command method returns: on the client, a promise of the reply `T`;
- * on a pipeline or transaction, the same object, typed with `T` added to the
- * results its `exec()` resolves with.
- *
- * @example
- * ```ts
- * import type { Pipeline, RedisClient } from "../../mod.ts";
- * import type { Reply } from "../types.ts";
- *
- * type OnClient = Reply<RedisClient, number>; // Promise<number>
- * type OnPipeline = Reply<Pipeline<[string | null]>, number>; // Pipeline<[string | null, number]>
- *
- * const reply: OnClient = Promise.resolve(1);
- * const grown: Pipeline<[string | null, number]> = null as unknown as OnPipeline;
- * console.log(await reply, grown); // 1 null
- * ```
- */
-export type Reply<Self, T> = Self extends Chain ? (Self & { readonly "~reply": T })["~next"]
-  : Promise<T>;
-
-/**
- * Sends a command: the client sends it now, a pipeline queues it.
- *
- * @param args The command and its arguments.
- * @param parse Turns a successful reply into the method's return value.
- * @param bytes Decode the reply's bulk strings as `Uint8Array`.
- * @returns A promise (client) or the pipeline (pipeline, transaction).
- */
-export type Dispatch = (
-  args: CommandArg[],
-  parse: Parser | undefined,
-  bytes: boolean,
-) => unknown;
-
-/** Options of {@linkcode Commands.send}. */
-export interface SendOptions {
-  /**
-   * Return bulk strings as `Uint8Array` instead of decoding them as UTF-8.
-   *
-   * @default {false}
-   */
-  bytes?: boolean;
-}
+export type { Chain, Dispatch, Key, Reply, SendOptions } from "./command_types.ts";
 
 /** No expiry option: the base of {@linkcode SetExpiry}, which allows at most one. */
 export type NoExpiry = { ex?: never; px?: never; exat?: never; pxat?: never; keepTtl?: never };
@@ -136,44 +79,17 @@ export type GetExOptions =
 /** When `EXPIRE` applies (Redis 7): only without a TTL, only with one, only to extend or shorten it. */
 export type ExpireCondition = "NX" | "XX" | "GT" | "LT";
 
-/** Options of {@linkcode Commands.scan}. */
-export interface ScanOptions {
-  /** Only keys matching this glob pattern. */
-  match?: string;
-  /** A hint of how many keys to look at per call. */
-  count?: number;
-  /** Only keys of this type (`string`, `hash`, `list`, `set`, `zset`, `stream`). */
-  type?: string;
+export type { ScanMatchOptions, ScanOptions } from "./scan_iterators.ts";
+
+/** Options of {@linkcode Commands.copy}. */
+export interface CopyOptions {
+  /** Replace the destination when it exists (`REPLACE`). */
+  replace?: boolean;
+  /** Copy to this database (`DB`); a cluster has database 0 only. */
+  db?: number;
 }
 
-/** Options of {@linkcode Commands.zadd}. */
-export type ZAddOptions =
-  & ({ nx?: boolean; xx?: never } | { xx?: boolean; nx?: never })
-  & ({ gt?: boolean; lt?: never } | { lt?: boolean; gt?: never })
-  & {
-    /** Count changed members (added or updated) instead of added ones. */
-    ch?: boolean;
-  };
-
-/** A member to add to a sorted set. */
-export interface ZMember {
-  /** Its score. */
-  score: number;
-  /** The member. */
-  member: CommandArg;
-}
-
-/** Options of {@linkcode Commands.zrange}. */
-export type ZRangeOptions =
-  & ({ byScore?: boolean; byLex?: never } | { byLex?: boolean; byScore?: never })
-  & {
-    /** Highest first. */
-    rev?: boolean;
-    /** With `byScore` or `byLex`: skip `offset` elements and return at most `count`. */
-    limit?: { offset: number; count: number };
-    /** Return `{ member, score }` objects. */
-    withScores?: boolean;
-  };
+export type { ZAddOptions, ZMember, ZRangeOptions } from "./sorted_set_commands.ts";
 
 /** A list end, for `LMOVE`. */
 export type ListSide = "LEFT" | "RIGHT";
@@ -204,9 +120,12 @@ function json(value: RespValue): unknown {
  * keys and expiry on {@linkcode Commands.expire}, scans on
  * {@linkcode Commands.scan}, hashes on {@linkcode Commands.hset}, lists on
  * {@linkcode Commands.rpush}, sets on {@linkcode Commands.sadd}, sorted sets
- * on {@linkcode Commands.zadd}, scripting on {@linkcode Commands.eval},
- * pub/sub on {@linkcode Commands.publish}, connection and server commands on
- * {@linkcode Commands.ping}, and any other command on {@linkcode Commands.send}.
+ * on {@linkcode Commands.zadd}, streams on {@linkcode Commands.xadd}, consumer
+ * groups on {@linkcode Commands.xreadgroup}, scripting on
+ * {@linkcode Commands.eval}, pub/sub on {@linkcode Commands.publish},
+ * connection and server commands on {@linkcode Commands.ping}, the commands
+ * operators type (`INFO`, `HELLO`, `CLIENT SETNAME`, `WAIT`, `COPY`, …) on
+ * {@linkcode Commands.info}, and any other command on {@linkcode Commands.send}.
  *
  * @example The client and its pipelines have the same methods
  * ```ts
@@ -219,61 +138,14 @@ function json(value: RespValue): unknown {
  * await client.close();
  * ```
  */
-export abstract class Commands {
-  readonly #dispatch: Dispatch;
-
+export abstract class Commands extends SortedSetCommands {
   /**
    * Made by the subclasses.
    *
    * @param dispatch How the subclass sends or queues a command.
    */
   protected constructor(dispatch: Dispatch) {
-    this.#dispatch = dispatch;
-  }
-
-  #call<T>(args: CommandArg[], parse?: Parser<T>): Reply<this, T> {
-    return this.#dispatch(args, parse, false) as Reply<this, T>;
-  }
-
-  /**
-   * Sends any command, as it is. The reply is returned as decoded: no
-   * conversion, no JSON parsing.
-   *
-   * @param args The command name and its arguments.
-   * @param options `bytes`: return bulk strings as `Uint8Array`.
-   * @returns The reply; an error reply rejects with a `ReplyError`.
-   * @throws {ReplyError} The server's error reply.
-   * @throws {ConnectionClosedError} When the connection closed before the reply.
-   *
-   * @example Any command, as the server replies, against the local emulator
-   * ```ts
-   * import { connect, IamAuth } from "@elasticache-iam/connector";
-   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
-   *
-   * // The local emulator, and an IAM user whose keys may connect to its cache.
-   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
-   * await using emu = await startEmulator({
-   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
-   * });
-   * using auth = new IamAuth({
-   *   replicationGroupId: "replication-group-01",
-   *   userId: "iam-user-01",
-   *   region: emu.region,
-   *   credentials: keys,
-   * });
-   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
-   *
-   * await client.set("counter", "12");
-   * console.log(await client.send(["OBJECT", "ENCODING", "counter"])); // "int"
-   * console.log(await client.send(["GET", "counter"], { bytes: true })); // Uint8Array(2) [49, 50]
-   *
-   * // As decoded: a RESP3 map stays a Map (`hgetall` makes it a record).
-   * await client.hset("user:1", { name: "Ada" });
-   * console.log(await client.send(["HGETALL", "user:1"])); // Map(1) { "name" => "Ada" }
-   * ```
-   */
-  send(args: CommandArg[], options?: SendOptions): Reply<this, RespValue> {
-    return this.#dispatch(args, undefined, options?.bytes === true) as Reply<this, RespValue>;
+    super(dispatch);
   }
 
   // ---- connection and server -------------------------------------------------------------
@@ -312,7 +184,7 @@ export abstract class Commands {
    * ```
    */
   ping(message?: CommandArg): Reply<this, string> {
-    return this.#call(message === undefined ? ["PING"] : ["PING", message], r.text);
+    return this.call(message === undefined ? ["PING"] : ["PING", message], r.text);
   }
 
   /**
@@ -324,7 +196,7 @@ export abstract class Commands {
    * @returns The message.
    */
   echo(message: CommandArg): Reply<this, string> {
-    return this.#call(["ECHO", message], r.text);
+    return this.call(["ECHO", message], r.text);
   }
 
   /**
@@ -335,7 +207,7 @@ export abstract class Commands {
    * @returns The number of keys.
    */
   dbsize(): Reply<this, number> {
-    return this.#call(["DBSIZE"], r.integer);
+    return this.call(["DBSIZE"], r.integer);
   }
 
   /**
@@ -347,7 +219,7 @@ export abstract class Commands {
    * @returns `OK`.
    */
   flushdb(options?: { async?: boolean }): Reply<this, "OK"> {
-    return this.#call(options?.async === true ? ["FLUSHDB", "ASYNC"] : ["FLUSHDB"], r.ok);
+    return this.call(options?.async === true ? ["FLUSHDB", "ASYNC"] : ["FLUSHDB"], r.ok);
   }
 
   /**
@@ -358,7 +230,192 @@ export abstract class Commands {
    * @returns Unix time in seconds, and microseconds.
    */
   time(): Reply<this, [seconds: number, microseconds: number]> {
-    return this.#call(["TIME"], r.time);
+    return this.call(["TIME"], r.time);
+  }
+
+  /**
+   * The server's information and statistics (`INFO`), by section. On the
+   * cluster client, one node answers.
+   *
+   * @param sections Sections to return (`server`, `memory`, `keyspace`, …;
+   * `all`, `everything`); none: the default set.
+   * @returns Each section (its name in lower case) and its values, as strings.
+   *
+   * @example Server commands operators type, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * const { server } = await client.info("server");
+   * console.log(server?.redis_version !== undefined); // true
+   * const hello = await client.hello();
+   * console.log(hello.proto, hello.role); // 3 "master"
+   * console.log(await client.clientSetName("worker-1"), await client.clientGetName()); // "OK" "worker-1"
+   * await client.set("counter", "12");
+   * console.log(await client.objectEncoding("counter")); // "int"
+   * console.log(await client.memoryUsage("counter") !== null); // true
+   * console.log(await client.copy("counter", "counter:copy")); // true
+   * console.log(await client.copy("counter", "counter:copy")); // false: it exists
+   * console.log(await client.copy("counter", "counter:copy", { replace: true })); // true
+   * console.log(await client.wait(0, 100)); // 0: no replica needed, none waited for
+   * ```
+   */
+  info(...sections: string[]): Reply<this, InfoSections> {
+    return this.call(["INFO", ...sections], sr.info);
+  }
+
+  /**
+   * The server's and the connection's description (`HELLO`, sent without
+   * arguments): it never switches the connection's protocol or identity.
+   *
+   * Shown with the server commands in the example of {@linkcode Commands.info}.
+   *
+   * @param protover The protocol the caller expects (2 or 3): the call fails
+   * unless the connection speaks it. Choose the protocol with the `protocol`
+   * option when connecting.
+   * @returns `server`, `version`, `proto`, `id`, `mode`, `role`, `modules`.
+   * @throws {RangeError} When `protover` is not 2 or 3.
+   * @throws {TypeError} When the connection speaks another protocol than `protover`.
+   */
+  hello(protover?: 2 | 3): Reply<this, HelloReply> {
+    if (protover !== undefined && protover !== 2 && protover !== 3) {
+      throw new RangeError(
+        `Cannot run HELLO: 'protover' must be 2 or 3, got ${describe(protover)}`,
+      );
+    }
+    return this.call(["HELLO"], (value) => {
+      const reply = sr.hello(value);
+      if (protover !== undefined && reply.proto !== protover) {
+        throw new TypeError(
+          `Cannot run HELLO ${protover}: the connection speaks RESP${reply.proto}, and switching ` +
+            `it would make the client read later replies wrongly; choose the protocol with the ` +
+            `'protocol' option when connecting`,
+        );
+      }
+      return reply;
+    });
+  }
+
+  /**
+   * Names the connection (`CLIENT SETNAME`), as `CLIENT LIST` shows it. The
+   * client sets the name again on the connections it opens later (after a
+   * reconnect); the `clientName` option names them all from the start. The
+   * cluster client refuses it (a `TypeError`): give it `clientName`.
+   *
+   * Shown with the server commands in the example of {@linkcode Commands.info}.
+   *
+   * @param name Printable ASCII without spaces; `""` removes the name.
+   * @returns `OK`.
+   * @throws {TypeError} When the name has spaces or other characters the server refuses.
+   */
+  clientSetName(name: string): Reply<this, "OK"> {
+    if (typeof name !== "string" || !/^[!-~]*$/.test(name)) {
+      throw new TypeError(
+        `Cannot set the client name: 'name' must be printable ASCII without spaces, got ${
+          describe(name)
+        }`,
+      );
+    }
+    return this.call(["CLIENT", "SETNAME", name], r.ok);
+  }
+
+  /**
+   * The connection's name (`CLIENT GETNAME`).
+   *
+   * Shown with the server commands in the example of {@linkcode Commands.info}.
+   *
+   * @returns The name, or `null` when it has none.
+   */
+  clientGetName(): Reply<this, string | null> {
+    return this.call(["CLIENT", "GETNAME"], r.textOrNull);
+  }
+
+  /**
+   * Waits until `numreplicas` replicas have acknowledged the writes sent
+   * before it on this connection, or `timeoutMs` passed (`WAIT`). It runs
+   * on the client's connection, the one the writes went through; its reply
+   * timeout is `timeoutMs` plus `commandTimeout`. The cluster client refuses
+   * it (a `TypeError`): each shard's writes go over a connection of their own.
+   *
+   * Shown with the server commands in the example of {@linkcode Commands.info}.
+   *
+   * @param numreplicas How many replicas to wait for.
+   * @param timeoutMs How long to wait at most, in ms; `0` waits without bound.
+   * @returns How many replicas acknowledged the writes.
+   * @throws {RangeError} When a number is not a non-negative integer.
+   */
+  wait(numreplicas: number, timeoutMs: number): Reply<this, number> {
+    const action = "Cannot wait for replicas";
+    return this.call([
+      "WAIT",
+      integerArg(action, "numreplicas", numreplicas, 0),
+      integerArg(action, "timeoutMs", timeoutMs, 0),
+    ], r.integer);
+  }
+
+  /**
+   * Copies a key's value to another key (`COPY`). On a cluster both keys
+   * must be in one hash slot (use a hash tag).
+   *
+   * Shown with the server commands in the example of {@linkcode Commands.info}.
+   *
+   * @param source The key to copy.
+   * @param destination The new key.
+   * @param options `replace` an existing destination; `db`: the database to copy to.
+   * @returns Whether it was copied (`false`: the source is missing, or the destination exists).
+   * @throws {RangeError} When `db` is not a non-negative integer.
+   */
+  copy(source: Key, destination: Key, options?: CopyOptions): Reply<this, boolean> {
+    const action = "Cannot copy key";
+    const o = optionsObject(action, options);
+    const args: CommandArg[] = ["COPY", source, destination];
+    if (o.db !== undefined) args.push("DB", integerArg(action, "db", o.db, 0));
+    if (o.replace === true) args.push("REPLACE");
+    return this.call(args, r.boolean);
+  }
+
+  /**
+   * How a key's value is stored (`OBJECT ENCODING`): `int`, `embstr`,
+   * `listpack`, `hashtable`, `skiplist`, `stream`, ….
+   *
+   * Shown with the server commands in the example of {@linkcode Commands.info}.
+   *
+   * @param key The key.
+   * @returns The encoding, or `null` for a missing key.
+   */
+  objectEncoding(key: Key): Reply<this, string | null> {
+    return this.call(["OBJECT", "ENCODING", key], r.textOrNull);
+  }
+
+  /**
+   * How many bytes a key and its value take in memory (`MEMORY USAGE`).
+   *
+   * Shown with the server commands in the example of {@linkcode Commands.info}.
+   *
+   * @param key The key.
+   * @param options `samples`: how many elements of a collection to sample (`0`: all; default 5).
+   * @returns The bytes, or `null` for a missing key.
+   * @throws {RangeError} When `samples` is not a non-negative integer.
+   */
+  memoryUsage(key: Key, options?: { samples?: number }): Reply<this, number | null> {
+    const action = "Cannot measure memory usage";
+    const o = optionsObject(action, options);
+    const args: CommandArg[] = ["MEMORY", "USAGE", key];
+    if (o.samples !== undefined) args.push("SAMPLES", integerArg(action, "samples", o.samples, 0));
+    return this.call(args, r.integerOrNull);
   }
 
   // ---- keys ------------------------------------------------------------------------------
@@ -372,7 +429,7 @@ export abstract class Commands {
    * @returns How many existed.
    */
   del(...keys: Key[]): Reply<this, number> {
-    return this.#call(["DEL", ...keys], r.integer);
+    return this.call(["DEL", ...keys], r.integer);
   }
 
   /**
@@ -384,7 +441,7 @@ export abstract class Commands {
    * @returns How many existed.
    */
   unlink(...keys: Key[]): Reply<this, number> {
-    return this.#call(["UNLINK", ...keys], r.integer);
+    return this.call(["UNLINK", ...keys], r.integer);
   }
 
   /**
@@ -396,7 +453,7 @@ export abstract class Commands {
    * @returns The count.
    */
   exists(...keys: Key[]): Reply<this, number> {
-    return this.#call(["EXISTS", ...keys], r.integer);
+    return this.call(["EXISTS", ...keys], r.integer);
   }
 
   /**
@@ -447,7 +504,7 @@ export abstract class Commands {
   expire(key: Key, seconds: number, condition?: ExpireCondition): Reply<this, boolean> {
     const args: CommandArg[] = ["EXPIRE", key, seconds];
     if (condition !== undefined) args.push(condition);
-    return this.#call(args, r.boolean);
+    return this.call(args, r.boolean);
   }
 
   /**
@@ -463,7 +520,7 @@ export abstract class Commands {
   pexpire(key: Key, milliseconds: number, condition?: ExpireCondition): Reply<this, boolean> {
     const args: CommandArg[] = ["PEXPIRE", key, milliseconds];
     if (condition !== undefined) args.push(condition);
-    return this.#call(args, r.boolean);
+    return this.call(args, r.boolean);
   }
 
   /**
@@ -476,7 +533,7 @@ export abstract class Commands {
    * @returns Whether the timeout was set.
    */
   expireat(key: Key, unixSeconds: number): Reply<this, boolean> {
-    return this.#call(["EXPIREAT", key, unixSeconds], r.boolean);
+    return this.call(["EXPIREAT", key, unixSeconds], r.boolean);
   }
 
   /**
@@ -489,7 +546,7 @@ export abstract class Commands {
    * @returns Whether the timeout was set.
    */
   pexpireat(key: Key, unixMilliseconds: number): Reply<this, boolean> {
-    return this.#call(["PEXPIREAT", key, unixMilliseconds], r.boolean);
+    return this.call(["PEXPIREAT", key, unixMilliseconds], r.boolean);
   }
 
   /**
@@ -501,7 +558,7 @@ export abstract class Commands {
    * @returns Seconds; -1 without expiry, -2 for a missing key.
    */
   ttl(key: Key): Reply<this, number> {
-    return this.#call(["TTL", key], r.integer);
+    return this.call(["TTL", key], r.integer);
   }
 
   /**
@@ -513,7 +570,7 @@ export abstract class Commands {
    * @returns Milliseconds; -1 without expiry, -2 for a missing key.
    */
   pttl(key: Key): Reply<this, number> {
-    return this.#call(["PTTL", key], r.integer);
+    return this.call(["PTTL", key], r.integer);
   }
 
   /**
@@ -525,7 +582,7 @@ export abstract class Commands {
    * @returns Whether a timeout was removed.
    */
   persist(key: Key): Reply<this, boolean> {
-    return this.#call(["PERSIST", key], r.boolean);
+    return this.call(["PERSIST", key], r.boolean);
   }
 
   /**
@@ -537,7 +594,7 @@ export abstract class Commands {
    * @returns `string`, `list`, `set`, `zset`, `hash`, `stream`, or `none`.
    */
   type(key: Key): Reply<this, string> {
-    return this.#call(["TYPE", key], r.text);
+    return this.call(["TYPE", key], r.text);
   }
 
   /**
@@ -551,7 +608,7 @@ export abstract class Commands {
    * @throws {ReplyError} If the key does not exist.
    */
   rename(key: Key, newKey: Key): Reply<this, "OK"> {
-    return this.#call(["RENAME", key, newKey], r.ok);
+    return this.call(["RENAME", key, newKey], r.ok);
   }
 
   /**
@@ -564,7 +621,7 @@ export abstract class Commands {
    * @returns Whether it was renamed.
    */
   renamenx(key: Key, newKey: Key): Reply<this, boolean> {
-    return this.#call(["RENAMENX", key, newKey], r.boolean);
+    return this.call(["RENAMENX", key, newKey], r.boolean);
   }
 
   /**
@@ -577,7 +634,7 @@ export abstract class Commands {
    * @returns The matching keys.
    */
   keys(pattern: string): Reply<this, string[]> {
-    return this.#call(["KEYS", pattern], r.textArray);
+    return this.call(["KEYS", pattern], r.textArray);
   }
 
   /**
@@ -627,11 +684,8 @@ export abstract class Commands {
     cursor: string | number,
     options?: ScanOptions,
   ): Reply<this, [cursor: string, keys: string[]]> {
-    const args: CommandArg[] = ["SCAN", cursor];
-    if (options?.match !== undefined) args.push("MATCH", options.match);
-    if (options?.count !== undefined) args.push("COUNT", options.count);
-    if (options?.type !== undefined) args.push("TYPE", options.type);
-    return this.#call(args, r.scanPage);
+    const args = scanArgs("Cannot scan keys", options, true);
+    return this.call(["SCAN", cursor, ...args], r.scanPage);
   }
 
   // ---- strings ---------------------------------------------------------------------------
@@ -679,7 +733,7 @@ export abstract class Commands {
    * ```
    */
   get(key: Key): Reply<this, string | null> {
-    return this.#call(["GET", key], r.textOrNull);
+    return this.call(["GET", key], r.textOrNull);
   }
 
   /**
@@ -691,7 +745,7 @@ export abstract class Commands {
    * @returns The bytes, or `null`.
    */
   getBuffer(key: Key): Reply<this, Uint8Array | null> {
-    return this.#dispatch(["GET", key], r.bytesOrNull, true) as Reply<this, Uint8Array | null>;
+    return this.callWith(["GET", key], r.bytesOrNull, true) as Reply<this, Uint8Array | null>;
   }
 
   /**
@@ -730,7 +784,7 @@ export abstract class Commands {
    * ```
    */
   getJson<T = unknown>(key: Key): Reply<this, T | null> {
-    return this.#call(["GET", key], json as Parser<T | null>);
+    return this.call(["GET", key], json as Parser<T | null>);
   }
 
   /**
@@ -768,9 +822,9 @@ export abstract class Commands {
     else if (options?.xx === true) args.push("XX");
     if (options?.get === true) {
       args.push("GET");
-      return this.#call(args, r.textOrNull);
+      return this.call(args, r.textOrNull);
     }
-    return this.#call(args, r.okOrNull);
+    return this.call(args, r.okOrNull);
   }
 
   /**
@@ -806,7 +860,7 @@ export abstract class Commands {
    * @returns The value, or `null`.
    */
   getdel(key: Key): Reply<this, string | null> {
-    return this.#call(["GETDEL", key], r.textOrNull);
+    return this.call(["GETDEL", key], r.textOrNull);
   }
 
   /**
@@ -821,7 +875,7 @@ export abstract class Commands {
   getex(key: Key, options?: GetExOptions): Reply<this, string | null> {
     const args: CommandArg[] = ["GETEX", key];
     expiryArgs(options, args);
-    return this.#call(args, r.textOrNull);
+    return this.call(args, r.textOrNull);
   }
 
   /**
@@ -833,7 +887,7 @@ export abstract class Commands {
    * @returns One value (or `null`) per key.
    */
   mget(...keys: Key[]): Reply<this, (string | null)[]> {
-    return this.#call(["MGET", ...keys], r.nullableTextArray);
+    return this.call(["MGET", ...keys], r.nullableTextArray);
   }
 
   /**
@@ -845,7 +899,7 @@ export abstract class Commands {
    * @returns `OK`.
    */
   mset(entries: Record<string, CommandArg>): Reply<this, "OK"> {
-    return this.#call(["MSET", ...Object.entries(entries).flat()], r.ok);
+    return this.call(["MSET", ...Object.entries(entries).flat()], r.ok);
   }
 
   /**
@@ -857,7 +911,7 @@ export abstract class Commands {
    * @returns Whether they were set.
    */
   msetnx(entries: Record<string, CommandArg>): Reply<this, boolean> {
-    return this.#call(["MSETNX", ...Object.entries(entries).flat()], r.boolean);
+    return this.call(["MSETNX", ...Object.entries(entries).flat()], r.boolean);
   }
 
   /**
@@ -870,7 +924,7 @@ export abstract class Commands {
    * @returns The new length.
    */
   append(key: Key, value: CommandArg): Reply<this, number> {
-    return this.#call(["APPEND", key, value], r.integer);
+    return this.call(["APPEND", key, value], r.integer);
   }
 
   /**
@@ -882,7 +936,7 @@ export abstract class Commands {
    * @returns The length; 0 for a missing key.
    */
   strlen(key: Key): Reply<this, number> {
-    return this.#call(["STRLEN", key], r.integer);
+    return this.call(["STRLEN", key], r.integer);
   }
 
   /**
@@ -896,7 +950,7 @@ export abstract class Commands {
    * @returns The substring.
    */
   getrange(key: Key, start: number, end: number): Reply<this, string> {
-    return this.#call(["GETRANGE", key, start, end], r.text);
+    return this.call(["GETRANGE", key, start, end], r.text);
   }
 
   /**
@@ -910,7 +964,7 @@ export abstract class Commands {
    * @returns The new length.
    */
   setrange(key: Key, offset: number, value: CommandArg): Reply<this, number> {
-    return this.#call(["SETRANGE", key, offset, value], r.integer);
+    return this.call(["SETRANGE", key, offset, value], r.integer);
   }
 
   /**
@@ -947,7 +1001,7 @@ export abstract class Commands {
    * ```
    */
   incr(key: Key): Reply<this, number> {
-    return this.#call(["INCR", key], r.integer);
+    return this.call(["INCR", key], r.integer);
   }
 
   /**
@@ -960,7 +1014,7 @@ export abstract class Commands {
    * @returns The new value.
    */
   incrby(key: Key, increment: number): Reply<this, number> {
-    return this.#call(["INCRBY", key, increment], r.integer);
+    return this.call(["INCRBY", key, increment], r.integer);
   }
 
   /**
@@ -973,7 +1027,7 @@ export abstract class Commands {
    * @returns The new value.
    */
   incrbyfloat(key: Key, increment: number): Reply<this, number> {
-    return this.#call(["INCRBYFLOAT", key, increment], r.double);
+    return this.call(["INCRBYFLOAT", key, increment], r.double);
   }
 
   /**
@@ -985,7 +1039,7 @@ export abstract class Commands {
    * @returns The new value.
    */
   decr(key: Key): Reply<this, number> {
-    return this.#call(["DECR", key], r.integer);
+    return this.call(["DECR", key], r.integer);
   }
 
   /**
@@ -998,7 +1052,7 @@ export abstract class Commands {
    * @returns The new value.
    */
   decrby(key: Key, decrement: number): Reply<this, number> {
-    return this.#call(["DECRBY", key, decrement], r.integer);
+    return this.call(["DECRBY", key, decrement], r.integer);
   }
 
   // ---- hashes ----------------------------------------------------------------------------
@@ -1013,7 +1067,7 @@ export abstract class Commands {
    * @returns The value, or `null`.
    */
   hget(key: Key, field: CommandArg): Reply<this, string | null> {
-    return this.#call(["HGET", key, field], r.textOrNull);
+    return this.call(["HGET", key, field], r.textOrNull);
   }
 
   /**
@@ -1055,7 +1109,7 @@ export abstract class Commands {
    * ```
    */
   hset(key: Key, fields: Record<string, CommandArg>): Reply<this, number> {
-    return this.#call(["HSET", key, ...Object.entries(fields).flat()], r.integer);
+    return this.call(["HSET", key, ...Object.entries(fields).flat()], r.integer);
   }
 
   /**
@@ -1069,7 +1123,7 @@ export abstract class Commands {
    * @returns Whether it was set.
    */
   hsetnx(key: Key, field: CommandArg, value: CommandArg): Reply<this, boolean> {
-    return this.#call(["HSETNX", key, field, value], r.boolean);
+    return this.call(["HSETNX", key, field, value], r.boolean);
   }
 
   /**
@@ -1082,7 +1136,7 @@ export abstract class Commands {
    * @returns One value (or `null`) per field.
    */
   hmget(key: Key, ...fields: CommandArg[]): Reply<this, (string | null)[]> {
-    return this.#call(["HMGET", key, ...fields], r.nullableTextArray);
+    return this.call(["HMGET", key, ...fields], r.nullableTextArray);
   }
 
   /**
@@ -1094,7 +1148,7 @@ export abstract class Commands {
    * @returns Its fields and values; `{}` for a missing key.
    */
   hgetall(key: Key): Reply<this, Record<string, string>> {
-    return this.#call(["HGETALL", key], r.record);
+    return this.call(["HGETALL", key], r.record);
   }
 
   /**
@@ -1107,7 +1161,7 @@ export abstract class Commands {
    * @returns How many existed.
    */
   hdel(key: Key, ...fields: CommandArg[]): Reply<this, number> {
-    return this.#call(["HDEL", key, ...fields], r.integer);
+    return this.call(["HDEL", key, ...fields], r.integer);
   }
 
   /**
@@ -1120,7 +1174,7 @@ export abstract class Commands {
    * @returns `true` if it exists.
    */
   hexists(key: Key, field: CommandArg): Reply<this, boolean> {
-    return this.#call(["HEXISTS", key, field], r.boolean);
+    return this.call(["HEXISTS", key, field], r.boolean);
   }
 
   /**
@@ -1134,7 +1188,7 @@ export abstract class Commands {
    * @returns The new value.
    */
   hincrby(key: Key, field: CommandArg, increment: number): Reply<this, number> {
-    return this.#call(["HINCRBY", key, field, increment], r.integer);
+    return this.call(["HINCRBY", key, field, increment], r.integer);
   }
 
   /**
@@ -1148,7 +1202,7 @@ export abstract class Commands {
    * @returns The new value.
    */
   hincrbyfloat(key: Key, field: CommandArg, increment: number): Reply<this, number> {
-    return this.#call(["HINCRBYFLOAT", key, field, increment], r.double);
+    return this.call(["HINCRBYFLOAT", key, field, increment], r.double);
   }
 
   /**
@@ -1160,7 +1214,7 @@ export abstract class Commands {
    * @returns The fields.
    */
   hkeys(key: Key): Reply<this, string[]> {
-    return this.#call(["HKEYS", key], r.textArray);
+    return this.call(["HKEYS", key], r.textArray);
   }
 
   /**
@@ -1172,7 +1226,7 @@ export abstract class Commands {
    * @returns The values.
    */
   hvals(key: Key): Reply<this, string[]> {
-    return this.#call(["HVALS", key], r.textArray);
+    return this.call(["HVALS", key], r.textArray);
   }
 
   /**
@@ -1184,7 +1238,29 @@ export abstract class Commands {
    * @returns The count.
    */
   hlen(key: Key): Reply<this, number> {
-    return this.#call(["HLEN", key], r.integer);
+    return this.call(["HLEN", key], r.integer);
+  }
+
+  /**
+   * One page of an incremental walk over a hash's fields (`HSCAN`). Start
+   * with cursor `"0"` and stop when the returned cursor is `"0"`; a field may
+   * come twice. The client's `hscanIterator` walks every page.
+   *
+   * Shown with the hash commands in the example of {@linkcode Commands.hset}.
+   *
+   * @param key The hash.
+   * @param cursor The cursor from the previous page.
+   * @param options `match`, `count`.
+   * @returns The next cursor and this page's `[field, value]` pairs.
+   * @throws {RangeError} When `count` is not a positive integer.
+   */
+  hscan(
+    key: Key,
+    cursor: string | number,
+    options?: ScanMatchOptions,
+  ): Reply<this, [cursor: string, entries: [field: string, value: string][]]> {
+    const args = scanArgs("Cannot scan hash", options, false);
+    return this.call(["HSCAN", key, cursor, ...args], r.hashScanPage);
   }
 
   // ---- lists -----------------------------------------------------------------------------
@@ -1199,7 +1275,7 @@ export abstract class Commands {
    * @returns The list's new length.
    */
   lpush(key: Key, ...values: CommandArg[]): Reply<this, number> {
-    return this.#call(["LPUSH", key, ...values], r.integer);
+    return this.call(["LPUSH", key, ...values], r.integer);
   }
 
   /**
@@ -1243,7 +1319,7 @@ export abstract class Commands {
    * ```
    */
   rpush(key: Key, ...values: CommandArg[]): Reply<this, number> {
-    return this.#call(["RPUSH", key, ...values], r.integer);
+    return this.call(["RPUSH", key, ...values], r.integer);
   }
 
   /**
@@ -1267,8 +1343,8 @@ export abstract class Commands {
   lpop(key: Key, count: number): Reply<this, string[] | null>;
   lpop(key: Key, count?: number): Reply<this, string | string[] | null> {
     return count === undefined
-      ? this.#call(["LPOP", key], r.textOrNull)
-      : this.#call(["LPOP", key, count], r.textArrayOrNull);
+      ? this.call(["LPOP", key], r.textOrNull)
+      : this.call(["LPOP", key, count], r.textArrayOrNull);
   }
 
   /**
@@ -1292,8 +1368,8 @@ export abstract class Commands {
   rpop(key: Key, count: number): Reply<this, string[] | null>;
   rpop(key: Key, count?: number): Reply<this, string | string[] | null> {
     return count === undefined
-      ? this.#call(["RPOP", key], r.textOrNull)
-      : this.#call(["RPOP", key, count], r.textArrayOrNull);
+      ? this.call(["RPOP", key], r.textOrNull)
+      : this.call(["RPOP", key, count], r.textArrayOrNull);
   }
 
   /**
@@ -1307,7 +1383,7 @@ export abstract class Commands {
    * @returns The elements.
    */
   lrange(key: Key, start: number, stop: number): Reply<this, string[]> {
-    return this.#call(["LRANGE", key, start, stop], r.textArray);
+    return this.call(["LRANGE", key, start, stop], r.textArray);
   }
 
   /**
@@ -1319,7 +1395,7 @@ export abstract class Commands {
    * @returns The length.
    */
   llen(key: Key): Reply<this, number> {
-    return this.#call(["LLEN", key], r.integer);
+    return this.call(["LLEN", key], r.integer);
   }
 
   /**
@@ -1332,7 +1408,7 @@ export abstract class Commands {
    * @returns The element, or `null`.
    */
   lindex(key: Key, index: number): Reply<this, string | null> {
-    return this.#call(["LINDEX", key, index], r.textOrNull);
+    return this.call(["LINDEX", key, index], r.textOrNull);
   }
 
   /**
@@ -1347,7 +1423,7 @@ export abstract class Commands {
    * @throws {ReplyError} When the index is out of range.
    */
   lset(key: Key, index: number, value: CommandArg): Reply<this, "OK"> {
-    return this.#call(["LSET", key, index, value], r.ok);
+    return this.call(["LSET", key, index, value], r.ok);
   }
 
   /**
@@ -1361,7 +1437,7 @@ export abstract class Commands {
    * @returns How many were removed.
    */
   lrem(key: Key, count: number, value: CommandArg): Reply<this, number> {
-    return this.#call(["LREM", key, count, value], r.integer);
+    return this.call(["LREM", key, count, value], r.integer);
   }
 
   /**
@@ -1375,7 +1451,7 @@ export abstract class Commands {
    * @returns `OK`.
    */
   ltrim(key: Key, start: number, stop: number): Reply<this, "OK"> {
-    return this.#call(["LTRIM", key, start, stop], r.ok);
+    return this.call(["LTRIM", key, start, stop], r.ok);
   }
 
   /**
@@ -1390,7 +1466,7 @@ export abstract class Commands {
    * @returns The element, or `null` when the source is empty.
    */
   lmove(source: Key, destination: Key, from: ListSide, to: ListSide): Reply<this, string | null> {
-    return this.#call(["LMOVE", source, destination, from, to], r.textOrNull);
+    return this.call(["LMOVE", source, destination, from, to], r.textOrNull);
   }
 
   // ---- sets ------------------------------------------------------------------------------
@@ -1435,7 +1511,7 @@ export abstract class Commands {
    * ```
    */
   sadd(key: Key, ...members: CommandArg[]): Reply<this, number> {
-    return this.#call(["SADD", key, ...members], r.integer);
+    return this.call(["SADD", key, ...members], r.integer);
   }
 
   /**
@@ -1448,7 +1524,7 @@ export abstract class Commands {
    * @returns How many were removed.
    */
   srem(key: Key, ...members: CommandArg[]): Reply<this, number> {
-    return this.#call(["SREM", key, ...members], r.integer);
+    return this.call(["SREM", key, ...members], r.integer);
   }
 
   /**
@@ -1460,7 +1536,7 @@ export abstract class Commands {
    * @returns The members, in no particular order.
    */
   smembers(key: Key): Reply<this, string[]> {
-    return this.#call(["SMEMBERS", key], r.textArray);
+    return this.call(["SMEMBERS", key], r.textArray);
   }
 
   /**
@@ -1473,7 +1549,7 @@ export abstract class Commands {
    * @returns `true` if it is.
    */
   sismember(key: Key, member: CommandArg): Reply<this, boolean> {
-    return this.#call(["SISMEMBER", key, member], r.boolean);
+    return this.call(["SISMEMBER", key, member], r.boolean);
   }
 
   /**
@@ -1486,7 +1562,7 @@ export abstract class Commands {
    * @returns One boolean per value.
    */
   smismember(key: Key, ...members: CommandArg[]): Reply<this, boolean[]> {
-    return this.#call(["SMISMEMBER", key, ...members], r.booleanArray);
+    return this.call(["SMISMEMBER", key, ...members], r.booleanArray);
   }
 
   /**
@@ -1498,7 +1574,7 @@ export abstract class Commands {
    * @returns The number of members.
    */
   scard(key: Key): Reply<this, number> {
-    return this.#call(["SCARD", key], r.integer);
+    return this.call(["SCARD", key], r.integer);
   }
 
   /**
@@ -1522,8 +1598,8 @@ export abstract class Commands {
   spop(key: Key, count: number): Reply<this, string[]>;
   spop(key: Key, count?: number): Reply<this, string | string[] | null> {
     return count === undefined
-      ? this.#call(["SPOP", key], r.textOrNull)
-      : this.#call(["SPOP", key, count], r.textArray);
+      ? this.call(["SPOP", key], r.textOrNull)
+      : this.call(["SPOP", key, count], r.textArray);
   }
 
   /**
@@ -1548,8 +1624,8 @@ export abstract class Commands {
   srandmember(key: Key, count: number): Reply<this, string[]>;
   srandmember(key: Key, count?: number): Reply<this, string | string[] | null> {
     return count === undefined
-      ? this.#call(["SRANDMEMBER", key], r.textOrNull)
-      : this.#call(["SRANDMEMBER", key, count], r.textArray);
+      ? this.call(["SRANDMEMBER", key], r.textOrNull)
+      : this.call(["SRANDMEMBER", key, count], r.textArray);
   }
 
   /**
@@ -1561,7 +1637,7 @@ export abstract class Commands {
    * @returns The members in all of them.
    */
   sinter(...keys: Key[]): Reply<this, string[]> {
-    return this.#call(["SINTER", ...keys], r.textArray);
+    return this.call(["SINTER", ...keys], r.textArray);
   }
 
   /**
@@ -1573,7 +1649,7 @@ export abstract class Commands {
    * @returns The members in any of them.
    */
   sunion(...keys: Key[]): Reply<this, string[]> {
-    return this.#call(["SUNION", ...keys], r.textArray);
+    return this.call(["SUNION", ...keys], r.textArray);
   }
 
   /**
@@ -1585,275 +1661,29 @@ export abstract class Commands {
    * @returns The members of the first set in none of the others.
    */
   sdiff(...keys: Key[]): Reply<this, string[]> {
-    return this.#call(["SDIFF", ...keys], r.textArray);
+    return this.call(["SDIFF", ...keys], r.textArray);
   }
 
-  // ---- sorted sets -----------------------------------------------------------------------
-
   /**
-   * Adds members to a sorted set, or updates their scores (`ZADD`).
+   * One page of an incremental walk over a set's members (`SSCAN`). Start
+   * with cursor `"0"` and stop when the returned cursor is `"0"`; a member
+   * may come twice. The client's `sscanIterator` walks every page.
    *
-   * @param key The key.
-   * @param member The first member and its score.
-   * @param members More members.
-   * @returns How many were added.
+   * Shown with the set commands in the example of {@linkcode Commands.sadd}.
    *
-   * @example Sorted sets, against the local emulator
-   * ```ts
-   * import { connect, IamAuth } from "@elasticache-iam/connector";
-   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
-   *
-   * // The local emulator, and an IAM user whose keys may connect to its cache.
-   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
-   * await using emu = await startEmulator({
-   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
-   * });
-   * using auth = new IamAuth({
-   *   replicationGroupId: "replication-group-01",
-   *   userId: "iam-user-01",
-   *   region: emu.region,
-   *   credentials: keys,
-   * });
-   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
-   *
-   * const ada = { score: 10, member: "ada" };
-   * console.log(await client.zadd("scores", ada, { score: 7, member: "grace" })); // 2
-   * console.log(await client.zadd("scores", { gt: true, ch: true }, { ...ada, score: 12 })); // 1
-   * console.log(await client.zincrby("scores", 4, "grace")); // 11
-   * console.log(await client.zscore("scores", "ada"), await client.zcard("scores")); // 12 2
-   * console.log(await client.zcount("scores", "(11", "+inf")); // 1
-   * console.log(await client.zrank("scores", "ada"), await client.zrevrank("scores", "ada")); // 1 0
-   * console.log(await client.zrange("scores", 0, -1, { rev: true })); // ["ada", "grace"]
-   * console.log(await client.zrange("scores", 12, "+inf", { byScore: true, withScores: true }));
-   * // [{ member: "ada", score: 12 }]
-   * await client.zadd("scores", { score: 1, member: "ken" }, { score: 2, member: "linus" });
-   * console.log(await client.zpopmin("scores")); // [{ member: "ken", score: 1 }]
-   * console.log(await client.zpopmax("scores", 1)); // [{ member: "ada", score: 12 }]
-   * console.log(await client.zremrangebyscore("scores", 0, 5)); // 1
-   * console.log(await client.zrem("scores", "grace", "nobody")); // 1
-   * ```
+   * @param key The set.
+   * @param cursor The cursor from the previous page.
+   * @param options `match`, `count`.
+   * @returns The next cursor and this page's members.
+   * @throws {RangeError} When `count` is not a positive integer.
    */
-  zadd(key: Key, member: ZMember, ...members: ZMember[]): Reply<this, number>;
-  /**
-   * Adds or updates members of a sorted set with conditions (`ZADD NX|XX GT|LT CH`).
-   *
-   * @param key The key.
-   * @param options `nx`/`xx`, `gt`/`lt`, `ch`.
-   * @param member The first member and its score.
-   * @param members More members.
-   * @returns How many were added (with `ch`: added or changed).
-   */
-  zadd(
+  sscan(
     key: Key,
-    options: ZAddOptions,
-    member: ZMember,
-    ...members: ZMember[]
-  ): Reply<this, number>;
-  zadd(key: Key, first: ZAddOptions | ZMember, ...rest: ZMember[]): Reply<this, number> {
-    const args: CommandArg[] = ["ZADD", key];
-    let members = rest;
-    if ("score" in first && "member" in first) {
-      members = [first as ZMember, ...rest];
-    } else {
-      const options = first as ZAddOptions;
-      if (options.nx === true) args.push("NX");
-      else if (options.xx === true) args.push("XX");
-      if (options.gt === true) args.push("GT");
-      else if (options.lt === true) args.push("LT");
-      if (options.ch === true) args.push("CH");
-    }
-    for (const { score, member } of members) args.push(score, member);
-    return this.#call(args, r.integer);
-  }
-
-  /**
-   * Adds to a member's score (`ZINCRBY`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param increment The amount.
-   * @param member The member.
-   * @returns The new score.
-   */
-  zincrby(key: Key, increment: number, member: CommandArg): Reply<this, number> {
-    return this.#call(["ZINCRBY", key, increment, member], r.double);
-  }
-
-  /**
-   * A member's score (`ZSCORE`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param member The member.
-   * @returns The score, or `null`.
-   */
-  zscore(key: Key, member: CommandArg): Reply<this, number | null> {
-    return this.#call(["ZSCORE", key, member], r.doubleOrNull);
-  }
-
-  /**
-   * Removes members (`ZREM`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param members The members.
-   * @returns How many were removed.
-   */
-  zrem(key: Key, ...members: CommandArg[]): Reply<this, number> {
-    return this.#call(["ZREM", key, ...members], r.integer);
-  }
-
-  /**
-   * A sorted set's size (`ZCARD`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @returns The number of members.
-   */
-  zcard(key: Key): Reply<this, number> {
-    return this.#call(["ZCARD", key], r.integer);
-  }
-
-  /**
-   * Counts members with scores in a range (`ZCOUNT`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param min The lowest score: a number, `"-inf"`, or `"(5"` for exclusive.
-   * @param max The highest score.
-   * @returns The count.
-   */
-  zcount(key: Key, min: number | string, max: number | string): Reply<this, number> {
-    return this.#call(["ZCOUNT", key, min, max], r.integer);
-  }
-
-  /**
-   * A member's rank, lowest score first (`ZRANK`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param member The member.
-   * @returns The 0-based rank, or `null`.
-   */
-  zrank(key: Key, member: CommandArg): Reply<this, number | null> {
-    return this.#call(["ZRANK", key, member], r.integerOrNull);
-  }
-
-  /**
-   * A member's rank, highest score first (`ZREVRANK`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param member The member.
-   * @returns The 0-based rank, or `null`.
-   */
-  zrevrank(key: Key, member: CommandArg): Reply<this, number | null> {
-    return this.#call(["ZREVRANK", key, member], r.integerOrNull);
-  }
-
-  /**
-   * A range of members with their scores (`ZRANGE … WITHSCORES`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param start The first index (or score/lex bound with `byScore`/`byLex`).
-   * @param stop The last index (or bound).
-   * @param options `withScores: true`, and `byScore`/`byLex`, `rev`, `limit`.
-   * @returns The members and scores.
-   */
-  zrange(
-    key: Key,
-    start: number | string,
-    stop: number | string,
-    options: ZRangeOptions & { withScores: true },
-  ): Reply<this, ScoreMember[]>;
-  /**
-   * A range of members (`ZRANGE`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param start The first index (or score/lex bound with `byScore`/`byLex`).
-   * @param stop The last index (or bound).
-   * @param options `byScore`/`byLex`, `rev`, `limit`.
-   * @returns The members.
-   */
-  zrange(
-    key: Key,
-    start: number | string,
-    stop: number | string,
-    options?: ZRangeOptions & { withScores?: false },
-  ): Reply<this, string[]>;
-  zrange(
-    key: Key,
-    start: number | string,
-    stop: number | string,
-    options?: ZRangeOptions,
-  ): Reply<this, string[] | ScoreMember[]> {
-    const args: CommandArg[] = ["ZRANGE", key, start, stop];
-    if (options?.byScore === true) args.push("BYSCORE");
-    else if (options?.byLex === true) args.push("BYLEX");
-    if (options?.rev === true) args.push("REV");
-    if (options?.limit !== undefined) args.push("LIMIT", options.limit.offset, options.limit.count);
-    if (options?.withScores === true) {
-      args.push("WITHSCORES");
-      return this.#call(args, r.scoreMembers);
-    }
-    return this.#call(args, r.textArray);
-  }
-
-  /**
-   * Removes and returns the lowest-scored members (`ZPOPMIN`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param count How many.
-   * @returns The members and their scores.
-   */
-  zpopmin(key: Key, count?: number): Reply<this, ScoreMember[]> {
-    return this.#call(
-      count === undefined ? ["ZPOPMIN", key] : ["ZPOPMIN", key, count],
-      r.scoreMembers,
-    );
-  }
-
-  /**
-   * Removes and returns the highest-scored members (`ZPOPMAX`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param count How many.
-   * @returns The members and their scores.
-   */
-  zpopmax(key: Key, count?: number): Reply<this, ScoreMember[]> {
-    return this.#call(
-      count === undefined ? ["ZPOPMAX", key] : ["ZPOPMAX", key, count],
-      r.scoreMembers,
-    );
-  }
-
-  /**
-   * Removes members with scores in a range (`ZREMRANGEBYSCORE`).
-   *
-   * Shown with the sorted-set commands in the example of {@linkcode Commands.zadd}.
-   *
-   * @param key The key.
-   * @param min The lowest score (`"-inf"`, `"(5"` allowed).
-   * @param max The highest score.
-   * @returns How many were removed.
-   */
-  zremrangebyscore(key: Key, min: number | string, max: number | string): Reply<this, number> {
-    return this.#call(["ZREMRANGEBYSCORE", key, min, max], r.integer);
+    cursor: string | number,
+    options?: ScanMatchOptions,
+  ): Reply<this, [cursor: string, members: string[]]> {
+    const args = scanArgs("Cannot scan set", options, false);
+    return this.call(["SSCAN", key, cursor, ...args], r.scanPage);
   }
 
   // ---- scripting -------------------------------------------------------------------------
@@ -1894,7 +1724,7 @@ export abstract class Commands {
    * ```
    */
   eval(script: string, keys: Key[] = [], args: CommandArg[] = []): Reply<this, RespValue> {
-    return this.#call(["EVAL", script, keys.length, ...keys, ...args]);
+    return this.call(["EVAL", script, keys.length, ...keys, ...args]);
   }
 
   /**
@@ -1909,7 +1739,7 @@ export abstract class Commands {
    * @throws {ReplyError} `NOSCRIPT` when the server does not have the script.
    */
   evalsha(sha1: string, keys: Key[] = [], args: CommandArg[] = []): Reply<this, RespValue> {
-    return this.#call(["EVALSHA", sha1, keys.length, ...keys, ...args]);
+    return this.call(["EVALSHA", sha1, keys.length, ...keys, ...args]);
   }
 
   /**
@@ -1921,7 +1751,7 @@ export abstract class Commands {
    * @returns Its SHA-1 digest, for {@linkcode Commands.evalsha}.
    */
   scriptLoad(script: string): Reply<this, string> {
-    return this.#call(["SCRIPT", "LOAD", script], r.text);
+    return this.call(["SCRIPT", "LOAD", script], r.text);
   }
 
   /**
@@ -1933,7 +1763,7 @@ export abstract class Commands {
    * @returns One boolean per digest.
    */
   scriptExists(...sha1s: string[]): Reply<this, boolean[]> {
-    return this.#call(["SCRIPT", "EXISTS", ...sha1s], r.booleanArray);
+    return this.call(["SCRIPT", "EXISTS", ...sha1s], r.booleanArray);
   }
 
   // ---- pub/sub ---------------------------------------------------------------------------
@@ -1970,6 +1800,6 @@ export abstract class Commands {
    * ```
    */
   publish(channel: CommandArg, message: CommandArg): Reply<this, number> {
-    return this.#call(["PUBLISH", channel, message], r.integer);
+    return this.call(["PUBLISH", channel, message], r.integer);
   }
 }

@@ -7,13 +7,18 @@
  * @module
  */
 
-import { Commands } from "./commands.ts";
+import { Commands, type Key, type ScanMatchOptions, type ScanOptions } from "./commands.ts";
+import { ConnectionClosedError, TimeoutError } from "../errors.ts";
+import { ok } from "./replies.ts";
+import { scanHash, scanKeys, scanSet, scanSortedSet } from "./scan_iterators.ts";
 import { Transaction } from "./multi.ts";
 import { type BatchSender, Pipeline } from "./pipeline.ts";
 import { type MessageListener, type PatternListener, PubSub, type Subscription } from "./pubsub.ts";
 import { type ConnectOptions, resolveOptions } from "./options.ts";
 import { ReplicaReads } from "./replica_reads.ts";
 import { Session } from "./session.ts";
+import { BlockingConnections } from "./blocking.ts";
+import { commandRule, PLAIN } from "./command_rules.ts";
 import { defaultTransport } from "../transport/default_transport.ts";
 
 /**
@@ -25,7 +30,9 @@ import { defaultTransport } from "../transport/default_transport.ts";
  * connection drops, the next command reopens it with fresh credentials;
  * commands that were waiting on the dropped connection fail with a
  * `ConnectionClosedError` and are never resent. With `replicaReads`, reads
- * go over a second connection, to the cache's reader endpoint.
+ * go over a second connection, to the cache's reader endpoint. Blocking
+ * commands (`BLPOP`, `XREAD … BLOCK`, …) run on connections of their own, so
+ * that they never hold up the commands sent meanwhile (see `./blocking.ts`).
  *
  * @example A client with its own transport; it connects on the first command
  * ```ts
@@ -43,6 +50,10 @@ export class RedisClient extends Commands implements AsyncDisposable {
   readonly #batch: BatchSender;
   /** With `replicaReads`: the reader endpoint's session, and which commands go there. */
   readonly #replicas: ReplicaReads | undefined;
+  /** The connections blocking commands run on. */
+  readonly #blocking: BlockingConnections;
+  /** The options the client was made with, for `duplicate()`. */
+  readonly #options: ConnectOptions;
 
   /**
    * Creates a client without connecting: the first command connects.
@@ -59,20 +70,26 @@ export class RedisClient extends Commands implements AsyncDisposable {
    * ```
    */
   constructor(options: ConnectOptions) {
-    super((args, parse, bytes) =>
-      (this.#replicas?.route(args) ?? this.#session).run(args, parse, bytes)
-    );
+    super((args, parse, bytes) => {
+      const session = this.#replicas?.route(args) ?? this.#session;
+      const rule = commandRule(args);
+      return rule === PLAIN
+        ? session.run(args, parse, bytes)
+        : this.#blocking.send(rule, args, parse, bytes, session);
+    });
     const resolved = resolveOptions(options, defaultTransport);
+    this.#options = options;
     this.#pubsub = new PubSub();
     this.#session = new Session(resolved, this.#pubsub);
     this.#pubsub.attach(this.#session);
+    this.#blocking = new BlockingConnections(this.#session);
     const replicas = resolved.reader && new ReplicaReads(this.#session, resolved.reader);
     this.#replicas = replicas;
     this.#batch = replicas === undefined
-      ? (commands, bytes) => this.#session.batch(commands, bytes)
+      ? (commands, bytes) => this.#blocking.batch(commands, bytes)
       : (commands, bytes) => {
         replicas.follow(commands);
-        return this.#session.batch(commands, bytes);
+        return this.#blocking.batch(commands, bytes);
       };
   }
 
@@ -131,6 +148,151 @@ export class RedisClient extends Commands implements AsyncDisposable {
   }
 
   /**
+   * Walks every key with `SCAN`, page by page as the loop asks for them,
+   * yielding each key. Every key present for the whole walk is yielded; a key
+   * may be yielded more than once (when the server resizes its table during
+   * the walk): collect into a `Set` when that matters. Leaving the loop early
+   * sends nothing more.
+   *
+   * @param options `match` (a glob pattern), `count` (a hint of keys per
+   * page), `type` (`string`, `hash`, `list`, `set`, `zset`, `stream`).
+   * @returns The keys, for `for await`.
+   * @throws {TypeError} When an option has the wrong type.
+   * @throws {RangeError} When `count` is not a positive integer.
+   *
+   * @example Scan iterators, against the local emulator
+   * ```ts
+   * import { connect, IamAuth } from "@elasticache-iam/connector";
+   * import { SEED_POLICY, startEmulator } from "@elasticache-iam/emulator";
+   *
+   * // The local emulator, and an IAM user whose keys may connect to its cache.
+   * const keys = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" };
+   * await using emu = await startEmulator({
+   *   iamUsers: [{ userName: "app", accessKeys: [keys], policies: [SEED_POLICY] }],
+   * });
+   * using auth = new IamAuth({
+   *   replicationGroupId: "replication-group-01",
+   *   userId: "iam-user-01",
+   *   region: emu.region,
+   *   credentials: keys,
+   * });
+   * await using client = await connect({ host: emu.gateway.hostname, port: emu.gateway.port, auth });
+   *
+   * await client.mset({ "user:1": "Ada", "user:2": "Grace", "order:1": "tea" });
+   * const users = new Set<string>();
+   * for await (const key of client.scanIterator({ match: "user:*", count: 100 })) users.add(key);
+   * console.log([...users].sort()); // ["user:1", "user:2"]
+   *
+   * await client.hset("user:1:profile", { name: "Ada", lang: "en" });
+   * for await (const [field, value] of client.hscanIterator("user:1:profile")) {
+   *   console.log(field, value); // "name" "Ada", then "lang" "en"
+   * }
+   * await client.sadd("tags", "aws", "iam");
+   * for await (const member of client.sscanIterator("tags", { match: "a*" })) console.log(member); // "aws"
+   * await client.zadd("scores", { score: 1.5, member: "ada" });
+   * for await (const [member, score] of client.zscanIterator("scores")) console.log(member, score); // "ada" 1.5
+   * ```
+   */
+  scanIterator(options?: ScanOptions): AsyncGenerator<string, void, undefined> {
+    return scanKeys(this as RedisClient, options);
+  }
+
+  /**
+   * Walks every field of a hash with `HSCAN`, yielding `[field, value]`
+   * pairs; a field may come more than once (see
+   * {@linkcode RedisClient.scanIterator}).
+   *
+   * Shown with the scan iterators in the example of {@linkcode RedisClient.scanIterator}.
+   *
+   * @param key The hash.
+   * @param options `match` (a glob pattern of fields), `count`.
+   * @returns The fields and values, for `for await`.
+   * @throws {TypeError} When an option has the wrong type.
+   * @throws {RangeError} When `count` is not a positive integer.
+   */
+  hscanIterator(
+    key: Key,
+    options?: ScanMatchOptions,
+  ): AsyncGenerator<[field: string, value: string], void, undefined> {
+    return scanHash(this as RedisClient, key, options);
+  }
+
+  /**
+   * Walks every member of a set with `SSCAN`; a member may come more than
+   * once (see {@linkcode RedisClient.scanIterator}).
+   *
+   * Shown with the scan iterators in the example of {@linkcode RedisClient.scanIterator}.
+   *
+   * @param key The set.
+   * @param options `match` (a glob pattern of members), `count`.
+   * @returns The members, for `for await`.
+   * @throws {TypeError} When an option has the wrong type.
+   * @throws {RangeError} When `count` is not a positive integer.
+   */
+  sscanIterator(key: Key, options?: ScanMatchOptions): AsyncGenerator<string, void, undefined> {
+    return scanSet(this as RedisClient, key, options);
+  }
+
+  /**
+   * Walks every member of a sorted set with `ZSCAN`, yielding
+   * `[member, score]` pairs; a member may come more than once (see
+   * {@linkcode RedisClient.scanIterator}).
+   *
+   * Shown with the scan iterators in the example of {@linkcode RedisClient.scanIterator}.
+   *
+   * @param key The sorted set.
+   * @param options `match` (a glob pattern of members), `count`.
+   * @returns The members and scores, for `for await`.
+   * @throws {TypeError} When an option has the wrong type.
+   * @throws {RangeError} When `count` is not a positive integer.
+   */
+  zscanIterator(
+    key: Key,
+    options?: ScanMatchOptions,
+  ): AsyncGenerator<[member: string, score: number], void, undefined> {
+    return scanSortedSet(this as RedisClient, key, options);
+  }
+
+  /**
+   * Sends `QUIT`, then closes the client as {@linkcode RedisClient.close}
+   * does: commands sent before get their replies, later ones fail as after
+   * `close()`. Without an open connection nothing is sent (none is opened
+   * to say goodbye).
+   *
+   * @returns `OK`, also when the server closed the connection before answering.
+   * @throws {ConnectionClosedError} When the client was closed already.
+   *
+   * @example
+   * ```ts
+   * import { RedisClient } from "./redis_client.ts";
+   * import { denoTransport } from "../transport/deno.ts";
+   *
+   * const client = new RedisClient({ host: "127.0.0.1", transport: denoTransport });
+   * console.log(await client.quit()); // "OK": nothing was open, nothing is sent
+   * console.log(await client.ping().catch((error) => error.name)); // "ConnectionClosedError"
+   * ```
+   */
+  async quit(): Promise<"OK"> {
+    if (this.#session.closed || !this.#session.connected) {
+      // Closed: QUIT fails as any command does after close(). Not connected: only close.
+      if (this.#session.closed) await this.#session.run(["QUIT"]);
+      await this.close();
+      return "OK";
+    }
+    const reply = this.#session.run(["QUIT"], ok);
+    const closing = this.close();
+    try {
+      return await reply;
+    } catch (error) {
+      // The server may close the connection before its OK reaches us: the client is closed as asked.
+      if (error instanceof ConnectionClosedError || error instanceof TimeoutError) return "OK";
+      throw error;
+    } finally {
+      await closing;
+    }
+  }
+
+  /**
    * Subscribes to channels (`SUBSCRIBE`) on the client's connection. Needs
    * RESP3 (the default), where the same connection keeps running commands.
    * Subscriptions are restored after a reconnect.
@@ -174,9 +336,32 @@ export class RedisClient extends Commands implements AsyncDisposable {
   }
 
   /**
+   * Makes a new client with the same options (and so the same `auth`, whose
+   * tokens it shares): a connection of its own, opened on its first command.
+   * Blocking commands need no duplicate (they run on connections of their
+   * own); a client for a long-lived `MULTI`/`WATCH` session, or one whose
+   * `commandTimeout` differs, may.
+   *
+   * @returns The new client, not connected yet; close it on its own.
+   * @example
+   * ```ts
+   * import { RedisClient } from "./redis_client.ts";
+   * import { denoTransport } from "../transport/deno.ts";
+   *
+   * await using client = new RedisClient({ host: "127.0.0.1", transport: denoTransport });
+   * await using copy = client.duplicate();
+   * console.log(copy !== client, copy.connected); // true false
+   * ```
+   */
+  duplicate(): RedisClient {
+    return new RedisClient(this.#options);
+  }
+
+  /**
    * Closes the client: waits for the replies of commands already sent, then
    * closes the socket (with `replicaReads`, both sockets) and clears every
-   * timer. Later commands fail.
+   * timer. Blocking commands still waiting fail at once with a
+   * `ConnectionClosedError`, and their connections close. Later commands fail.
    *
    * @returns Resolves when the socket is closed.
    * @example
@@ -185,7 +370,11 @@ export class RedisClient extends Commands implements AsyncDisposable {
    * ```
    */
   async close(): Promise<void> {
-    await Promise.all([this.#session.close(), this.#replicas?.close()]);
+    await Promise.all([
+      this.#session.close(),
+      this.#replicas?.close(),
+      this.#blocking.close(),
+    ]);
   }
 
   /**

@@ -167,10 +167,38 @@ export function ok(value: RespValue): "OK" {
   throw unexpected("OK", value);
 }
 
-function elements(value: RespValue, what: string): RespValue[] {
+/**
+ * An array reply, or a RESP3 set as an array.
+ *
+ * @param value The reply.
+ * @param what What was expected, for the error, such as `an array`.
+ * @returns The elements.
+ * @throws {ProtocolError} When the reply is neither.
+ */
+export function elements(value: RespValue, what: string): RespValue[] {
   if (Array.isArray(value)) return value;
   if (value instanceof Set) return [...value];
   throw unexpected(what, value);
+}
+
+/**
+ * A reply of named values (`HELLO`, `XINFO STREAM`): a RESP3 map or a RESP2
+ * flat array of names and values, by name.
+ *
+ * @param value The reply.
+ * @param what What was expected, for the error, such as `a HELLO reply`.
+ * @returns The values by name, the names as text.
+ * @throws {ProtocolError} When the reply is neither.
+ */
+export function fieldMap(value: RespValue, what: string): Map<string, RespValue> {
+  const out = new Map<string, RespValue>();
+  if (value instanceof Map) {
+    for (const [name, item] of value) out.set(text(name), item);
+    return out;
+  }
+  const items = elements(value, what);
+  for (let i = 0; i + 1 < items.length; i += 2) out.set(text(items[i]!), items[i + 1]!);
+  return out;
 }
 
 /**
@@ -264,6 +292,40 @@ export function scoreMembers(value: RespValue): ScoreMember[] {
 export function scanPage(value: RespValue): [cursor: string, keys: string[]] {
   const [cursor, keys] = elements(value, "a scan reply");
   return [text(cursor!), textArray(keys!)];
+}
+
+/**
+ * An `HSCAN` page: the cursor and the page's fields with their values.
+ *
+ * @param value The reply.
+ * @returns The next cursor (`"0"` when done) and `[field, value]` pairs.
+ */
+export function hashScanPage(
+  value: RespValue,
+): [cursor: string, entries: [field: string, value: string][]] {
+  const [cursor, flat] = elements(value, "a scan reply");
+  const items = elements(flat!, "an array");
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < items.length; i += 2) pairs.push([text(items[i]!), text(items[i + 1]!)]);
+  return [text(cursor!), pairs];
+}
+
+/**
+ * A `ZSCAN` page: the cursor and the page's members with their scores.
+ *
+ * @param value The reply.
+ * @returns The next cursor (`"0"` when done) and `[member, score]` pairs.
+ */
+export function zsetScanPage(
+  value: RespValue,
+): [cursor: string, members: [member: string, score: number][]] {
+  const [cursor, flat] = elements(value, "a scan reply");
+  const items = elements(flat!, "an array");
+  const pairs: [string, number][] = [];
+  for (let i = 0; i + 1 < items.length; i += 2) {
+    pairs.push([text(items[i]!), double(items[i + 1]!)]);
+  }
+  return [text(cursor!), pairs];
 }
 
 /**

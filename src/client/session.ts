@@ -72,6 +72,10 @@ export class Session {
   #lastClose: Error | undefined;
   /** The connection being closed at the server's 12-hour cut. */
   #cutting: Connection | undefined;
+  /** The database new connections select: `db`, then the last `SELECT` that succeeded. */
+  #db: number | undefined;
+  /** The name new connections set: `clientName`, then the last `CLIENT SETNAME` that succeeded. */
+  #clientName: string | undefined;
 
   /**
    * @param options The resolved client options.
@@ -80,6 +84,8 @@ export class Session {
   constructor(options: ResolvedOptions, hooks?: SessionHooks) {
     this.#o = options;
     this.#hooks = hooks;
+    this.#db = options.db;
+    this.#clientName = options.clientName;
     const auth = options.auth;
     if (auth !== undefined && isAuthProvider(auth)) {
       this.#auth = new ConnectionAuth({
@@ -107,6 +113,34 @@ export class Session {
   /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Whether a `MULTI` was written on the current connection and its `EXEC`/`DISCARD` not yet. */
+  get inTransaction(): boolean {
+    return this.#conn?.inTransaction === true;
+  }
+
+  /** The database the connection is on, and that a new one selects (`undefined`: 0). */
+  get db(): number | undefined {
+    return this.#db;
+  }
+
+  /** The connection's name, and the one a new connection sets. */
+  get clientName(): string | undefined {
+    return this.#clientName;
+  }
+
+  /**
+   * Records a `SELECT` or `CLIENT SETNAME` the server accepted on the
+   * connection outside a transaction: a new connection (after a reconnect)
+   * is set up the same way.
+   *
+   * @param setting What the command set, from `connectionSetting()`.
+   */
+  remember(setting: { db: number } | { clientName: string } | undefined): void {
+    if (setting === undefined) return;
+    if ("db" in setting) this.#db = setting.db;
+    else this.#clientName = setting.clientName;
   }
 
   /**
@@ -217,14 +251,17 @@ export class Session {
    * Commands waiting for a connection, and a connect attempt under way (even
    * one waiting on a stalled credentials source), fail at once.
    *
+   * @param abandon Fail the commands already sent at once, without waiting
+   *   for their replies (a blocking connection's command is answered only
+   *   when served).
    * @returns Resolves when everything is released.
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
+  close(abandon = false): Promise<void> {
+    this.#closing ??= this.#close(abandon);
     return this.#closing;
   }
 
-  async #close(): Promise<void> {
+  async #close(abandon: boolean): Promise<void> {
     this.#closed = true;
     const closedError = new ConnectionClosedError(
       `Cannot send command to ${this.#o.label}: the client is closed`,
@@ -237,7 +274,13 @@ export class Session {
     this.#conn = undefined;
     this.#live?.end();
     this.#live = undefined;
-    await conn?.close();
+    if (abandon) {
+      await conn?.destroy(
+        new ConnectionClosedError(`Connection to ${this.#o.label} closed by the client`),
+      );
+    } else {
+      await conn?.close();
+    }
     if (conn !== undefined) {
       publish({
         type: "connection:closed",
@@ -360,7 +403,10 @@ export class Session {
    * `signal` aborts; the socket is then closed, even one still opening.
    */
   async #establish(signal: AbortSignal): Promise<[Connection, Reauthentication | undefined]> {
-    const o = this.#o;
+    // Set up as the last connection was: its SELECT and CLIENT SETNAME, if any.
+    const o = this.#db === this.#o.db && this.#clientName === this.#o.clientName
+      ? this.#o
+      : { ...this.#o, db: this.#db, clientName: this.#clientName };
     const auth = this.#auth;
     const pending: Promise<AuthCredentials | undefined> = auth !== undefined
       ? auth.handshakeCredentials()

@@ -56,8 +56,14 @@ const SECOND: Spec = { k: "range", first: 2, last: 2, step: 1 };
 const FROM_SECOND: Spec = { k: "range", first: 2, last: -1, step: 1 };
 
 const TRANSACTION =
-  "use client.multi() for transactions: it sends MULTI … EXEC to the node of their keys' slot";
-const SUBSCRIBE = "subscribe on one node's client instead; the cluster client has no pub/sub";
+  "use client.multi() for transactions: it sends MULTI … EXEC to the node of their keys' slot, " +
+  "and client.watch(...keys) to watch keys: its multi() runs on the watch's connection";
+const SUBSCRIBE = "use client.subscribe(), psubscribe() or ssubscribe(), which keep the " +
+  "subscriptions on connections of their own and follow the slots' nodes";
+const WAIT = "it counts the replicas holding the earlier writes of the one connection it runs " +
+  "on, and the cluster client writes to each shard over a connection of its own";
+const CLIENT_NAME = "CLIENT SETNAME names one node's connection, and the cluster client has one " +
+  "per node; give the 'clientName' option, which names every connection it opens";
 
 const SPECS = new Map<string, Spec>([
   ...names("PING ECHO TIME INFO LASTSAVE COMMAND CONFIG CLIENT CLUSTER HELLO AUTH").map(
@@ -99,7 +105,8 @@ const SPECS = new Map<string, Spec>([
     "SCAN",
     {
       k: "unsupported",
-      reason: "SCAN cursors belong to one node; scan each primary from client.shards() instead",
+      reason: "SCAN cursors belong to one node; use client.scanIterator(), which scans every " +
+        "primary and follows slots that move",
     },
   ],
   ...names("MULTI EXEC DISCARD WATCH UNWATCH").map(
@@ -109,6 +116,7 @@ const SPECS = new Map<string, Spec>([
     (name) => [name, { k: "unsupported", reason: SUBSCRIBE }] as const,
   ),
   ["SELECT", { k: "unsupported", reason: "a Redis Cluster has database 0 only" }],
+  ...names("WAIT WAITAOF").map((name) => [name, { k: "unsupported", reason: WAIT }] as const),
   ...names("QUIT RESET MONITOR SYNC PSYNC SHUTDOWN ASKING").map(
     (name) =>
       [name, { k: "unsupported", reason: "it concerns one connection, not the cluster" }] as const,
@@ -152,6 +160,9 @@ export function commandRoute(args: readonly CommandArg[]): CommandRoute {
     const aggregate = SCRIPT_SUBCOMMANDS.get(commandName(args.slice(1)));
     return aggregate === undefined ? { kind: "any" } : { kind: "all", aggregate };
   }
+  if (name === "CLIENT" && commandName(args.slice(1)) === "SETNAME") {
+    return { kind: "unsupported", reason: CLIENT_NAME };
+  }
   const spec = SPECS.get(name) ?? (args.length >= 2 ? FIRST : NONE);
   switch (spec.k) {
     case "none":
@@ -175,7 +186,9 @@ export function commandRoute(args: readonly CommandArg[]): CommandRoute {
       return keys.length === 0 ? { kind: "any" } : { kind: "keys", keys };
     }
     case "streams": {
-      const at = args.findIndex((arg, i) => i > 0 && text(arg).toUpperCase() === "STREAMS");
+      // XREADGROUP's group and consumer come first: a group named "streams" is no keyword.
+      const from = name === "XREADGROUP" ? 4 : 1;
+      const at = args.findIndex((arg, i) => i >= from && text(arg).toUpperCase() === "STREAMS");
       if (at === -1) return { kind: "any" };
       const rest = args.slice(at + 1);
       const keys = rest.slice(0, Math.floor(rest.length / 2));

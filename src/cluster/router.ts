@@ -50,8 +50,11 @@ interface Routed {
   readOnly: boolean;
 }
 
-interface Redirect {
+/** Where a `MOVED` or `ASK` reply sends a command. */
+export interface Redirect {
+  /** The node. */
   address: ClusterNodeAddress;
+  /** `ASK`: send `ASKING` first, and do not update the slot map. */
   asking: boolean;
 }
 
@@ -76,6 +79,8 @@ export class Router {
   /** Aborted by `close()`: wakes commands pausing before a retry. */
   readonly #stop = new AbortController();
   #replicaTurn = 0;
+  /** Told after each topology read (pub/sub follows its slots' owners). */
+  readonly #topologyListeners = new Set<() => void>();
 
   /**
    * @param options The settings.
@@ -143,6 +148,47 @@ export class Router {
   async #ready(): Promise<Topology> {
     if (this.#topology === undefined) await this.refresh();
     return this.#topology!;
+  }
+
+  /**
+   * The topology, read first if it was not yet.
+   *
+   * @returns The topology as last read.
+   * @throws {ConnectionClosedError} When no node answered.
+   */
+  ready(): Promise<Topology> {
+    return this.#ready();
+  }
+
+  /**
+   * Calls `listener` after each topology read, until the returned function is called.
+   *
+   * @param listener Called with nothing: read {@linkcode Router.ready}.
+   * @returns Stops the calls.
+   */
+  onTopology(listener: () => void): () => void {
+    this.#topologyListeners.add(listener);
+    return () => this.#topologyListeners.delete(listener);
+  }
+
+  /**
+   * Records a `MOVED` reply that a command sent outside the router got (a
+   * subscription, a watch), and reads the topology again in the background.
+   *
+   * @param reply The error reply.
+   * @param from The node that answered.
+   * @returns Where the slot is now, or `undefined` when the reply is no `MOVED` / `ASK`.
+   */
+  redirected(
+    reply: ReplyError,
+    from: ClusterNodeAddress,
+  ): (Redirect & { slot: number }) | undefined {
+    const moved = parseRedirect(reply, from);
+    if (moved !== undefined && !moved.asking) {
+      this.#topology?.move(moved.slot, moved.address);
+      this.#refreshSoon();
+    }
+    return moved;
   }
 
   async #discover(): Promise<void> {
@@ -213,6 +259,13 @@ export class Router {
       nodes: topology.addresses().length,
       changed: previous !== undefined && topology.differsFrom(previous),
     });
+    for (const listener of this.#topologyListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.#report(error);
+      }
+    }
     const live = new Set([...topology.addresses(), ...this.#o.seeds].map(addressKey));
     for (const [key, client] of this.#clients) {
       // Connected clients of departed nodes may still carry replies; they go at close().
@@ -224,6 +277,70 @@ export class Router {
   }
 
   // ---- nodes -----------------------------------------------------------------------------
+
+  /** What every node's connection is made with (host and port are set per node). */
+  get nodeOptions(): Omit<ConnectOptions, "host" | "port"> {
+    return this.#o.node;
+  }
+
+  /** The router's settings. */
+  get options(): RouterOptions {
+    return this.#o;
+  }
+
+  /** The timers the router (and what it serves) waits with. */
+  get timers(): Timers {
+    return this.#timers;
+  }
+
+  /** The clock the router measures `retryTimeout` with. */
+  get now(): () => number {
+    return this.#now;
+  }
+
+  /**
+   * The shared client of a node, which the router sends commands through
+   * (opened by the caller: `open()` when not `connected`).
+   *
+   * @param address The node.
+   * @returns Its client.
+   */
+  nodeClient(address: ClusterNodeAddress): RedisClient {
+    return this.#client(address);
+  }
+
+  /**
+   * A client of a node for one caller alone (a watch), never reconnected by
+   * itself, made with the nodes' options; the caller closes it.
+   *
+   * @param address The node.
+   * @returns A new client, not connected yet.
+   */
+  dedicatedClient(address: ClusterNodeAddress): RedisClient {
+    return new RedisClient({
+      ...this.#o.node,
+      host: address.host,
+      port: address.port,
+      reconnect: false,
+    });
+  }
+
+  /**
+   * Waits before another attempt: jittered, growing with `attempt`, ended at once by `close()`.
+   *
+   * @param attempt How many attempts failed so far.
+   * @returns Resolves after the pause.
+   */
+  backoff(attempt: number): Promise<void> {
+    return this.#backoff(attempt);
+  }
+
+  /**
+   * Reads the topology again in the background; failures go to `onError`.
+   */
+  refreshSoon(): void {
+    this.#refreshSoon();
+  }
 
   #client(address: ClusterNodeAddress): RedisClient {
     const key = addressKey(address);
@@ -668,9 +785,25 @@ async function send(
   }
 }
 
-/** Whether a failure is about the connection (worth another try elsewhere or later). */
-function transient(error: unknown): boolean {
+/**
+ * Whether a failure is about the connection (worth another try elsewhere or later).
+ *
+ * @param error The failure.
+ * @returns `true` for a `ConnectionClosedError` or a `TimeoutError`.
+ */
+export function transient(error: unknown): boolean {
   return error instanceof ConnectionClosedError || error instanceof TimeoutError;
+}
+
+/**
+ * Whether an error reply says to try again after a pause (`TRYAGAIN`,
+ * `CLUSTERDOWN`, `LOADING`, `MASTERDOWN`): a failover, a restart or a resharding.
+ *
+ * @param reply The error reply.
+ * @returns `true` when a later attempt may succeed.
+ */
+export function retryLater(reply: ReplyError): boolean {
+  return RETRY_LATER.has(reply.code);
 }
 
 function needsRetry(reply: ReplyError): boolean {

@@ -518,7 +518,10 @@ class Session {
       case "PUNSUBSCRIBE":
       case "SUNSUBSCRIBE": {
         if (this.#inMulti || this.#reset) return;
-        const set = this.#subscriptions[name.slice(2) as "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE"];
+        // UNSUBSCRIBE → SUBSCRIBE, PUNSUBSCRIBE → PSUBSCRIBE, SUNSUBSCRIBE → SSUBSCRIBE.
+        const set = this.#subscriptions[
+          name.replace("UN", "") as "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE"
+        ];
         if (args.length === 1) set.clear();
         for (const channel of args.slice(1)) set.delete(text(channel));
         return;

@@ -149,7 +149,13 @@ interface ClientFields {
 interface ClusterFields {
   rootNodes?: readonly (ClientFields & Record<string, unknown>)[];
   defaults?: ClientFields & Record<string, unknown>;
+  nodeAddressMap?: NodeAddressMap | undefined;
 }
+
+/** node-redis's `nodeAddressMap`: where to reach a node the cluster announced as `host:port`. */
+type NodeAddressMap =
+  | Record<string, { host?: string; port?: number } | undefined>
+  | ((address: string) => { host?: string; port?: number } | undefined);
 
 /**
  * Checks that the first argument is node-redis's factory, before anything else.
@@ -310,12 +316,14 @@ export function createIamClient<C extends NodeRedisCreateClient>(
  * credentials provider (sharing `auth`'s token cache), so each is
  * re-authenticated on its own schedule. TLS, RESP3 and the reconnect
  * strategy are set as in {@linkcode createIamClient}; everything else passes
- * through to node-redis's `createCluster`.
+ * through to node-redis's `createCluster`. The nodes it discovers are reached
+ * as the root nodes are: over TLS, or, for `redis://` root nodes on loopback
+ * (the local emulator), in plaintext, and then only on loopback.
  *
  * @param createCluster node-redis's `createCluster`, from the `redis` package your application installed (5 or 6).
  * @param options node-redis's cluster options (`rootNodes`, `defaults`, …) plus `auth` and the IAM options.
  * @returns The node-redis cluster client.
- * @throws {TypeError} When `createCluster` is not a function, or a root node's `url` carries a password (or a user next to `auth`), or none names an IAM user without `auth`, or asks for plaintext to a host other than loopback without `allowPlaintext`.
+ * @throws {TypeError} When `createCluster` is not a function, or a root node's `url` carries a password (or a user next to `auth`), or none names an IAM user without `auth`, or asks for plaintext to a host other than loopback without `allowPlaintext`, or the root nodes (and `defaults.socket.tls`) mix TLS and plaintext.
  * @throws {RangeError} When `reauthAfter` is out of range.
  *
  * @example
@@ -388,12 +396,26 @@ export function createIamCluster<C extends NodeRedisCreateCluster>(
     );
   }
   const defaultSocket = defaults.socket as SocketFields | undefined;
-  for (const node of rootNodes) {
+  const rootTls = rootNodes.map((node) => {
     rejectStaticCredentials("createIamCluster", node, "a root node");
     const nodeSocket = { ...defaultSocket, ...(node.socket as SocketFields | undefined) };
-    secureSocket("createIamCluster", node.url, nodeSocket, iam);
+    return secureSocket("createIamCluster", node.url, nodeSocket, iam).tls;
+  });
+  // node-redis reaches the nodes it discovers with `defaults.socket`: they
+  // are reached as the root nodes are (redis:// root nodes on loopback, as
+  // the local emulator's, make a plaintext cluster), and one way only.
+  const tls = defaultSocket?.tls ?? rootTls[0]!;
+  if (rootTls.some((nodeTls) => nodeTls !== tls)) {
+    throw new TypeError(
+      "Cannot createIamCluster: the root nodes and 'defaults.socket.tls' mix TLS and plaintext, " +
+        "but node-redis reaches every node of the cluster the same way: use rediss:// for all " +
+        "(or redis:// for all, for a test server on loopback)",
+    );
   }
-  const { socket } = secureSocket("createIamCluster", undefined, defaultSocket, iam);
+  const { socket } = secureSocket("createIamCluster", undefined, { ...defaultSocket, tls }, iam);
+  if (!tls && !iam.allowPlaintext) {
+    clusterOptions.nodeAddressMap = loopbackOnly(clusterOptions.nodeAddressMap);
+  }
   const perConnection = {
     ...providerOptions(iam, (error) => cluster.emit("error", error)),
     label: "a cluster node",
@@ -408,6 +430,27 @@ export function createIamCluster<C extends NodeRedisCreateCluster>(
   });
   const cluster = createCluster({ RESP: 3, ...clusterOptions, defaults: clientDefaults });
   return cluster as ReturnType<C>;
+}
+
+/**
+ * Wraps node-redis's `nodeAddressMap` so that a plaintext cluster reaches
+ * only nodes on loopback: a node announced (or mapped) elsewhere is refused
+ * before any byte, and so any token, is sent to it.
+ */
+function loopbackOnly(map: NodeAddressMap | undefined): NodeAddressMap {
+  return (address) => {
+    const mapped = typeof map === "function" ? map(address) : map?.[address];
+    const host = mapped?.host ?? address.slice(0, Math.max(0, address.lastIndexOf(":")));
+    // A node that announces no address (a one-node cluster) is reached on localhost.
+    if (host !== "" && !isLoopback(host)) {
+      throw new TypeError(
+        `Cannot connect to the cluster node at ${host}: its connection would be plaintext (the ` +
+          `root nodes are redis://, on loopback), but IAM authentication needs TLS off ` +
+          `loopback: use rediss:// root nodes, or set 'allowPlaintext' for a test server`,
+      );
+    }
+    return mapped;
+  };
 }
 
 /**
@@ -638,7 +681,7 @@ function secureSocket(
   socket: SocketFields | undefined,
   iam: ResolvedIam,
   context?: (label: string) => ClientContext,
-): { socket: SocketFields; label: string } {
+): { socket: SocketFields; label: string; tls: boolean } {
   const result: SocketFields = { ...socket };
   let host: string;
   let tls: boolean;
@@ -659,6 +702,12 @@ function secureSocket(
     }
     host = parsed.hostname;
     tls = parsed.protocol === "rediss:";
+    if (socket?.tls !== undefined && socket.tls !== tls) {
+      throw new TypeError(
+        `Cannot ${caller}: 'url' is ${parsed.protocol}// but 'socket.tls' is ${socket.tls}: ` +
+          `give one of them (rediss:// is TLS)`,
+      );
+    }
     if (parsed.port !== "") port = Number(parsed.port);
   } else {
     if (socket?.path === undefined && socket?.host !== undefined) {
@@ -687,5 +736,5 @@ function secureSocket(
       client.retrying(retries, decision, cause);
       return decision;
     };
-  return { socket: result, label };
+  return { socket: result, label, tls };
 }
