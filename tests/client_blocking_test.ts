@@ -513,3 +513,36 @@ Deno.test("through the emulator's cluster: a node's BLPOP never stalls that node
   assert.deepEqual(next.outcome, ["{q}:list", "after"]);
   assert.deepEqual(env.refused(), []);
 });
+
+Deno.test("typed blocking pops: blpop, brpop, blmove, bzpopmin, bzpopmax — values, null after the timeout, bad timeouts refused before sending", async () => {
+  await using redis = await startRedisServer();
+  await using client = await connect({ host: "127.0.0.1", port: redis.port });
+  await client.rpush("q", "a", "b", "c");
+  assert.deepEqual(await client.blpop(["empty", "q"], 1), ["q", "a"]);
+  assert.deepEqual(await client.brpop("q", 1), ["q", "c"]);
+  assert.equal(await client.blmove("q", "done", "LEFT", "RIGHT", 1), "b");
+  assert.deepEqual(await client.lrange("done", 0, -1), ["b"]);
+  assert.equal(await client.blpop("q", 0.05), null);
+  assert.equal(await client.blmove("q", "done", "LEFT", "RIGHT", 0.05), null);
+  await client.zadd("z", { member: "low", score: 1 }, { member: "high", score: 9 });
+  assert.deepEqual(await client.bzpopmin("z", 1), { key: "z", member: "low", score: 1 });
+  assert.deepEqual(await client.bzpopmax(["none", "z"], 1), { key: "z", member: "high", score: 9 });
+  assert.equal(await client.bzpopmin("z", 0.05), null);
+  // In a transaction the server does not wait: an empty list answers null at once.
+  const started = performance.now();
+  assert.deepEqual(await client.multi().blpop("q", 5).exec(), [null]);
+  assert.ok(performance.now() - started < 1000);
+  for (const bad of [-1, Number.NaN, Infinity]) {
+    assert.throws(() => client.blpop("q", bad), {
+      name: "RangeError",
+      message:
+        `Cannot pop from a list: 'timeoutSeconds' must be a number of seconds from 0 (0 waits without end), got ${
+          bad === -1 ? "-1" : String(bad)
+        }`,
+    });
+  }
+  assert.throws(() => client.bzpopmin([], 1), {
+    name: "TypeError",
+    message: "Cannot pop from a sorted set: give at least one key",
+  });
+});

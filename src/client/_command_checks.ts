@@ -8,6 +8,8 @@
  */
 
 import { describe } from "../_checks.ts";
+import type { CommandArg } from "../resp/types.ts";
+import type { Key } from "./command_types.ts";
 
 /**
  * Checks an integer argument, such as a `COUNT` or a time in milliseconds.
@@ -58,4 +60,43 @@ export function optionalIntegerArg(
   min: number,
 ): number | undefined {
   return value === undefined ? undefined : integerArg(action, name, value, min);
+}
+
+/**
+ * A blocking command's timeout argument, checked: seconds from 0 (decimals allowed).
+ *
+ * @param what What the command does, for the message.
+ * @param seconds The caller's value.
+ * @returns It.
+ * @throws {RangeError} When it is not a finite number from 0.
+ */
+export function timeoutArg(what: string, seconds: number): number {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
+    throw new RangeError(
+      `Cannot ${what}: 'timeoutSeconds' must be a number of seconds from 0 (0 waits without end), got ${
+        describe(seconds)
+      }`,
+    );
+  }
+  return seconds;
+}
+
+/**
+ * `NAME key… timeout` for a blocking pop over several keys.
+ *
+ * @param name The command.
+ * @param what What it does, for messages.
+ * @param keys One key or several.
+ * @param seconds The timeout.
+ * @returns The command.
+ */
+export function blockingArgs(
+  name: string,
+  what: string,
+  keys: Key | Key[],
+  seconds: number,
+): CommandArg[] {
+  const list = Array.isArray(keys) ? keys : [keys];
+  if (list.length === 0) throw new TypeError(`Cannot ${what}: give at least one key`);
+  return [name, ...list, timeoutArg(what, seconds)];
 }

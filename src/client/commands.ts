@@ -16,7 +16,7 @@ import type { Dispatch, Key, Reply } from "./command_types.ts";
 import * as sr from "./server_replies.ts";
 import type { HelloReply, InfoSections } from "./server_replies.ts";
 import { scanArgs, type ScanMatchOptions, type ScanOptions } from "./scan_iterators.ts";
-import { integerArg } from "./_command_checks.ts";
+import { blockingArgs, integerArg, timeoutArg } from "./_command_checks.ts";
 import { describe, optionsObject } from "../_checks.ts";
 
 export type { Chain, Dispatch, Key, Reply, SendOptions } from "./command_types.ts";
@@ -1467,6 +1467,80 @@ export abstract class Commands extends SortedSetCommands {
    */
   lmove(source: Key, destination: Key, from: ListSide, to: ListSide): Reply<this, string | null> {
     return this.call(["LMOVE", source, destination, from, to], r.textOrNull);
+  }
+
+  /**
+   * Pops the first element of the first non-empty list, waiting up to
+   * `timeoutSeconds` for one (`BLPOP`). On the client it waits on a
+   * connection of its own, so commands sent meanwhile are not delayed; in a
+   * pipeline or transaction it does not wait.
+   *
+   * @param keys The lists, in the order they are tried.
+   * @param timeoutSeconds How long to wait, in seconds (decimals allowed); `0` waits without end.
+   * @returns `[list, element]`, or `null` when the time ran out.
+   * @throws {RangeError} When `timeoutSeconds` is not a number from 0, before anything is sent.
+   *
+   * @example A worker waiting for a job (against any server; not run here)
+   * ```ts ignore
+   * const job = await client.blpop(["jobs:high", "jobs:low"], 5);
+   * if (job !== null) console.log(`from ${job[0]}: ${job[1]}`);
+   * ```
+   */
+  blpop(
+    keys: Key | Key[],
+    timeoutSeconds: number,
+  ): Reply<this, [list: string, element: string] | null> {
+    const args = blockingArgs("BLPOP", "pop from a list", keys, timeoutSeconds);
+    return this.call(args, r.textPairOrNull);
+  }
+
+  /**
+   * As {@linkcode Commands.blpop}, from the end of the list (`BRPOP`).
+   *
+   * @param keys The lists, in the order they are tried.
+   * @param timeoutSeconds How long to wait, in seconds; `0` waits without end.
+   * @returns `[list, element]`, or `null` when the time ran out.
+   * @throws {RangeError} When `timeoutSeconds` is not a number from 0, before anything is sent.
+   *
+   * @example
+   * ```ts ignore
+   * const job = await client.brpop("jobs", 1);
+   * ```
+   */
+  brpop(
+    keys: Key | Key[],
+    timeoutSeconds: number,
+  ): Reply<this, [list: string, element: string] | null> {
+    const args = blockingArgs("BRPOP", "pop from a list", keys, timeoutSeconds);
+    return this.call(args, r.textPairOrNull);
+  }
+
+  /**
+   * Moves an element from one list to another, waiting up to
+   * `timeoutSeconds` for the source to have one (`BLMOVE`).
+   *
+   * @param source The source list.
+   * @param destination The destination list.
+   * @param from Which end of the source to take from.
+   * @param to Which end of the destination to put at.
+   * @param timeoutSeconds How long to wait, in seconds; `0` waits without end.
+   * @returns The element, or `null` when the time ran out.
+   * @throws {RangeError} When `timeoutSeconds` is not a number from 0, before anything is sent.
+   *
+   * @example A reliable queue: take a job into a processing list
+   * ```ts ignore
+   * const job = await client.blmove("jobs", "jobs:processing", "LEFT", "RIGHT", 5);
+   * ```
+   */
+  blmove(
+    source: Key,
+    destination: Key,
+    from: ListSide,
+    to: ListSide,
+    timeoutSeconds: number,
+  ): Reply<this, string | null> {
+    const timeout = timeoutArg("move between lists", timeoutSeconds);
+    return this.call(["BLMOVE", source, destination, from, to, timeout], r.textOrNull);
   }
 
   // ---- sets ------------------------------------------------------------------------------

@@ -262,6 +262,32 @@ export function record(value: RespValue): Record<string, string> {
 }
 
 /**
+ * A blocking pop's `[key, element]`, or `null` when it timed out.
+ *
+ * @param value The reply.
+ * @returns The pair, or `null`.
+ */
+export function textPairOrNull(value: RespValue): [string, string] | null {
+  if (value === null) return null;
+  const [key, element] = elements(value, "a pair");
+  return [text(key!), text(element!)];
+}
+
+/**
+ * `BZPOPMIN`/`BZPOPMAX`'s `[key, member, score]`, or `null` when it timed out.
+ *
+ * @param value The reply.
+ * @returns The set, member and score, or `null`.
+ */
+export function keyedScoreMemberOrNull(
+  value: RespValue,
+): { key: string; member: string; score: number } | null {
+  if (value === null) return null;
+  const [key, member, score] = elements(value, "a triple");
+  return { key: text(key!), member: text(member!), score: double(score!) };
+}
+
+/**
  * Members with scores: RESP3 `[[member, score], …]` or RESP2 `[member, score, …]`.
  *
  * @param value The reply.

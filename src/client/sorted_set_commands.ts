@@ -12,6 +12,7 @@ import * as r from "./replies.ts";
 import type { ScoreMember } from "./replies.ts";
 import { scanArgs, type ScanMatchOptions } from "./scan_iterators.ts";
 import { StreamCommands } from "./stream_commands.ts";
+import { blockingArgs } from "./_command_checks.ts";
 
 /** Options of {@linkcode SortedSetCommands.zadd}. */
 export type ZAddOptions =
@@ -317,6 +318,50 @@ export abstract class SortedSetCommands extends StreamCommands {
       count === undefined ? ["ZPOPMAX", key] : ["ZPOPMAX", key, count],
       r.scoreMembers,
     );
+  }
+
+  /**
+   * Pops the lowest-scored member of the first non-empty sorted set, waiting
+   * up to `timeoutSeconds` for one (`BZPOPMIN`). On the client it waits on a
+   * connection of its own.
+   *
+   * @param keys The sorted sets, in the order they are tried.
+   * @param timeoutSeconds How long to wait, in seconds; `0` waits without end.
+   * @returns The set, the member and its score, or `null` when the time ran out.
+   * @throws {RangeError} When `timeoutSeconds` is not a number from 0, before anything is sent.
+   *
+   * @example
+   * ```ts ignore
+   * const next = await client.bzpopmin("schedule", 5); // { key, member, score } | null
+   * ```
+   */
+  bzpopmin(
+    keys: Key | Key[],
+    timeoutSeconds: number,
+  ): Reply<this, { key: string; member: string; score: number } | null> {
+    const args = blockingArgs("BZPOPMIN", "pop from a sorted set", keys, timeoutSeconds);
+    return this.call(args, r.keyedScoreMemberOrNull);
+  }
+
+  /**
+   * As {@linkcode SortedSetCommands.bzpopmin}, the highest-scored member (`BZPOPMAX`).
+   *
+   * @param keys The sorted sets, in the order they are tried.
+   * @param timeoutSeconds How long to wait, in seconds; `0` waits without end.
+   * @returns The set, the member and its score, or `null` when the time ran out.
+   * @throws {RangeError} When `timeoutSeconds` is not a number from 0, before anything is sent.
+   *
+   * @example
+   * ```ts ignore
+   * const top = await client.bzpopmax("leaderboard", 1);
+   * ```
+   */
+  bzpopmax(
+    keys: Key | Key[],
+    timeoutSeconds: number,
+  ): Reply<this, { key: string; member: string; score: number } | null> {
+    const args = blockingArgs("BZPOPMAX", "pop from a sorted set", keys, timeoutSeconds);
+    return this.call(args, r.keyedScoreMemberOrNull);
   }
 
   /**

@@ -257,14 +257,17 @@ export const clientCases: ConformanceCase[] = [
       using auth = lambdaAuth(ctx);
       await using client = await ctx.connect(tlsOptions(ctx, auth));
       await using killer = await ctx.connect(tlsOptions(ctx, auth));
-      const id = await client.send(["CLIENT", "ID"]);
+      const mainId = String(await client.send(["CLIENT", "ID"]));
       const blocked = client.send(["BLPOP", `${keyPrefix(ctx)}:never`, "5"]).catch((e) => e);
-      await until(
-        async () =>
-          String(await killer.send(["CLIENT", "LIST", "ID", String(id)])).includes("blpop"),
-        "the BLPOP",
-      );
-      await killer.send(["CLIENT", "KILL", "ID", String(id)]);
+      // The BLPOP waits on a connection of its own (the client's first one stays free).
+      let id: string | undefined;
+      await until(async () => {
+        const lines = String(await killer.send(["CLIENT", "LIST"])).split("\n");
+        id = lines.map((line) => /^id=(\d+) .*\bcmd=blpop\b/.exec(line)?.[1]).find(Boolean);
+        return id !== undefined;
+      }, "the BLPOP");
+      assert(id !== mainId, "the BLPOP is not on the client's first connection");
+      await killer.send(["CLIENT", "KILL", "ID", id!]);
       const error = await blocked;
       assertEquals((error as Error)?.name, "ConnectionClosedError");
       assertEquals(await client.ping(), "PONG", "the next command reconnects");
