@@ -59,6 +59,7 @@ export type {
   CredentialsInput,
   Timers,
 } from "@elasticache-iam/connector";
+import { PeriodicRefresh } from "./src/periodic_refresh.ts";
 export type { AttachIamAuthOptions, IoredisClient, IoredisCluster } from "./src/types.ts";
 export { attachIamAuthCluster, IoredisClusterIamAuth } from "./src/cluster.ts";
 
@@ -202,9 +203,8 @@ export class IoredisIamAuth implements Disposable {
   readonly #client: IoredisClient;
   readonly #auth: ConnectionAuth;
   readonly #watch: ConnectionWatch;
-  readonly #refreshInterval: number;
   readonly #timers: Timers;
-  #refreshTimer: unknown;
+  readonly #refresh: PeriodicRefresh;
   #stopped = false;
 
   /**
@@ -235,6 +235,11 @@ export class IoredisIamAuth implements Disposable {
     }
     this.#client = client;
     this.#timers = options.timers ?? backgroundTimers;
+    this.#refresh = new PeriodicRefresh(
+      this.#timers,
+      refreshIntervalOption(options.refreshInterval),
+      () => this.#updatePassword(false),
+    );
     const { host = "localhost", port = 6379 } = client.options;
     this.#auth = new ConnectionAuth({
       provider: auth,
@@ -244,7 +249,6 @@ export class IoredisIamAuth implements Disposable {
       now: options.now ?? Date.now,
       onError: options.onReAuthenticationError ?? ((error) => this.#emitError(error)),
     });
-    this.#refreshInterval = refreshIntervalOption(options.refreshInterval);
     this.#watch = new ConnectionWatch(client, {
       auth: this.#auth,
       store: (credentials) => this.#store(credentials),
@@ -280,7 +284,7 @@ export class IoredisIamAuth implements Disposable {
     // for a refused `AUTH` or `HELLO … AUTH`, the token. The watch wraps the
     // client's `emit` so that every `error` event carries it without.
     this.#watch.start();
-    this.#armRefresh();
+    this.#refresh.start();
     try {
       await this.#client.connect();
     } catch (error) {
@@ -293,7 +297,7 @@ export class IoredisIamAuth implements Disposable {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#watch.stop();
-    this.#clearRefresh();
+    this.#refresh.stop();
   }
 
   #store(credentials: AuthCredentials): void {
@@ -316,23 +320,6 @@ export class IoredisIamAuth implements Disposable {
   #emitError(error: Error): void {
     const client = this.#client;
     if ((client.listenerCount?.("error") ?? 0) > 0) client.emit?.("error", error);
-  }
-
-  #armRefresh(): void {
-    this.#clearRefresh();
-    const timer = this.#timers.setTimeout(() => {
-      if (this.#refreshTimer !== timer || this.#stopped) return;
-      this.#refreshTimer = undefined;
-      this.#updatePassword(false);
-      this.#armRefresh();
-    }, this.#refreshInterval);
-    this.#refreshTimer = timer;
-    this.#timers.unref?.(timer);
-  }
-
-  #clearRefresh(): void {
-    if (this.#refreshTimer !== undefined) this.#timers.clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = undefined;
   }
 
   /** Shows the state, never a token. */

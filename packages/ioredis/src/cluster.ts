@@ -22,6 +22,7 @@ import { ConnectionWatch } from "./connection_watch.ts";
 import { refreshIntervalOption } from "./options.ts";
 import { redacted, redactEmittedErrors } from "./redaction.ts";
 import type { AttachIamAuthOptions, IoredisClient, IoredisCluster } from "./types.ts";
+import { PeriodicRefresh } from "./periodic_refresh.ts";
 
 /**
  * Gives an ioredis or iovalkey `Cluster` IAM authentication, connects it, and
@@ -238,12 +239,11 @@ export class IoredisClusterIamAuth implements Disposable {
   readonly #timers: Timers;
   readonly #now: () => number;
   readonly #onError: (error: Error) => void;
-  readonly #refreshInterval: number;
   /** The credentials every connection of the cluster reads when it connects. */
   #credentials: AuthCredentials | undefined;
   readonly #connections = new Map<IoredisClient, Watched>();
   readonly #restore: (() => void)[] = [];
-  #refreshTimer: unknown;
+  readonly #refresh: PeriodicRefresh;
   #stopped = false;
 
   /**
@@ -265,8 +265,12 @@ export class IoredisClusterIamAuth implements Disposable {
     this.#cluster = cluster;
     this.#provider = auth;
     this.#reauthAfter = reauthAfterOption("Cannot set up IAM auth", options.reauthAfter);
-    this.#refreshInterval = refreshIntervalOption(options.refreshInterval);
     this.#timers = options.timers ?? backgroundTimers;
+    this.#refresh = new PeriodicRefresh(
+      this.#timers,
+      refreshIntervalOption(options.refreshInterval),
+      () => this.#update(false),
+    );
     this.#now = options.now ?? Date.now;
     this.#onError = options.onReAuthenticationError ?? ((error) => this.#emitError(error));
     this.#auth = new ConnectionAuth({
@@ -331,7 +335,7 @@ export class IoredisClusterIamAuth implements Disposable {
     this.#restore.push(
       redactEmittedErrors(cluster as { emit?: (event: string, ...args: unknown[]) => unknown }),
     );
-    this.#armRefresh();
+    this.#refresh.start();
     try {
       await cluster.connect();
     } catch (error) {
@@ -348,7 +352,7 @@ export class IoredisClusterIamAuth implements Disposable {
       restore();
     }
     this.#connections.clear();
-    this.#clearRefresh();
+    this.#refresh.stop();
     for (const restore of this.#restore.splice(0).reverse()) restore();
   }
 
@@ -542,23 +546,6 @@ export class IoredisClusterIamAuth implements Disposable {
   #emitError(error: Error): void {
     const cluster = this.#cluster;
     if ((cluster.listenerCount?.("error") ?? 0) > 0) cluster.emit?.("error", error);
-  }
-
-  #armRefresh(): void {
-    this.#clearRefresh();
-    const timer = this.#timers.setTimeout(() => {
-      if (this.#refreshTimer !== timer || this.#stopped) return;
-      this.#refreshTimer = undefined;
-      this.#update(false);
-      this.#armRefresh();
-    }, this.#refreshInterval);
-    this.#refreshTimer = timer;
-    this.#timers.unref?.(timer);
-  }
-
-  #clearRefresh(): void {
-    if (this.#refreshTimer !== undefined) this.#timers.clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = undefined;
   }
 
   /** Shows the state, never a token. */
