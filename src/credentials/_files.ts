@@ -11,6 +11,7 @@
 
 import { CredentialsError } from "../errors.ts";
 import { type Environment, readEnv } from "./env.ts";
+import { nodeBuiltin } from "../_node_builtin.ts";
 
 interface DenoFiles {
   readTextFileSync(path: string): string;
@@ -32,22 +33,8 @@ interface NodeOs {
   homedir(): string;
 }
 
-type NodeProcess = { getBuiltinModule?: (name: string) => unknown };
-
 function denoFiles(): DenoFiles | undefined {
   return (globalThis as { Deno?: DenoFiles }).Deno;
-}
-
-/** `node:fs`, on Node.js and Bun; undefined elsewhere (and on Deno, where touching `process` costs). */
-function nodeModule<T>(name: string): T | undefined {
-  if (denoFiles() !== undefined) return undefined;
-  const process = (globalThis as { process?: NodeProcess }).process;
-  if (typeof process?.getBuiltinModule !== "function") return undefined;
-  try {
-    return process.getBuiltinModule(name) as T | undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -63,7 +50,7 @@ export function canReadFiles(): boolean {
   ) {
     return false;
   }
-  return denoFiles() !== undefined || nodeModule<NodeFs>("node:fs") !== undefined;
+  return denoFiles() !== undefined || nodeBuiltin<NodeFs>("node:fs") !== undefined;
 }
 
 /**
@@ -77,7 +64,7 @@ export function readTextFileSync(path: string): string | undefined {
   try {
     const deno = denoFiles();
     if (deno) return deno.readTextFileSync(path);
-    return nodeModule<NodeFs>("node:fs")?.readFileSync(path, "utf8");
+    return nodeBuiltin<NodeFs>("node:fs")?.readFileSync(path, "utf8");
   } catch (error) {
     return missingOrThrow(error, path);
   }
@@ -94,7 +81,7 @@ export async function readTextFile(path: string): Promise<string | undefined> {
   try {
     const deno = denoFiles();
     if (deno) return await deno.readTextFile(path);
-    return await nodeModule<NodeFs>("node:fs")?.promises.readFile(path, "utf8");
+    return await nodeBuiltin<NodeFs>("node:fs")?.promises.readFile(path, "utf8");
   } catch (error) {
     return missingOrThrow(error, path);
   }
@@ -117,7 +104,7 @@ export async function replaceTextFile(path: string, text: string): Promise<void>
       await deno.rename(temporary, path);
       return;
     }
-    const fs = nodeModule<NodeFs>("node:fs");
+    const fs = nodeBuiltin<NodeFs>("node:fs");
     if (!fs) throw new Error("this runtime has no file system");
     await fs.promises.writeFile(temporary, text, { mode: 0o600 });
     await fs.promises.rename(temporary, path);
@@ -157,7 +144,7 @@ export function homeDirectory(env: Environment | undefined): string | undefined 
   if (path !== undefined) return `${readEnv("HOMEDRIVE", env) ?? "C:"}${path}`;
   if (env !== undefined) return undefined;
   try {
-    return nodeModule<NodeOs>("node:os")?.homedir() || undefined;
+    return nodeBuiltin<NodeOs>("node:os")?.homedir() || undefined;
   } catch {
     return undefined;
   }

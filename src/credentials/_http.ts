@@ -13,6 +13,8 @@
  * @module
  */
 
+import { nodeBuiltin } from "../_node_builtin.ts";
+
 /** One request. */
 export interface HttpRequest {
   /** The method. */
@@ -274,29 +276,12 @@ export function runtimeSend(): HttpSend {
 }
 
 function chooseSend(): HttpSend {
-  const runtime = globalThis as {
-    Deno?: unknown;
-    Bun?: unknown;
-    navigator?: { userAgent?: unknown };
-    process?: {
-      versions?: { node?: unknown };
-      getBuiltinModule?: (name: string) => unknown;
-    };
-  };
-  // Checked first: on Deno, touching `process` loads the Node compatibility layer.
-  if (
-    runtime.Deno !== undefined || runtime.Bun !== undefined ||
-    runtime.navigator?.userAgent === "Cloudflare-Workers"
-  ) {
+  const runtime = globalThis as { Bun?: unknown; navigator?: { userAgent?: unknown } };
+  // Bun's and Workers' own fetch are the fast path there; Deno gets no Node built-in.
+  if (runtime.Bun !== undefined || runtime.navigator?.userAgent === "Cloudflare-Workers") {
     return fetchSend();
   }
-  const process = runtime.process;
-  if (
-    typeof process?.versions?.node !== "string" || typeof process.getBuiltinModule !== "function"
-  ) {
-    return fetchSend();
-  }
-  const http = process.getBuiltinModule("node:http") as NodeHttp | undefined;
-  const https = process.getBuiltinModule("node:https") as NodeHttp | undefined;
+  const http = nodeBuiltin<NodeHttp>("node:http");
+  const https = nodeBuiltin<NodeHttp>("node:https");
   return http && https ? nodeSend(http, https) : fetchSend();
 }

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { nodeBuiltin } from "../_node_builtin.ts";
 import { raiseUncaught } from "../errors.ts";
 import type { CommandContext, IamEvent } from "./events.ts";
 
@@ -127,17 +128,8 @@ export function useDiagnosticsChannel(module: DiagnosticsChannelModule): void {
 export function lookUpDiagnosticsChannel(): void {
   if (dc !== undefined) return;
   dc = null;
-  const runtime = globalThis as {
-    Deno?: unknown;
-    process?: { getBuiltinModule?: (name: string) => unknown };
-  };
-  if (runtime.Deno !== undefined) return;
-  try {
-    const module = runtime.process?.getBuiltinModule?.("node:diagnostics_channel");
-    if (module !== undefined) useDiagnosticsChannel(module as DiagnosticsChannelModule);
-  } catch {
-    // No such module here (a Worker without Node compatibility).
-  }
+  const module = nodeBuiltin<DiagnosticsChannelModule>("node:diagnostics_channel");
+  if (module !== undefined) useDiagnosticsChannel(module);
 }
 
 /**
